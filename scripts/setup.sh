@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what Selfheal needs on this machine, and only what is missing:
+#   - Debian packages: prometheus (with promtool), prometheus-alertmanager (with amtool), chromium
+#     (panel browser tests and the demo's PNG charts), python3-sklearn (the reference in tests and benchmarks);
+#   - the npm workspace packages (npm ci), then builds the TypeScript packages.
+# Usage: scripts/setup.sh [demo|test|bench]   (what the packages are needed for; default: test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-test}
+
+missing=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if [[ $purpose != demo ]]; then
+  /usr/bin/python3 -c 'import sklearn, numpy' >/dev/null 2>&1 || missing+=(python3-sklearn)
+fi
+
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -q
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "setup: missing Debian packages and not root. Install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# npm packages: a clean install when node_modules is absent or older than the lockfile.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "setup: building"
+npm run --silent build
