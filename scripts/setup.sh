@@ -2,7 +2,7 @@
 # Installs what Selfheal needs on this machine, and only what is missing:
 #   - Debian packages: prometheus (with promtool), prometheus-alertmanager (with amtool), chromium
 #     (panel browser tests and the demo's PNG charts), python3-sklearn (the reference in tests and benchmarks);
-#   - the npm workspace packages (npm ci), then builds the TypeScript packages.
+#   - the npm workspace packages, then builds the TypeScript packages.
 # Usage: scripts/setup.sh [demo|test|bench]   (what the packages are needed for; default: test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +31,12 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# npm packages: a clean install when node_modules is absent or older than the lockfile.
+# npm packages, when node_modules is absent or older than the lockfile. `npm install` (which keeps the locked
+# versions) rather than `npm ci`: npm 11 writes lockfiles that omit other platforms' optional packages (rollup's,
+# esbuild's), and `npm ci` then refuses the very lockfile it wrote.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "setup: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  echo "setup: installing npm packages"
+  npm install --no-audit --no-fund
 fi
 
 echo "setup: building"
