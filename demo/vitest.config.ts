@@ -5,5 +5,8 @@ export default defineConfig({
     name: 'demo',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
+    // Real child processes start and stop in these tests; a shared 2-core CI machine needs headroom.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });

@@ -1,0 +1,147 @@
+// One instance of a demo service: an express app that does real CPU work per request, calls its downstream
+// dependency (through an optional TTL cache and a circuit breaker), and exposes RED and process metrics.
+import express, { type Express } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NO_FAULTS, type InstanceFaults, type InstanceSettings, type InstanceStartConfig } from './protocol.js';
+
+export interface InstanceApp {
+  app: Express;
+  registry: Registry;
+  applySettings(settings: InstanceSettings): void;
+  applyFaults(faults: InstanceFaults): void;
+  /** Bytes retained by the leak fault so far. */
+  leakedBytes(): number;
+  close(): void;
+}
+
+/** Burns real CPU for `ms` milliseconds (the request's compute cost). */
+export function burnCpu(ms: number): number {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 1000; i++) x += Math.sqrt(i + x);
+  }
+  return x;
+}
+
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
+  let settings = config.settings;
+  let faults = NO_FAULTS;
+  const cache = new Map<string, { body: unknown; expires: number }>();
+  const leaked: Buffer[] = [];
+  let leakedTotal = 0;
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: config.service, instance: config.instance });
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'demo_http_requests_total',
+    help: 'Requests served by this instance, by HTTP status code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'demo_http_request_duration_seconds',
+    help: 'Time to serve a request, in seconds.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const depCalls = new Counter({
+    name: 'demo_dependency_requests_total',
+    help: 'Lookups of the downstream dependency, by outcome (ok, error, timeout, cache_hit, short_circuited).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'demo_leaked_bytes',
+    help: 'Bytes retained by the injected memory leak (freed only by a restart).',
+    registers: [registry],
+    collect() {
+      this.set(leakedTotal);
+    },
+  });
+  for (const code of ['200', '500', '502']) requests.inc({ code }, 0);
+  for (const outcome of ['ok', 'error', 'timeout', 'cache_hit', 'short_circuited']) depCalls.inc({ outcome }, 0);
+
+  // The leak: retained buffers, touched so that they count in the resident set.
+  const leakTimer = setInterval(() => {
+    if (faults.leakBytesPerSecond <= 0 || leakedTotal >= faults.leakCapBytes) return;
+    const size = Math.min(Math.ceil(faults.leakBytesPerSecond / 10), faults.leakCapBytes - leakedTotal);
+    leaked.push(Buffer.allocUnsafe(size).fill(0x5a));
+    leakedTotal += size;
+  }, 100);
+  leakTimer.unref();
+
+  async function lookup(id: string): Promise<{ body: unknown; source: string } | { error: string }> {
+    if (settings.breakerOpen) {
+      depCalls.inc({ outcome: 'short_circuited' });
+      return { body: { id, fallback: true }, source: 'fallback' };
+    }
+    if (settings.cacheEnabled) {
+      const hit = cache.get(id);
+      if (hit && hit.expires > Date.now()) {
+        depCalls.inc({ outcome: 'cache_hit' });
+        return { body: hit.body, source: 'cache' };
+      }
+    }
+    try {
+      const response = await fetch(`${config.dependencyUrl}/items/${encodeURIComponent(id)}`, {
+        signal: AbortSignal.timeout(config.dependencyTimeoutMs),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        depCalls.inc({ outcome: 'error' });
+        return { error: `dependency answered ${response.status}` };
+      }
+      const body: unknown = await response.json();
+      depCalls.inc({ outcome: 'ok' });
+      if (settings.cacheEnabled) cache.set(id, { body, expires: Date.now() + settings.cacheTtlMs });
+      return { body, source: 'dependency' };
+    } catch (error) {
+      const timeout = error instanceof Error && error.name === 'TimeoutError';
+      depCalls.inc({ outcome: timeout ? 'timeout' : 'error' });
+      return { error: timeout ? 'dependency timed out' : `dependency unreachable: ${String(error)}` };
+    }
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/-/healthy', (_req, res) => {
+    res.send('ok');
+  });
+  app.get('/items/:id', async (req, res) => {
+    const stop = duration.startTimer();
+    const finish = (code: number, body: unknown): void => {
+      requests.inc({ code: String(code) });
+      stop();
+      res.status(code).json(body);
+    };
+    if (faults.errorRatio > 0 && Math.random() < faults.errorRatio) {
+      finish(500, { error: `instance ${config.instance} is broken`, instance: config.instance });
+      return;
+    }
+    burnCpu(config.cpuMsPerRequest);
+    const result = await lookup(req.params.id);
+    if ('error' in result) finish(502, { error: result.error, instance: config.instance });
+    else finish(200, { item: result.body, source: result.source, instance: config.instance });
+  });
+
+  return {
+    app,
+    registry,
+    applySettings(next) {
+      settings = next;
+      if (!next.cacheEnabled) cache.clear();
+    },
+    applyFaults(next) {
+      faults = next;
+    },
+    leakedBytes: () => leakedTotal,
+    close() {
+      clearInterval(leakTimer);
+      leaked.length = 0;
+    },
+  };
+}

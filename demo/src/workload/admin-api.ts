@@ -1,0 +1,198 @@
+// The admin API: what the healing service's HTTP actuator calls to repair, and what the demo calls to inject
+// and clear faults. Bodies are validated with zod; errors name the field and the service.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { ActionError, type ServicePool } from './service-pool.js';
+import { FAULT_DEFAULTS, FAULT_KINDS, type FaultKind } from './spec.js';
+
+export interface AdminTarget {
+  pools: ReadonlyMap<string, ServicePool>;
+  state(): unknown;
+  resetAll(): Promise<void>;
+  /** Records an admin call (for the demo's timeline). */
+  onAction?(event: AdminEvent): void;
+}
+
+export interface AdminEvent {
+  at: number;
+  service: string;
+  action: string;
+  detail: unknown;
+}
+
+const scaleBody = z
+  .object({
+    replicas: z.number().int().min(1).optional(),
+    delta: z.number().int().optional(),
+  })
+  .strict()
+  .refine((b) => (b.replicas === undefined) !== (b.delta === undefined), 'give exactly one of "replicas" (absolute) or "delta" (relative)');
+const cacheBody = z.object({ enabled: z.boolean().default(true), ttlSeconds: z.number().positive().max(3600).optional() }).strict();
+const breakerBody = z.object({ open: z.boolean().default(true) }).strict();
+const quarantineBody = z.object({ instance: z.string().min(1).optional() }).strict();
+const releaseBody = z.object({ quarantined: z.boolean().default(true) }).strict();
+const faultBody = z
+  .object({
+    loadMultiplier: z.number().min(1).max(10).optional(),
+    leakBytesPerSecond: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+    leakCapBytes: z.number().int().positive().max(1024 * 1024 * 1024).optional(),
+    latencyMs: z.number().int().positive().max(5000).optional(),
+    errorRatio: z.number().min(0).max(1).optional(),
+    instance: z.string().min(1).optional(),
+  })
+  .strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, where: string): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
+    throw new ActionError(`invalid body for ${where}: ${issues}`, 400);
+  }
+  return result.data;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const wrap =
+  (handler: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve(handler(req, res)).catch(next);
+  };
+
+export function adminRouter(target: AdminTarget): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '16kb' }));
+
+  const pool = (req: Request): ServicePool => {
+    const name = String(req.params.service);
+    const found = target.pools.get(name);
+    if (!found) throw new ActionError(`unknown service "${name}"; known: ${[...target.pools.keys()].join(', ')}`, 404);
+    return found;
+  };
+  const record = (service: string, action: string, detail: unknown): void => {
+    target.onAction?.({ at: Date.now(), service, action, detail });
+  };
+
+  router.get('/state', (_req, res) => {
+    res.json(target.state());
+  });
+
+  router.post(
+    '/services/:service/scale',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const body = parse(scaleBody, req.body, `scale ${p.spec.name}`);
+      const current = p.inRotation().length;
+      const wanted = body.replicas ?? Math.min(p.spec.maxReplicas, current + (body.delta ?? 0));
+      const result = await p.scale(wanted);
+      record(p.spec.name, 'scale', result);
+      res.json({ service: p.spec.name, ...result });
+    }),
+  );
+  router.post(
+    '/services/:service/restart',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const result = await p.restart();
+      record(p.spec.name, 'restart', result);
+      res.json({ service: p.spec.name, ...result });
+    }),
+  );
+  router.post('/services/:service/cache', (req, res) => {
+    const p = pool(req);
+    const body = parse(cacheBody, req.body, `cache ${p.spec.name}`);
+    p.setCache(body.enabled, body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : undefined);
+    record(p.spec.name, 'cache', body);
+    res.json({ service: p.spec.name, cacheEnabled: body.enabled });
+  });
+  router.post('/services/:service/circuit-breaker', (req, res) => {
+    const p = pool(req);
+    const body = parse(breakerBody, req.body, `circuit-breaker ${p.spec.name}`);
+    p.setBreaker(body.open);
+    record(p.spec.name, 'circuit-breaker', body);
+    res.json({ service: p.spec.name, breakerOpen: body.open });
+  });
+  router.post(
+    '/services/:service/quarantine',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const body = parse(quarantineBody, req.body, `quarantine ${p.spec.name}`);
+      const result = await p.quarantine(body.instance);
+      record(p.spec.name, 'quarantine', result);
+      res.json({ service: p.spec.name, ...result });
+    }),
+  );
+  router.post(
+    '/services/:service/instances/:instance/quarantine',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const body = parse(releaseBody, req.body, `quarantine ${String(req.params.instance)}`);
+      const instance = String(req.params.instance);
+      if (body.quarantined) {
+        const result = await p.quarantine(instance);
+        record(p.spec.name, 'quarantine', result);
+        res.json({ service: p.spec.name, ...result });
+      } else {
+        await p.release(instance);
+        record(p.spec.name, 'release', { instance });
+        res.json({ service: p.spec.name, instance, state: 'in_rotation' });
+      }
+    }),
+  );
+
+  router.post('/services/:service/faults/:kind', (req, res) => {
+    const p = pool(req);
+    const kind = String(req.params.kind) as FaultKind;
+    if (!FAULT_KINDS.includes(kind)) throw new ActionError(`unknown fault kind "${kind}"; known: ${FAULT_KINDS.join(', ')}`, 404);
+    const body = parse(faultBody, req.body, `fault ${kind} on ${p.spec.name}`);
+    let detail: unknown;
+    switch (kind) {
+      case 'cpu_saturation':
+        detail = p.faults.cpu_saturation = { loadMultiplier: body.loadMultiplier ?? FAULT_DEFAULTS.loadMultiplier };
+        break;
+      case 'memory_leak':
+        p.injectLeak(body.leakBytesPerSecond ?? FAULT_DEFAULTS.leakBytesPerSecond, body.leakCapBytes ?? FAULT_DEFAULTS.leakCapBytes);
+        detail = p.faults.memory_leak;
+        break;
+      case 'slow_dependency':
+        detail = p.faults.slow_dependency = { latencyMs: body.latencyMs ?? FAULT_DEFAULTS.latencyMs };
+        break;
+      case 'failing_dependency':
+        detail = p.faults.failing_dependency = { errorRatio: body.errorRatio ?? FAULT_DEFAULTS.dependencyErrorRatio };
+        break;
+      case 'bad_instance':
+        p.injectBadInstance(body.errorRatio ?? FAULT_DEFAULTS.instanceErrorRatio, body.instance);
+        detail = p.faults.bad_instance;
+        break;
+    }
+    record(p.spec.name, `inject ${kind}`, detail);
+    res.json({ service: p.spec.name, kind, ...(detail as object) });
+  });
+  router.delete('/services/:service/faults', (req, res) => {
+    const p = pool(req);
+    delete p.faults.cpu_saturation;
+    delete p.faults.slow_dependency;
+    delete p.faults.failing_dependency;
+    p.clearInstanceFaults();
+    record(p.spec.name, 'clear faults', {});
+    res.json({ service: p.spec.name, faults: p.faults });
+  });
+  router.post(
+    '/reset',
+    wrap(async (_req, res) => {
+      await target.resetAll();
+      record('*', 'reset', {});
+      res.json(target.state());
+    }),
+  );
+
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error instanceof ActionError) res.status(error.status).json({ error: error.message });
+    else if (error instanceof SyntaxError) res.status(400).json({ error: `invalid JSON body: ${error.message}` });
+    else res.status(500).json({ error: String(error) });
+  });
+  return router;
+}

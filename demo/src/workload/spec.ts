@@ -1,0 +1,70 @@
+// What the demo workload runs: services, their instances, their dependencies and their normal load.
+import type { InstanceFaults } from '../instance/protocol.js';
+
+export interface ServiceSpec {
+  /** Service name (the `service` label). */
+  name: string;
+  /** The downstream dependency it calls (e.g. a payment provider), served by the workload's dependency stub. */
+  dependency: string;
+  /** Instances at start (and after a reset). Three or more lets a median tell one bad instance from all. */
+  replicas: number;
+  /** Upper bound for scale-ups. */
+  maxReplicas: number;
+  /** Normal request rate the load generator sends, requests per second (before the load shape). */
+  rps: number;
+  /** Real CPU cost of one request, milliseconds of busy work. */
+  cpuMsPerRequest: number;
+}
+
+export const DEFAULT_SERVICES: readonly ServiceSpec[] = [
+  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
+  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
+  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
+];
+
+/** The five fault kinds, one per healing action. */
+export const FAULT_KINDS = ['cpu_saturation', 'memory_leak', 'slow_dependency', 'failing_dependency', 'bad_instance'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The action that repairs each fault kind (the contract's action names). */
+export const REPAIR_FOR: Record<FaultKind, string> = {
+  cpu_saturation: 'scale_up',
+  memory_leak: 'restart',
+  slow_dependency: 'enable_cache',
+  failing_dependency: 'open_circuit_breaker',
+  bad_instance: 'quarantine',
+};
+
+/** Fault parameters; every field has a default that makes a clear, bounded fault. */
+export interface FaultParams {
+  /** cpu_saturation: multiplier of the service's load (traffic beyond what its instances handle normally). */
+  loadMultiplier?: number;
+  /** memory_leak: bytes retained per second per instance, and the cap per instance. */
+  leakBytesPerSecond?: number;
+  leakCapBytes?: number;
+  /** slow_dependency: added latency of the dependency, ms. */
+  latencyMs?: number;
+  /** failing_dependency / bad_instance: share of failed requests. */
+  errorRatio?: number;
+  /** bad_instance: which instance (default: the first in rotation). */
+  instance?: string;
+}
+
+export const FAULT_DEFAULTS = {
+  loadMultiplier: 2,
+  leakBytesPerSecond: 4 * 1024 * 1024,
+  leakCapBytes: 192 * 1024 * 1024,
+  latencyMs: 250,
+  dependencyErrorRatio: 0.6,
+  instanceErrorRatio: 0.8,
+} as const;
+
+export interface ActiveFaults {
+  cpu_saturation?: { loadMultiplier: number };
+  memory_leak?: { leakBytesPerSecond: number; leakCapBytes: number };
+  slow_dependency?: { latencyMs: number };
+  failing_dependency?: { errorRatio: number };
+  bad_instance?: { instance: string; errorRatio: number };
+}
+
+export const HEALTHY_INSTANCE: InstanceFaults = { leakBytesPerSecond: 0, leakCapBytes: 0, errorRatio: 0 };
