@@ -1,0 +1,37 @@
+// An outcome's marker: shape and colour both say the outcome, so it reads without colour vision too.
+import React from 'react';
+
+export interface MarkerProps {
+  outcome: string;
+  x: number;
+  y: number;
+  size: number;
+  color: string;
+  background: string;
+}
+
+export function MarkerShape({ outcome, x, y, size, color, background }: MarkerProps) {
+  const r = size / 2;
+  switch (outcome) {
+    case 'succeeded':
+      return <circle cx={x} cy={y} r={r} fill={color} stroke={background} strokeWidth={1.5} />;
+    case 'failed':
+      return (
+        <path
+          d={`M${x},${y - r * 1.15} L${x + r * 1.1},${y + r * 0.85} L${x - r * 1.1},${y + r * 0.85} Z`}
+          fill={color}
+          stroke={background}
+          strokeWidth={1.5}
+          strokeLinejoin="round"
+        />
+      );
+    case 'dry_run':
+      return <circle cx={x} cy={y} r={r - 1} fill={background} stroke={color} strokeWidth={2} strokeDasharray="2.5 1.5" />;
+    case 'skipped':
+      return <rect x={x - r * 0.8} y={y - r * 0.8} width={r * 1.6} height={r * 1.6} fill={background} stroke={color} strokeWidth={2} />;
+    default:
+      return (
+        <path d={`M${x},${y - r} L${x + r},${y} L${x},${y + r} L${x - r},${y} Z`} fill={color} stroke={background} strokeWidth={1.5} />
+      );
+  }
+}
