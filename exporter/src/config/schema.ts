@@ -1,0 +1,166 @@
+// The exporter's configuration file, validated with zod at start-up and on reload (SIGHUP).
+// Durations are Prometheus strings in the file ("15s", "6h") and seconds after parsing.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Labels the exporter sets itself; an entity label with one of these names would collide. */
+export const RESERVED_LABELS = ['group', 'feature', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function duration(what: string, options: { min?: number; max?: number } = {}) {
+  return z.string({ error: `expected a duration such as "15s" or "6h" (${what})` }).transform((text, ctx) => {
+    const seconds = parseDuration(text.trim());
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. "500ms", "15s", "5m", "6h", "7d" (${what})` });
+      return z.NEVER;
+    }
+    if (options.min !== undefined && seconds < options.min) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is too short: at least ${options.min}s (${what})` });
+      return z.NEVER;
+    }
+    if (options.max !== undefined && seconds > options.max) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is too long: at most ${options.max}s (${what})` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected a string (${what})` }).trim().min(1, { error: `must not be empty (${what})` });
+
+const labelName = (what: string) =>
+  z
+    .string({ error: `expected a Prometheus label name (${what})` })
+    .regex(LABEL_NAME_RE, { error: `must be a Prometheus label name: letters, digits and _, not starting with a digit (${what})` })
+    .refine((name) => !name.startsWith('__'), { error: 'names starting with __ are reserved by Prometheus' })
+    .refine((name) => !(RESERVED_LABELS as readonly string[]).includes(name), {
+      error: `the exporter sets the labels ${RESERVED_LABELS.join(', ')} itself; choose another label`,
+    });
+
+const authSchema = z
+  .strictObject({
+    bearerTokenFile: nonEmpty('path of a file holding the bearer token').optional(),
+    basic: z
+      .strictObject({
+        username: nonEmpty('basic auth user name'),
+        passwordFile: nonEmpty('path of a file holding the password'),
+      })
+      .optional(),
+  })
+  .refine((auth) => !(auth.bearerTokenFile && auth.basic), {
+    error: 'set either bearerTokenFile or basic, not both',
+  });
+
+const tlsSchema = z.strictObject({
+  caFile: nonEmpty('CA certificate file (PEM)').optional(),
+  certFile: nonEmpty('client certificate file (PEM)').optional(),
+  keyFile: nonEmpty('client key file (PEM)').optional(),
+  serverName: nonEmpty('server name to verify').optional(),
+  insecureSkipVerify: z.boolean({ error: 'expected true or false' }).default(false),
+}).refine((tls) => Boolean(tls.certFile) === Boolean(tls.keyFile), {
+  error: 'certFile and keyFile go together: set both or neither',
+});
+
+export const prometheusSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL of the Prometheus server, e.g. http://127.0.0.1:9090' })
+    .transform((url) => url.replace(/\/+$/, '')),
+  timeout: duration('per-request timeout', { min: 0.001 }).default(30),
+  retries: z.int({ error: 'expected a whole number of retries' }).min(0).max(10).default(2),
+  retryBackoff: duration('first retry delay; doubles per retry, with jitter', { min: 0 }).default(0.25),
+  /**
+   * "identity" asks Prometheus for uncompressed responses: on loopback or a LAN, decompressing large
+   * query_range answers costs more CPU than the bytes saved. "gzip" suits slow links.
+   */
+  acceptEncoding: z.enum(['identity', 'gzip'], { error: 'expected "identity" or "gzip"' }).default('identity'),
+  /** Upper bound of series x points in one query_range answer (memory); longer ranges are split in time. */
+  maxPointsPerRequest: z.int().min(11_000).max(50_000_000).default(2_000_000),
+  headers: z.record(z.string(), z.string(), { error: 'expected a map of header name to value' }).default({}),
+  auth: authSchema.optional(),
+  tls: tlsSchema.optional(),
+});
+
+export function groupSchema(detectorOptions: z.ZodType<Record<string, unknown>>) {
+  return z
+    .strictObject({
+      name: nonEmpty('group name, the value of the "group" label'),
+      groupBy: z
+        .array(labelName('entity label'), { error: 'expected a list of label names, e.g. [service]' })
+        .min(1, { error: 'name at least one label that identifies an entity, e.g. [service]' })
+        .max(8)
+        .refine((labels) => new Set(labels).size === labels.length, { error: 'labels are listed twice' }),
+      features: z
+        .record(
+          z.string().regex(LABEL_NAME_RE, { error: 'feature names are letters, digits and _ (they become a label value)' }),
+          nonEmpty('PromQL expression returning one series per entity'),
+          { error: 'expected a map of feature name to PromQL, e.g. {cpu: "sum by (service) (rate(...[1m]))"}' },
+        )
+        .refine((features) => Object.keys(features).length >= 1, { error: 'define at least one feature' })
+        .refine((features) => Object.keys(features).length <= 32, { error: 'at most 32 features per group' }),
+      schedule: z
+        .strictObject({
+          interval: duration('how often entities are scored', { min: 0.1 }).default(15),
+          step: duration('resolution of training history; defaults to interval', { min: 0.1 }).optional(),
+          trainWindow: duration('history read from Prometheus for the first training', { min: 1 }).default(6 * 3600),
+          retrainEvery: duration('how often each model is retrained on its trailing window', { min: 1 }).optional(),
+          vanishGrace: duration('how long a vanished entity keeps its (stale) series before they are removed', { min: 0 }).default(300),
+          maxScoreAge: duration('scores older than this are withheld so that no alert fires on stale data', { min: 0.1 }).optional(),
+        })
+        .default({ interval: 15, trainWindow: 6 * 3600, vanishGrace: 300 }),
+      maxEntities: z.int().min(1).max(1_000_000).default(20_000),
+      detector: detectorOptions.optional(),
+    })
+    .transform((group, ctx) => {
+      const step = group.schedule.step ?? group.schedule.interval;
+      const maxScoreAge = group.schedule.maxScoreAge ?? Math.max(3 * group.schedule.interval, 30);
+      if (group.schedule.trainWindow < 2 * step) {
+        ctx.addIssue({ code: 'custom', path: ['schedule', 'trainWindow'], message: `must span at least two steps (step is ${step}s)` });
+      }
+      const points = group.schedule.trainWindow / step;
+      if (points > 1_000_000) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', 'trainWindow'],
+          message: `${Math.round(points)} points per series at step ${step}s is too many; raise step or shorten trainWindow`,
+        });
+      }
+      if (maxScoreAge < group.schedule.interval) {
+        ctx.addIssue({ code: 'custom', path: ['schedule', 'maxScoreAge'], message: 'must be at least the interval, or no score would ever be published' });
+      }
+      return { ...group, schedule: { ...group.schedule, step, maxScoreAge } };
+    });
+}
+
+export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, unknown>>) {
+  return z
+    .strictObject({
+      prometheus: prometheusSchema,
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9188 or :9188' })
+        .default('127.0.0.1:9188'),
+      stateDir: nonEmpty('directory where models are saved and restored from').optional(),
+      saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(300),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      groups: z
+        .array(groupSchema(detectorOptions), { error: 'expected a list of groups' })
+        .min(1, { error: 'define at least one group of entities' }),
+    })
+    .superRefine((config, ctx) => {
+      const seen = new Map<string, number>();
+      config.groups.forEach((group, index) => {
+        const first = seen.get(group.name);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['groups', index, 'name'], message: `"${group.name}" is also the name of groups[${first}]; group names must be unique` });
+        } else {
+          seen.set(group.name, index);
+        }
+      });
+    });
+}
+
+export type ExporterConfig = z.output<ReturnType<typeof exporterConfigSchema>>;
+export type GroupConfig = ExporterConfig['groups'][number];
+export type PrometheusConfig = ExporterConfig['prometheus'];

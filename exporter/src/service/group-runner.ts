@@ -1,0 +1,438 @@
+// One configured group: its entities (one label set of `groupBy` each), their detectors, and the cycles
+// that feed them from Prometheus. Reads are per feature for all entities at once (never per entity):
+//   train    — first start without saved models: one chunked query_range per feature over trainWindow;
+//   catch_up — after a gap (outage, restart with saved models): query_range over the missed span only;
+//   score    — every interval: one instant query per feature.
+import type { Logger } from 'pino';
+import type { GroupConfig } from '../config/schema.js';
+import type { StreamingDetector, Verdict } from '../detector/types.js';
+import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
+import type { InstantSample, Labels, PrometheusClient, RangeSeries } from '../prometheus/client.js';
+import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
+import type { DetectorFactory } from './detector-factory.js';
+
+interface EntityRecord {
+  readonly key: string;
+  readonly labels: Labels;
+  detector: StreamingDetector;
+  /** Sample time (s) of the last row fed to the detector. */
+  lastTimestamp: number | undefined;
+  /** Wall time (s) at which Prometheus last returned data for this entity. */
+  lastSeenAt: number;
+  verdict: Verdict | undefined;
+  /** Wall time (s) the verdict's data was current at; the score's age is measured from it. */
+  freshAt: number;
+}
+
+/** What /api/v1/entities returns per entity. */
+export interface EntityReport {
+  group: string;
+  entity: Labels;
+  state: EntityState;
+  anomalyScore: number | null;
+  healthScore: number | null;
+  topFeature: string | null;
+  featureScores: Record<string, number> | null;
+  /** Seconds since the entity's data was last fresh (null before its first data). */
+  scoreAgeSeconds: number | null;
+  /** Whether the scores are currently published (ready and younger than maxScoreAge). */
+  published: boolean;
+  modelTrainedAt: string | null;
+  modelAgeSeconds: number | null;
+  trainingSamples: number;
+  samplesSeen: number;
+}
+
+export interface CycleResult {
+  phase: CyclePhase | 'idle';
+  ok: boolean;
+  seconds: number;
+  entities: number;
+  error?: string;
+}
+
+export interface GroupRunnerDeps {
+  client: PrometheusClient;
+  factory: DetectorFactory;
+  metrics: ExporterMetrics;
+  logger: Logger;
+  stateDir: string | undefined;
+  /** Wall clock in seconds (injectable for tests). */
+  now?: () => number;
+}
+
+export function entityKey(groupBy: readonly string[], metric: Labels): string {
+  return JSON.stringify(groupBy.map((label) => metric[label] ?? ''));
+}
+
+export class GroupRunner {
+  readonly name: string;
+  readonly featureNames: readonly string[];
+  readonly fingerprint: string;
+  private readonly entities = new Map<string, EntityRecord>();
+  /** Sample time (s) up to which the group's data has been read. */
+  private lastEvaluatedAt: number | undefined;
+  private completed = 0;
+  private running: Promise<CycleResult> | undefined;
+  private readonly warnedOnce = new Set<string>();
+  private readonly now: () => number;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly config: GroupConfig,
+    private readonly deps: GroupRunnerDeps,
+  ) {
+    this.name = config.name;
+    this.featureNames = Object.keys(config.features);
+    this.fingerprint = groupFingerprint({ groupBy: config.groupBy, features: config.features, detector: this.detectorOptions(), step: config.schedule.step });
+    this.now = deps.now ?? (() => Date.now() / 1000);
+    this.logger = deps.logger.child({ group: config.name });
+  }
+
+  /** True once a cycle has succeeded (the service is ready when every group is). */
+  get hasCompletedCycle(): boolean {
+    return this.completed > 0;
+  }
+
+  get entityCount(): number {
+    return this.entities.size;
+  }
+
+  /** The detector options of this group: the schedule's, overridden by the group's `detector:` section. */
+  detectorOptions(): Record<string, unknown> {
+    const { schedule } = this.config;
+    const defaults = this.deps.factory.defaults;
+    const derived: Record<string, unknown> = {};
+    // Schedule durations become sample counts for the detector settings that exist under these names.
+    const samples = (seconds: number): number => Math.max(1, Math.round(seconds / schedule.step));
+    if ('trainWindow' in defaults) derived.trainWindow = samples(schedule.trainWindow);
+    if (schedule.retrainEvery !== undefined && 'retrainEvery' in defaults) derived.retrainEvery = samples(schedule.retrainEvery);
+    return { ...derived, ...(this.config.detector ?? {}) };
+  }
+
+  /** Takes over the entities of a runner of an identical previous configuration (config reload). */
+  adopt(previous: GroupRunner): void {
+    for (const [key, record] of previous.entities) this.entities.set(key, record);
+    this.lastEvaluatedAt = previous.lastEvaluatedAt;
+    this.completed = previous.completed;
+  }
+
+  private warnOnce(key: string, message: string, extra: Record<string, unknown> = {}): void {
+    if (this.warnedOnce.has(key)) return;
+    this.warnedOnce.add(key);
+    this.logger.warn(extra, message);
+  }
+
+  /** Restores saved models; problems are logged and counted, never fatal. Returns entities restored. */
+  async restore(): Promise<number> {
+    if (!this.deps.stateDir) return 0;
+    const loaded = await loadGroupState(this.deps.stateDir, this.name, this.fingerprint);
+    for (const problem of loaded.problems) {
+      this.deps.metrics.stateErrors.inc({ operation: 'load' });
+      this.logger.warn({ problem }, 'model state not restored');
+    }
+    const now = this.now();
+    let restored = 0;
+    let last: number | undefined;
+    for (const stored of loaded.entities) {
+      let detector: StreamingDetector;
+      try {
+        detector = this.deps.factory.restore(stored.blob);
+      } catch (error) {
+        this.deps.metrics.stateErrors.inc({ operation: 'load' });
+        this.logger.warn({ entity: stored.labels, error: (error as Error).message }, 'a saved model could not be restored; skipped');
+        continue;
+      }
+      if (detector.featureNames.join('\u0000') !== this.featureNames.join('\u0000')) {
+        this.deps.metrics.stateErrors.inc({ operation: 'load' });
+        this.logger.warn({ entity: stored.labels }, 'a saved model has other features; skipped');
+        continue;
+      }
+      const key = entityKey(this.config.groupBy, stored.labels);
+      // The restored verdict is not known until new data arrives: the entity is fresh once it is fed.
+      this.entities.set(key, { key, labels: stored.labels, detector, lastTimestamp: stored.lastTimestamp, lastSeenAt: now, verdict: undefined, freshAt: -Infinity });
+      last = last === undefined ? stored.lastTimestamp : Math.max(last, stored.lastTimestamp);
+      restored++;
+    }
+    if (restored > 0) {
+      this.lastEvaluatedAt = last;
+      this.logger.info({ restored, savedAt: loaded.header?.savedAt }, 'models restored from the state directory');
+    }
+    return restored;
+  }
+
+  /** Saves every model (atomic file replace). Failures are logged and counted, never thrown. */
+  async save(): Promise<void> {
+    if (!this.deps.stateDir) return;
+    const header: StateHeader = { group: this.name, fingerprint: this.fingerprint, featureNames: [...this.featureNames], savedAt: this.now() };
+    const records = [...this.entities.values()].filter((record) => record.lastTimestamp !== undefined);
+    const started = performance.now();
+    try {
+      const bytes = await saveGroupState(
+        this.deps.stateDir,
+        header,
+        (function* () {
+          for (const record of records) {
+            yield { labels: record.labels, lastTimestamp: record.lastTimestamp ?? 0, blob: record.detector.serialize() };
+          }
+        })(),
+      );
+      this.logger.debug({ entities: records.length, bytes, ms: Math.round(performance.now() - started) }, 'models saved');
+    } catch (error) {
+      this.deps.metrics.stateErrors.inc({ operation: 'save' });
+      this.logger.error({ error: (error as Error).message, stateDir: this.deps.stateDir }, 'could not save models');
+    }
+  }
+
+  /** Resolves when no cycle is running. */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Runs one cycle unless one is still running (then returns that one). */
+  runCycle(): Promise<CycleResult> {
+    this.running ??= this.cycle().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async cycle(): Promise<CycleResult> {
+    const { step, trainWindow } = this.config.schedule;
+    const now = this.now();
+    const evaluateAt = Math.floor(now / step) * step;
+    let phase: CyclePhase;
+    if (this.lastEvaluatedAt === undefined) phase = 'train';
+    else if (evaluateAt <= this.lastEvaluatedAt) return { phase: 'idle', ok: true, seconds: 0, entities: this.entities.size };
+    else if (evaluateAt - this.lastEvaluatedAt > 2 * step) phase = 'catch_up';
+    else phase = 'score';
+
+    const started = performance.now();
+    const end = this.deps.metrics.cycleDuration.startTimer({ group: this.name, phase });
+    try {
+      if (phase === 'score') {
+        await this.score(evaluateAt, now);
+      } else {
+        const from = phase === 'train' ? evaluateAt - trainWindow : Math.max((this.lastEvaluatedAt ?? 0) + step, evaluateAt - trainWindow);
+        await this.ingestRange(from, evaluateAt, now, phase === 'train');
+      }
+      this.lastEvaluatedAt = evaluateAt;
+      this.removeVanished(now);
+      this.completed++;
+      this.deps.metrics.cycles.inc({ group: this.name, phase, outcome: 'success' });
+      const seconds = (performance.now() - started) / 1000;
+      if (phase !== 'score') this.logger.info({ phase, entities: this.entities.size, seconds: Number(seconds.toFixed(3)) }, 'cycle done');
+      return { phase, ok: true, seconds, entities: this.entities.size };
+    } catch (error) {
+      this.deps.metrics.cycles.inc({ group: this.name, phase, outcome: 'failure' });
+      const message = (error as Error).message;
+      this.logger.warn({ phase, error: message }, 'cycle failed; last scores are kept (and go stale), retrying next interval');
+      return { phase, ok: false, seconds: (performance.now() - started) / 1000, entities: this.entities.size, error: message };
+    } finally {
+      end();
+    }
+  }
+
+  private newRecord(key: string, metric: Labels, now: number): EntityRecord | undefined {
+    if (this.entities.size >= this.config.maxEntities) {
+      this.warnOnce('maxEntities', `group has reached maxEntities (${this.config.maxEntities}); further entities are not scored`, { entity: metric });
+      return undefined;
+    }
+    const labels: Labels = {};
+    for (const label of this.config.groupBy) {
+      const value = metric[label];
+      if (value === undefined) {
+        this.warnOnce(`missing:${label}`, `a feature query returns series without the label "${label}"; aggregate with "by (${this.config.groupBy.join(', ')})"`, { series: metric });
+      }
+      labels[label] = value ?? '';
+    }
+    return { key, labels, detector: this.deps.factory.create(this.featureNames, this.detectorOptions()), lastTimestamp: undefined, lastSeenAt: now, verdict: undefined, freshAt: -Infinity };
+  }
+
+  private noteDuplicate(feature: string, metric: Labels): void {
+    this.warnOnce(
+      `dup:${feature}`,
+      `feature "${feature}" returns several series for one entity; aggregate it, e.g. "sum by (${this.config.groupBy.join(', ')}) (...)" (extra series ignored)`,
+      { series: metric },
+    );
+  }
+
+  /** One instant query per feature at `evaluateAt`, one update per entity. */
+  private async score(evaluateAt: number, now: number): Promise<void> {
+    const featureCount = this.featureNames.length;
+    const results: InstantSample[][] = await Promise.all(
+      this.featureNames.map((feature) => this.deps.client.query(this.config.features[feature] ?? '', evaluateAt)),
+    );
+    const rows = new Map<string, { metric: Labels; values: Float64Array }>();
+    results.forEach((samples, f) => {
+      const seen = new Set<string>();
+      for (const sample of samples) {
+        const key = entityKey(this.config.groupBy, sample.metric);
+        if (seen.has(key)) {
+          this.noteDuplicate(this.featureNames[f] ?? '', sample.metric);
+          continue;
+        }
+        seen.add(key);
+        let row = rows.get(key);
+        if (!row) {
+          row = { metric: sample.metric, values: new Float64Array(featureCount).fill(Number.NaN) };
+          rows.set(key, row);
+        }
+        row.values[f] = sample.value;
+      }
+    });
+    for (const [key, row] of rows) {
+      let record = this.entities.get(key);
+      if (!record) {
+        record = this.newRecord(key, row.metric, now);
+        if (!record) continue;
+        this.entities.set(key, record);
+      }
+      record.verdict = record.detector.update(evaluateAt, row.values);
+      record.lastTimestamp = evaluateAt;
+      record.lastSeenAt = now;
+      record.freshAt = now;
+    }
+  }
+
+  /**
+   * Reads [from, to] on the step grid (one chunked query_range per feature), then feeds each entity
+   * the rows after its last sample with one updateBatch. `fresh` replaces every detector (training).
+   */
+  private async ingestRange(from: number, to: number, now: number, fresh: boolean): Promise<void> {
+    const { step } = this.config.schedule;
+    const featureCount = this.featureNames.length;
+    const rowCount = Math.floor((to - from) / step + 1e-9) + 1;
+    if (rowCount < 1) return;
+    const buffers = new Map<string, { metric: Labels; values: Float64Array }>();
+    let expectedSeries = Math.max(1, this.entities.size);
+    for (let f = 0; f < featureCount; f++) {
+      const feature = this.featureNames[f] ?? '';
+      await this.deps.client.queryRangeChunks(this.config.features[feature] ?? '', from, to, step, expectedSeries, (chunk: readonly RangeSeries[]) => {
+        const seenInChunk = new Set<string>();
+        for (const series of chunk) {
+          const key = entityKey(this.config.groupBy, series.metric);
+          if (seenInChunk.has(key)) {
+            this.noteDuplicate(feature, series.metric);
+            continue;
+          }
+          seenInChunk.add(key);
+          let buffer = buffers.get(key);
+          if (!buffer) {
+            if (buffers.size >= this.config.maxEntities && !this.entities.has(key)) continue;
+            buffer = { metric: series.metric, values: new Float64Array(rowCount * featureCount).fill(Number.NaN) };
+            buffers.set(key, buffer);
+          }
+          const { timestamps, values } = series;
+          for (let j = 0; j < timestamps.length; j++) {
+            const row = Math.round(((timestamps[j] ?? 0) - from) / step);
+            if (row >= 0 && row < rowCount) buffer.values[row * featureCount + f] = values[j] ?? Number.NaN;
+          }
+        }
+      });
+      expectedSeries = Math.max(expectedSeries, buffers.size);
+    }
+
+    if (fresh) this.entities.clear();
+    const timestamps = new Float64Array(rowCount);
+    const packed = new Float64Array(rowCount * featureCount);
+    for (const [key, buffer] of buffers) {
+      let record = this.entities.get(key);
+      if (!record) {
+        record = this.newRecord(key, buffer.metric, now);
+        if (!record) continue;
+        this.entities.set(key, record);
+      }
+      // Keep rows after the entity's last sample that have at least one value (absent rows are skipped).
+      let rows = 0;
+      let lastRowTime = Number.NaN;
+      for (let r = 0; r < rowCount; r++) {
+        const t = from + r * step;
+        if (record.lastTimestamp !== undefined && t <= record.lastTimestamp) continue;
+        let any = false;
+        for (let f = 0; f < featureCount; f++) if (!Number.isNaN(buffer.values[r * featureCount + f] ?? Number.NaN)) any = true;
+        if (!any) continue;
+        timestamps[rows] = t;
+        packed.set(buffer.values.subarray(r * featureCount, (r + 1) * featureCount), rows * featureCount);
+        rows++;
+        lastRowTime = t;
+      }
+      buffers.delete(key);
+      if (rows === 0) continue;
+      record.verdict = record.detector.updateBatch(timestamps.subarray(0, rows), packed.slice(0, rows * featureCount));
+      record.lastTimestamp = lastRowTime;
+      // Data that ended before `to` is as old as its last row.
+      const age = to - lastRowTime;
+      record.lastSeenAt = now - age;
+      record.freshAt = now - age;
+    }
+  }
+
+  private removeVanished(now: number): void {
+    const grace = this.config.schedule.vanishGrace;
+    for (const [key, record] of this.entities) {
+      if (now - record.lastSeenAt > grace) {
+        this.entities.delete(key);
+        this.logger.info({ entity: record.labels }, 'entity vanished from Prometheus; its series are removed');
+      }
+    }
+  }
+
+  private stateOf(record: EntityRecord, now: number): EntityState {
+    if (now - record.freshAt > 2 * this.config.schedule.interval + 1) return 'stale';
+    return record.detector.state === 'ready' && record.verdict?.ready ? 'ready' : 'warming';
+  }
+
+  private publishable(record: EntityRecord, now: number): boolean {
+    return Boolean(record.verdict?.ready) && now - record.freshAt <= this.config.schedule.maxScoreAge;
+  }
+
+  /** The view the metrics read at scrape time. */
+  snapshot(): GroupSnapshot {
+    const now = this.now();
+    const entities = this.entities;
+    const self = this;
+    return {
+      group: this.name,
+      featureNames: this.featureNames,
+      entities: {
+        *[Symbol.iterator](): Iterator<EntitySnapshot> {
+          for (const record of entities.values()) {
+            const verdict = record.verdict;
+            yield {
+              labels: record.labels,
+              state: self.stateOf(record, now),
+              scores: verdict && self.publishable(record, now) ? verdict : undefined,
+              trainedAt: record.detector.trainedAt,
+              trainingSamples: record.detector.trainingSamples,
+            };
+          }
+        },
+      },
+    };
+  }
+
+  report(): EntityReport[] {
+    const now = this.now();
+    return [...this.entities.values()].map((record) => {
+      const verdict = record.verdict;
+      const trainedAt = record.detector.trainedAt;
+      const top = verdict && verdict.topFeature >= 0 ? (this.featureNames[verdict.topFeature] ?? null) : null;
+      return {
+        group: this.name,
+        entity: record.labels,
+        state: this.stateOf(record, now),
+        anomalyScore: verdict?.ready ? verdict.anomalyScore : null,
+        healthScore: verdict?.ready ? verdict.healthScore : null,
+        topFeature: verdict?.ready ? top : null,
+        featureScores: verdict?.ready ? Object.fromEntries(this.featureNames.map((name, i) => [name, verdict.featureScores[i] ?? 0])) : null,
+        scoreAgeSeconds: Number.isFinite(record.freshAt) ? Math.max(0, now - record.freshAt) : null,
+        published: this.publishable(record, now),
+        modelTrainedAt: trainedAt !== undefined ? new Date(trainedAt * 1000).toISOString() : null,
+        modelAgeSeconds: trainedAt !== undefined ? Math.max(0, now - trainedAt) : null,
+        trainingSamples: record.detector.trainingSamples,
+        samplesSeen: record.detector.samplesSeen,
+      };
+    });
+  }
+}
