@@ -1,0 +1,49 @@
+// `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
+import type { Command } from 'commander';
+import { checkWebhookConfig, createHealer, loadConfig, ConfigError } from '@selfheal/webhook';
+
+export function registerWebhook(program: Command): void {
+  program
+    .command('webhook')
+    .description('Run the healing service: Alertmanager webhook in, guarded remediation actions out')
+    .requiredOption('-c, --config <file>', 'healing service config (YAML)')
+    .option('--check-config', 'validate the config file and exit (0 = valid)')
+    .option('--listen <host:port>', 'override listen from the config')
+    .option('--dry-run', 'decide and record, never act (overrides the config)')
+    .option('--paused', 'start with the pause switch on')
+    .action(async (opts: { config: string; checkConfig?: boolean; listen?: string; dryRun?: boolean; paused?: boolean }) => {
+      if (opts.checkConfig) {
+        const result = checkWebhookConfig(opts.config);
+        if (result.ok) console.log(`${opts.config}: valid`);
+        else console.error(`${opts.config}: invalid\n  - ${result.errors.join('\n  - ')}`);
+        process.exitCode = result.ok ? 0 : 1;
+        return;
+      }
+      let config;
+      try {
+        config = loadConfig(opts.config);
+      } catch (err) {
+        console.error(err instanceof ConfigError ? err.message : String(err));
+        process.exitCode = 1;
+        return;
+      }
+      if (opts.listen) config.listen = opts.listen;
+      if (opts.dryRun) config.dryRun = true;
+      let healer;
+      try {
+        healer = createHealer(config, { paused: opts.paused });
+      } catch (err) {
+        console.error(`selfheal webhook: ${(err as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
+      const url = await healer.listen();
+      healer.logger.info({ url, dryRun: config.dryRun, store: config.store.path }, `healing service listening on ${url}`);
+      const shutdown = (signal: string) => {
+        healer.logger.info({ signal }, 'shutting down');
+        void healer.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+}

@@ -1,0 +1,70 @@
+// Calls an application's admin API or a runbook-automation service: templated URL, method and JSON body,
+// with a timeout and retries on network errors and 5xx.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import axios from 'axios';
+import { render, renderDeep } from '../../util/template.js';
+import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
+import type { HttpActuatorConfig, HttpCall } from './config.js';
+
+export class HttpActuator implements Actuator {
+  readonly type = 'http' as const;
+  private readonly token: string | undefined;
+
+  constructor(private readonly config: HttpActuatorConfig) {
+    this.token = config.tokenFile ? readFileSync(config.tokenFile, 'utf8').trim() : undefined;
+  }
+
+  private prepare(req: Omit<ActionRequest, 'signal'>) {
+    const call = req.params as HttpCall;
+    const url = render(call.url, req.vars, (v) => encodeURIComponent(v));
+    const headers: Record<string, string> = { 'user-agent': 'selfheal-webhook', ...this.config.headers };
+    for (const [k, v] of Object.entries(call.headers)) {
+      const value = render(v, req.vars);
+      if (/[\r\n]/.test(value)) throw new Error(`header ${k}: alert values may not contain line breaks`);
+      headers[k] = value;
+    }
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const body = call.body === undefined ? undefined : renderDeep(call.body, req.vars);
+    return { call, url, headers, body };
+  }
+
+  describe(req: Omit<ActionRequest, 'signal'>): string {
+    try {
+      const { call, url, body } = this.prepare(req);
+      return `${call.method} ${url}${body === undefined ? '' : ` ${JSON.stringify(body).slice(0, 500)}`}`;
+    } catch (err) {
+      return `cannot prepare the call: ${errorMessage(err)}`;
+    }
+  }
+
+  async execute(req: ActionRequest): Promise<ActionResult> {
+    let prepared;
+    try {
+      prepared = this.prepare(req);
+    } catch (err) {
+      return { outcome: 'failed', reason: `cannot prepare the call: ${errorMessage(err)}` };
+    }
+    const { call, url, headers, body } = prepared;
+    const attempts = this.config.retries + 1;
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
+      try {
+        const res = await axios.request({
+          method: call.method, url, headers, data: body, timeout: this.config.timeout * 1000, signal: req.signal,
+          validateStatus: () => true, maxRedirects: 0, responseType: 'text', transformResponse: (d: unknown) => d,
+        });
+        const ok = call.expectStatus ? call.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
+        const snippet = String(res.data ?? '').slice(0, 2000);
+        if (ok) return { outcome: 'succeeded', reason: `${call.method} ${url} answered ${res.status}`, detail: { status: res.status, attempt, response: snippet } };
+        last = `${call.method} ${url} answered ${res.status}: ${snippet.slice(0, 200)}`;
+        if (res.status < 500) return { outcome: 'failed', reason: last, detail: { status: res.status, attempt, response: snippet } };
+      } catch (err) {
+        last = `${call.method} ${url}: ${errorMessage(err)}`;
+      }
+      if (attempt < attempts) await sleep(this.config.retryBackoff * 1000 * 2 ** (attempt - 1), undefined, { signal: req.signal }).catch(() => undefined);
+    }
+    return { outcome: 'failed', reason: `${last} (after ${attempts} attempt${attempts > 1 ? 's' : ''})` };
+  }
+}

@@ -1,0 +1,173 @@
+// Acts on Kubernetes through @kubernetes/client-node, the way kubectl does:
+//  scale_up            -> scale subresource (GET, then merge-PATCH spec.replicas), or the owning HPA's minReplicas
+//  restart             -> pod-template annotation kubectl.kubernetes.io/restartedAt (= `kubectl rollout restart`)
+//  quarantine          -> relabel the bad pod out of its Service's selector (its ReplicaSet replaces it; the pod is kept for debugging)
+//  enable_cache / open_circuit_breaker -> patch a ConfigMap key or a pod-template annotation
+import {
+  AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
+  type V1Pod, type V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
+import type { z } from 'zod';
+import { render } from '../../util/template.js';
+import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
+import { describeKubernetesAction } from './describe.js';
+import type { KubernetesActuatorConfig, KubernetesTarget, kubernetesActionSchemas } from './config.js';
+
+type Params<A extends keyof typeof kubernetesActionSchemas> = z.infer<(typeof kubernetesActionSchemas)[A]>;
+type Toggle = Params<'enable_cache'>;
+
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/** The message of a client-node ApiException (status + the apiserver's Status.message). */
+export function kubeError(err: unknown): string {
+  const e = err as { code?: number; body?: unknown };
+  if (typeof e?.code === 'number') {
+    let message = '';
+    try {
+      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string } | undefined);
+      message = body?.message ?? '';
+    } catch {
+      message = String(e.body).slice(0, 200);
+    }
+    return `Kubernetes API answered ${e.code}${message ? `: ${message}` : ''}`;
+  }
+  return errorMessage(err);
+}
+
+export function loadKubeConfig(config: KubernetesActuatorConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.inCluster) kc.loadFromCluster();
+  else if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  if (config.context) kc.setCurrentContext(config.context);
+  return kc;
+}
+
+export class KubernetesActuator implements Actuator {
+  readonly type = 'kubernetes' as const;
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly autoscaling: AutoscalingV2Api;
+
+  constructor(private readonly config: KubernetesActuatorConfig, kc: KubeConfig = loadKubeConfig(config)) {
+    this.apps = kc.makeApiClient(AppsV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
+  }
+
+  describe(req: Omit<ActionRequest, 'signal'>): string {
+    return describeKubernetesAction(req);
+  }
+
+  async execute(req: ActionRequest): Promise<ActionResult> {
+    const target = req.target.kubernetes;
+    if (!target) return { outcome: 'failed', reason: `target "${req.targetName}" has no kubernetes settings` };
+    try {
+      switch (req.action) {
+        case 'scale_up':
+          return await this.scaleUp(target, req.params as Params<'scale_up'>);
+        case 'restart':
+          return await this.restart(target);
+        case 'quarantine':
+          return await this.quarantine(target, req.params as Params<'quarantine'>, req);
+        case 'enable_cache':
+        case 'open_circuit_breaker':
+          return await this.toggle(target, req.params as Toggle);
+      }
+    } catch (err) {
+      return { outcome: 'failed', reason: kubeError(err) };
+    }
+  }
+
+  private async owningHpa(t: KubernetesTarget): Promise<V2HorizontalPodAutoscaler | undefined> {
+    const list = await this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: t.namespace });
+    return list.items.find((h) => h.spec?.scaleTargetRef.kind === t.kind && h.spec.scaleTargetRef.name === t.name);
+  }
+
+  private async scaleUp(t: KubernetesTarget, p: Params<'scale_up'>): Promise<ActionResult> {
+    const ref = `${t.kind}/${t.name} in ${t.namespace}`;
+    const hpa = await this.owningHpa(t);
+    if (hpa) {
+      // Fighting the HPA is pointless: it would scale straight back. Raise its floor instead, or refuse.
+      const name = hpa.metadata?.name ?? '?';
+      if (p.hpa === 'refuse') return { outcome: 'skipped', reason: `${ref} is scaled by HorizontalPodAutoscaler ${name}; policy says refuse` };
+      const spec = hpa.spec;
+      const current = Math.max(spec?.minReplicas ?? 1, hpa.status?.currentReplicas ?? 0);
+      const ceiling = Math.min(spec?.maxReplicas ?? p.maxReplicas, p.maxReplicas);
+      const next = Math.min(current + p.step, ceiling);
+      if (next <= (spec?.minReplicas ?? 1)) return { outcome: 'skipped', reason: `HorizontalPodAutoscaler ${name} of ${ref} is already at its ceiling (${ceiling})` };
+      await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: next } }, fieldManager: this.config.fieldManager }, merge);
+      return { outcome: 'succeeded', reason: `raised minReplicas of HorizontalPodAutoscaler ${name} from ${spec?.minReplicas ?? 1} to ${next}`, detail: { hpa: name, from: spec?.minReplicas ?? 1, to: next } };
+    }
+    const args = { name: t.name, namespace: t.namespace };
+    const scale = t.kind === 'Deployment' ? await this.apps.readNamespacedDeploymentScale(args) : await this.apps.readNamespacedStatefulSetScale(args);
+    const current = scale.spec?.replicas ?? 0;
+    const next = Math.min(current + p.step, p.maxReplicas);
+    if (next <= current) return { outcome: 'skipped', reason: `${ref} already has ${current} replicas (max ${p.maxReplicas})` };
+    const body = { spec: { replicas: next } };
+    const patch = { ...args, body, fieldManager: this.config.fieldManager };
+    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeploymentScale(patch, merge);
+    else await this.apps.patchNamespacedStatefulSetScale(patch, merge);
+    return { outcome: 'succeeded', reason: `scaled ${ref} from ${current} to ${next} replicas`, detail: { from: current, to: next } };
+  }
+
+  private async patchTemplateAnnotations(t: KubernetesTarget, annotations: Record<string, string>): Promise<void> {
+    const body = { spec: { template: { metadata: { annotations } } } };
+    const args = { name: t.name, namespace: t.namespace, body, fieldManager: this.config.fieldManager };
+    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeployment(args, strategic);
+    else await this.apps.patchNamespacedStatefulSet(args, strategic);
+  }
+
+  private async restart(t: KubernetesTarget): Promise<ActionResult> {
+    const at = new Date().toISOString();
+    await this.patchTemplateAnnotations(t, { 'kubectl.kubernetes.io/restartedAt': at });
+    return { outcome: 'succeeded', reason: `rollout restart of ${t.kind}/${t.name} in ${t.namespace}`, detail: { restartedAt: at } };
+  }
+
+  private async selectorOf(t: KubernetesTarget): Promise<Record<string, string>> {
+    const args = { name: t.name, namespace: t.namespace };
+    const obj = t.kind === 'Deployment' ? await this.apps.readNamespacedDeployment(args) : await this.apps.readNamespacedStatefulSet(args);
+    return obj.spec?.selector.matchLabels ?? {};
+  }
+
+  private async quarantine(t: KubernetesTarget, p: Params<'quarantine'>, req: ActionRequest): Promise<ActionResult> {
+    let podName = req.vars.labels[p.podLabel];
+    if (!podName && p.worstInstanceQuery && req.prometheus) {
+      const q = render(p.worstInstanceQuery, req.vars, (v, ref) => (ref === 'entity' ? v : JSON.stringify(v).slice(1, -1)));
+      const samples = await req.prometheus.query(q, req.signal);
+      const worst = [...samples].sort((a, b) => Number(b.value[1]) - Number(a.value[1]))[0];
+      podName = worst?.metric[p.podLabel];
+    }
+    if (!podName) return { outcome: 'skipped', reason: `the alert has no "${p.podLabel}" label naming the instance to quarantine${p.worstInstanceQuery ? ' and the worst-instance query found none' : ''}` };
+    if (!DNS_NAME.test(podName)) return { outcome: 'skipped', reason: `"${podName.slice(0, 80)}" is not a pod name` };
+    // The alert names the pod, but the policy's target decides which pods may be touched.
+    const selector = await this.selectorOf(t);
+    if (Object.keys(selector).length === 0) return { outcome: 'skipped', reason: `${t.kind}/${t.name} has no matchLabels selector to check pods against` };
+    const pod: V1Pod = await this.core.readNamespacedPod({ name: podName, namespace: t.namespace });
+    const labels = pod.metadata?.labels ?? {};
+    const foreign = Object.entries(selector).filter(([k, v]) => labels[k] !== v);
+    if (foreign.length > 0) return { outcome: 'skipped', reason: `pod ${podName} does not belong to ${t.kind}/${t.name} (label ${foreign[0]?.[0]} differs); refusing to touch it` };
+    const old = labels[p.selectorLabel];
+    if (old === undefined) return { outcome: 'skipped', reason: `pod ${podName} has no "${p.selectorLabel}" label to take out of the selector` };
+    const body = {
+      metadata: {
+        labels: { [p.selectorLabel]: `${old}-quarantined`, 'selfheal.io/quarantined': 'true' },
+        annotations: { 'selfheal.io/quarantined-at': new Date().toISOString(), 'selfheal.io/quarantined-from': `${p.selectorLabel}=${old}` },
+      },
+    };
+    await this.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: this.config.fieldManager }, merge);
+    return { outcome: 'succeeded', reason: `quarantined pod ${podName}: ${p.selectorLabel}=${old} -> ${old}-quarantined`, detail: { pod: podName } };
+  }
+
+  private async toggle(t: KubernetesTarget, p: Toggle): Promise<ActionResult> {
+    if ('configMap' in p) {
+      const { name, key, value } = p.configMap;
+      await this.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: { data: { [key]: value } }, fieldManager: this.config.fieldManager }, merge);
+      return { outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value } };
+    }
+    await this.patchTemplateAnnotations(t, { [p.annotation.key]: p.annotation.value });
+    return { outcome: 'succeeded', reason: `annotated ${t.kind}/${t.name}: ${p.annotation.key}=${p.annotation.value}`, detail: { annotation: p.annotation.key } };
+  }
+}

@@ -1,0 +1,141 @@
+// The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
+import { z } from 'zod';
+import { ACTIONS, type ActionName } from '../actions.js';
+import { execActuatorSchema, execCallSchema } from '../actuators/exec/config.js';
+import { httpActuatorSchema, httpCallSchema } from '../actuators/http/config.js';
+import { kubernetesActionSchemas, kubernetesActuatorSchema, kubernetesTargetSchema } from '../actuators/kubernetes/config.js';
+import { parseMatcher } from '../policy/matchers.js';
+import { duration, nonEmpty, template, url } from './common.js';
+
+const actionName = z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
+
+const authSchema = z.preprocess(
+  (v) => (v === 'none' ? { type: 'none' } : v),
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('bearer'), tokenFile: nonEmpty }),
+    z.strictObject({ type: z.literal('basic'), username: nonEmpty, passwordFile: nonEmpty }),
+    z.strictObject({ type: z.literal('none') }),
+  ], { error: 'auth.type must be bearer (tokenFile), basic (username, passwordFile) or none' }),
+);
+
+const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
+
+const verifySchema = z.strictObject({
+  /** PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. */
+  query: template.default('selfheal_anomaly_score{ {{ entity }} } < 1'),
+  interval: duration.default(15),
+  timeout: duration.default(300),
+});
+
+const matcherString = z.string().superRefine((text, ctx) => {
+  try {
+    parseMatcher(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const actionStep = z.union([
+  actionName,
+  z.strictObject({ action: actionName, params: z.record(z.string(), z.unknown()).default({}) }),
+]);
+
+const ruleSchema = z.strictObject({
+  name: nonEmpty,
+  matchers: z.array(matcherString).default([]),
+  /** A target name from `targets`, or a template (e.g. `{{ labels.service }}`) that must render to one. */
+  target: template,
+  /** Tried in order: the next one only if the previous failed verification. Default: by `feature`. */
+  actions: z.array(actionStep).optional(),
+  dryRun: z.boolean().optional(),
+  /** Blast-radius guard: PromQL template that must return a non-empty result before acting. */
+  precondition: template.optional(),
+  cooldown: duration.optional(),
+  verify: z.union([verifySchema.partial(), z.literal(false)]).optional(),
+});
+
+const targetSchema = z.strictObject({
+  actuator: nonEmpty,
+  kubernetes: kubernetesTargetSchema.optional(),
+  /** Per-action parameters (the actuator's own schema); rules may override them. */
+  actions: z.partialRecord(actionName, z.unknown()).default({}),
+});
+
+export const configSchema = z.strictObject({
+  listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9189').default('127.0.0.1:9189'),
+  auth: authSchema,
+  /** Largest accepted webhook body (Alertmanager's max_alerts: 0 sends whole groups). */
+  bodyLimit: z.string().default('1mb'),
+  store: z.strictObject({
+    path: nonEmpty.default('selfheal-webhook.db'),
+    /** SQLite synchronous mode: full = every acknowledged alert survives a power cut. */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+    retention: duration.default(30 * 86400),
+  }).prefault({}),
+  prometheus: z.strictObject({ url, timeout: duration.default(5) }).optional(),
+  dryRun: z.boolean().default(false),
+  /** While this file exists, no action runs (each decision is recorded as skipped: paused). */
+  pauseFile: z.string().optional(),
+  guardrails: z.strictObject({
+    cooldown: duration.default(600),
+    rateLimits: z.strictObject({
+      perTarget: z.array(rateLimit).default([{ window: 3600, max: 3 }, { window: 86400, max: 10 }]),
+      global: z.array(rateLimit).default([{ window: 3600, max: 20 }]),
+    }).prefault({}),
+    maxConcurrent: z.number().int().positive().default(2),
+  }).prefault({}),
+  verify: verifySchema.extend({
+    /** Alert labels that are not entity labels (removed when building `{{ entity }}`). */
+    nonEntityLabels: z.array(z.string()).default(['alertname', 'severity', 'feature']),
+  }).prefault({}),
+  escalation: z.strictObject({
+    /** Slack-compatible incoming webhook (JSON {text}) told when every action failed. */
+    notify: z.union([z.strictObject({ url, timeout: duration.default(5) }), z.strictObject({ urlFile: nonEmpty, timeout: duration.default(5) })]).optional(),
+  }).prefault({}),
+  grafana: z.strictObject({ url, tokenFile: nonEmpty, tags: z.array(z.string()).default(['selfheal']), timeout: duration.default(5) }).optional(),
+  /** Overrides of the default feature → action mapping, by feature prefix (e.g. cpu: restart). */
+  featureActions: z.record(z.string(), actionName).default({}),
+  actuators: z.record(z.string(), z.discriminatedUnion('type', [kubernetesActuatorSchema, httpActuatorSchema, execActuatorSchema], {
+    error: 'actuator type must be kubernetes, http or exec',
+  })).default({}),
+  targets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'target names use letters, digits, . _ -'), targetSchema).default({}),
+  rules: z.array(ruleSchema).default([]),
+}).superRefine((cfg, ctx) => {
+  // Cross-references: each target's actuator exists and its action parameters fit that actuator.
+  for (const [name, target] of Object.entries(cfg.targets)) {
+    const actuator = cfg.actuators[target.actuator];
+    if (!actuator) {
+      ctx.addIssue({ code: 'custom', path: ['targets', name, 'actuator'], message: `no actuator named "${target.actuator}" (defined: ${Object.keys(cfg.actuators).join(', ') || 'none'})` });
+      continue;
+    }
+    if (actuator.type === 'kubernetes' && !target.kubernetes) {
+      ctx.addIssue({ code: 'custom', path: ['targets', name, 'kubernetes'], message: 'a kubernetes target needs kubernetes: {namespace, kind, name}' });
+    }
+    for (const [action, params] of Object.entries(target.actions)) {
+      const schema = actionParamsSchema(actuator.type, action as ActionName);
+      const parsed = schema.safeParse(params ?? {});
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({ code: 'custom', path: ['targets', name, 'actions', action, ...issue.path.map(String)], message: issue.message });
+        }
+      }
+    }
+  }
+  cfg.rules.forEach((rule, i) => {
+    if (!rule.target.includes('{{') && !cfg.targets[rule.target]) {
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'target'], message: `no target named "${rule.target}" (defined: ${Object.keys(cfg.targets).join(', ') || 'none'})` });
+    }
+  });
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type RuleConfig = Config['rules'][number];
+export type TargetConfig = Config['targets'][string];
+export type ActuatorConfig = Config['actuators'][string];
+
+/** The parameter schema of `action` on an actuator type. */
+export function actionParamsSchema(type: ActuatorConfig['type'], action: ActionName): z.ZodType {
+  if (type === 'kubernetes') return kubernetesActionSchemas[action];
+  if (type === 'http') return httpCallSchema;
+  return execCallSchema;
+}

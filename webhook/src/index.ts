@@ -1,0 +1,14 @@
+// @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out).
+export { ACTIONS, OUTCOMES, DEFAULT_FEATURE_ACTIONS, type ActionName, type Outcome } from './actions.js';
+export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
+export { configSchema, type Config } from './config/schema.js';
+export { createHealer, buildActuators, type Healer, type HealerOptions } from './server.js';
+export { HealingEngine } from './engine.js';
+export { HealingStore } from './store/store.js';
+export { Policy } from './policy/policy.js';
+export { payloadSchema, type AlertmanagerPayload } from './receiver/payload.js';
+export { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
+export { HttpActuator } from './actuators/http/http-actuator.js';
+export { ExecActuator } from './actuators/exec/exec-actuator.js';
+export type { Actuator, ActionRequest, ActionResult } from './actuators/types.js';
+export { replay, formatReplay, type ReplayLine } from './replay.js';

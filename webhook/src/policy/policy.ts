@@ -1,0 +1,116 @@
+// The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
+import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '../actions.js';
+import { actionParamsSchema, type ActuatorConfig, type Config, type RuleConfig, type TargetConfig } from '../config/schema.js';
+import { render, TemplateError, type TemplateVars } from '../util/template.js';
+import { matchesAll, parseMatcher, type Matcher } from './matchers.js';
+
+export interface PlannedStep {
+  action: ActionName;
+  /** Parameters validated against the actuator's schema (target defaults merged with rule overrides). */
+  params: unknown;
+}
+
+export interface Plan {
+  rule: RuleConfig;
+  targetName: string;
+  target: TargetConfig;
+  actuator: ActuatorConfig;
+  steps: PlannedStep[];
+  dryRun: boolean;
+}
+
+export type Decision = { kind: 'plan'; plan: Plan } | { kind: 'skip'; reason: string; rule?: string; action?: ActionName };
+
+interface CompiledRule {
+  rule: RuleConfig;
+  matchers: Matcher[];
+}
+
+const TARGET_NAME = /^[A-Za-z0-9._-]+$/;
+
+export class Policy {
+  private readonly rules: CompiledRule[];
+
+  constructor(private readonly config: Config) {
+    this.rules = config.rules.map((rule) => ({ rule, matchers: rule.matchers.map(parseMatcher) }));
+  }
+
+  /** The default action for a feature: the policy's overrides first (longest prefix wins), then the built-in mapping. */
+  actionForFeature(feature: string | undefined): ActionName | undefined {
+    if (!feature) return undefined;
+    const overrides = Object.entries(this.config.featureActions).sort((a, b) => b[0].length - a[0].length);
+    for (const [prefix, action] of overrides) if (feature.startsWith(prefix)) return action;
+    for (const [prefix, action] of DEFAULT_FEATURE_ACTIONS) if (feature.startsWith(prefix)) return action;
+    return undefined;
+  }
+
+  decide(labels: Record<string, string>, vars: TemplateVars): Decision {
+    const compiled = this.rules.find((r) => matchesAll(r.matchers, labels));
+    if (!compiled) return { kind: 'skip', reason: 'no policy rule matches the alert' };
+    const { rule } = compiled;
+
+    // The target comes from the policy; a templated target must render to a name the policy defines.
+    let targetName: string;
+    try {
+      targetName = render(rule.target, vars);
+    } catch (err) {
+      return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": cannot resolve the target: ${(err as TemplateError).message}` };
+    }
+    const target = TARGET_NAME.test(targetName) ? this.config.targets[targetName] : undefined;
+    if (!target || !Object.hasOwn(this.config.targets, targetName)) {
+      return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": target "${targetName.slice(0, 100)}" is not one of the policy's targets` };
+    }
+    const actuator = this.config.actuators[target.actuator];
+    if (!actuator) return { kind: 'skip', rule: rule.name, reason: `target "${targetName}" names an unknown actuator` };
+
+    const requested = rule.actions ?? [];
+    let entries: { action: ActionName; params: Record<string, unknown> }[] = requested.map((s) => (typeof s === 'string' ? { action: s, params: {} } : s));
+    if (entries.length === 0) {
+      const action = this.actionForFeature(labels.feature);
+      if (!action) return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}" lists no actions and feature "${labels.feature ?? ''}" has no default action` };
+      entries = [{ action, params: {} }];
+    }
+    const steps: PlannedStep[] = [];
+    for (const entry of entries) {
+      const base = target.actions[entry.action];
+      if (base === undefined && actuator.type !== 'kubernetes') {
+        return { kind: 'skip', rule: rule.name, action: entry.action, reason: `target "${targetName}" has no settings for ${entry.action}` };
+      }
+      const merged = { ...((base as Record<string, unknown> | undefined) ?? {}), ...entry.params };
+      const parsed = actionParamsSchema(actuator.type, entry.action).safeParse(merged);
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || entry.action}: ${i.message}`).join('; ');
+        return { kind: 'skip', rule: rule.name, action: entry.action, reason: `target "${targetName}" cannot run ${entry.action}: ${why}` };
+      }
+      steps.push({ action: entry.action, params: parsed.data });
+    }
+    return { kind: 'plan', plan: { rule, targetName, target, actuator, steps, dryRun: this.config.dryRun || rule.dryRun === true } };
+  }
+}
+
+/** PromQL label matchers for the alert's entity: its labels minus the ones that are not entity labels. */
+export function entityMatchers(labels: Record<string, string>, nonEntity: readonly string[]): string {
+  return Object.keys(labels)
+    .filter((k) => !nonEntity.includes(k))
+    .sort()
+    .map((k) => `${k}=${promqlString(labels[k] ?? '')}`)
+    .join(',');
+}
+
+/** A PromQL double-quoted string literal. */
+export function promqlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function templateVars(alert: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; status: string; startsAt: string }, nonEntity: readonly string[], action = '', target = ''): TemplateVars {
+  return {
+    labels: alert.labels,
+    annotations: alert.annotations,
+    fingerprint: alert.fingerprint,
+    status: alert.status,
+    startsAt: alert.startsAt,
+    action,
+    target,
+    entity: entityMatchers(alert.labels, nonEntity),
+  };
+}

@@ -1,0 +1,56 @@
+// Alertmanager webhook payload, version "4" (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
+// Unknown extra fields are tolerated (forward compatibility); the ones we rely on are checked strictly.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+// `__`-prefixed names are reserved by Prometheus and never reach alerts; refusing them also keeps
+// `__proto__` and friends out of every object built from a payload.
+const labelName = z.string().min(1).max(256).regex(/^(?!__)[A-Za-z_][A-Za-z0-9_]*$/, 'label names are [A-Za-z_][A-Za-z0-9_]* and do not start with __');
+const labelSet = z.record(labelName, z.string().max(4096, 'label values are limited to 4096 characters'));
+const annotationSet = z.record(labelName, z.string().max(65536));
+const timestamp = z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 timestamp');
+
+export const alertSchema = z.object({
+  status: z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }),
+  labels: labelSet,
+  annotations: annotationSet.default({}),
+  startsAt: timestamp,
+  endsAt: timestamp.optional(),
+  generatorURL: z.string().max(8192).optional(),
+  fingerprint: z.string().max(128).regex(/^[0-9a-zA-Z]+$/, 'must be alphanumeric').optional(),
+});
+
+export const payloadSchema = z.object({
+  version: z.literal('4', { error: 'unsupported webhook payload version; this service speaks Alertmanager version "4"' }),
+  groupKey: z.string().max(16384).optional(),
+  truncatedAlerts: z.number().int().nonnegative().optional(),
+  status: z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }),
+  receiver: z.string().max(1024).optional(),
+  groupLabels: labelSet.optional(),
+  commonLabels: labelSet.optional(),
+  commonAnnotations: annotationSet.optional(),
+  externalURL: z.string().max(8192).optional(),
+  alerts: z.array(alertSchema).max(10000, 'at most 10000 alerts per notification'),
+});
+
+export type AlertmanagerPayload = z.infer<typeof payloadSchema>;
+export type WebhookAlert = z.infer<typeof alertSchema>;
+
+/** An alert with its identity resolved: Alertmanager's fingerprint, or one computed from the labels. */
+export interface ReceivedAlert extends WebhookAlert {
+  fingerprint: string;
+  /** The idempotency key: one alert occurrence = fingerprint + startsAt. */
+  key: string;
+}
+
+export function fingerprintOf(labels: Record<string, string>): string {
+  const canonical = Object.keys(labels).sort().map((k) => `${k}\u0000${labels[k]}`).join('\u0001');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function toReceived(alert: WebhookAlert): ReceivedAlert {
+  const fingerprint = alert.fingerprint ?? fingerprintOf(alert.labels);
+  // Normalise startsAt so equal instants written differently still dedupe.
+  const startsAt = new Date(alert.startsAt).toISOString();
+  return { ...alert, startsAt, fingerprint, key: `${fingerprint}@${startsAt}` };
+}

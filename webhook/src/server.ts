@@ -1,0 +1,226 @@
+// The healing service: an express app receiving Alertmanager notifications, the engine that acts on them,
+// the store that remembers everything, and the read APIs and metrics.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pino, type Logger } from 'pino';
+import { ExecActuator } from './actuators/exec/exec-actuator.js';
+import { HttpActuator } from './actuators/http/http-actuator.js';
+import { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
+import type { Actuator } from './actuators/types.js';
+import { formatIssues } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { HealingEngine } from './engine.js';
+import { GrafanaAnnotator } from './escalation/grafana.js';
+import { Notifier } from './escalation/notify.js';
+import { PauseSwitch } from './guardrails/pause.js';
+import { HealingMetrics } from './metrics.js';
+import { Policy } from './policy/policy.js';
+import { makeAuthenticator } from './receiver/auth.js';
+import { IngestQueue } from './receiver/ingest-queue.js';
+import { payloadSchema, toReceived } from './receiver/payload.js';
+import { HealingStore } from './store/store.js';
+import { parseDuration } from './util/duration.js';
+import { PrometheusClient } from './verify/prometheus.js';
+
+export interface HealerOptions {
+  logger?: Logger;
+  /** Start paused (the `--paused` flag). */
+  paused?: boolean;
+  /** Replace actuators by name (tests inject a KubeConfig-bound Kubernetes actuator this way). */
+  actuators?: Map<string, Actuator>;
+  /** Register Node's default process metrics (off in tests that start many instances). */
+  defaultMetrics?: boolean;
+}
+
+export interface Healer {
+  app: express.Express;
+  store: HealingStore;
+  engine: HealingEngine;
+  metrics: HealingMetrics;
+  pause: PauseSwitch;
+  logger: Logger;
+  /** Listens on config.listen (or the given port); returns the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function buildActuators(config: Config, overrides?: Map<string, Actuator>): Map<string, Actuator> {
+  const out = new Map<string, Actuator>();
+  for (const [name, a] of Object.entries(config.actuators)) {
+    const given = overrides?.get(name);
+    if (given) out.set(name, given);
+    else if (a.type === 'kubernetes') out.set(name, new LazyKubernetesActuator(a));
+    else if (a.type === 'http') out.set(name, new HttpActuator(a));
+    else out.set(name, new ExecActuator(a));
+  }
+  return out;
+}
+
+/** `since` as RFC 3339, Unix seconds, or a duration back from now ("1h"). */
+function parseSince(value: unknown): number | undefined | Error {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') return new Error('since must be a single value');
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const d = parseDuration(value);
+  if (d !== undefined) return Date.now() / 1000 - d;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? new Error(`since="${value.slice(0, 50)}" is not a time (RFC 3339, Unix seconds, or a duration like 1h)`) : t / 1000;
+}
+
+const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
+  const logger = opts.logger ?? pino({ name: 'selfheal-webhook' });
+  const authenticate = makeAuthenticator(config.auth);
+  if (config.auth.type === 'none') {
+    logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
+  }
+  const store = new HealingStore({ path: config.store.path, synchronous: config.store.synchronous });
+  const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics });
+  const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
+  const prometheus = config.prometheus ? new PrometheusClient(config.prometheus.url, config.prometheus.timeout) : undefined;
+  const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
+  const grafana = config.grafana ? new GrafanaAnnotator(config.grafana) : undefined;
+  const engine = new HealingEngine({
+    config, store, policy: new Policy(config), actuators: buildActuators(config, opts.actuators), metrics, pause, logger, prometheus, notifier, grafana,
+  });
+  const queue = new IngestQueue(store);
+  let ready = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      if (req.path.startsWith('/api/v1/alerts')) metrics.requests.inc({ code: String(res.statusCode) });
+    });
+    next();
+  });
+  const requireAuth = (req: Request, res: Response, next: NextFunction): void => {
+    if (authenticate(req.headers.authorization)) return next();
+    res.setHeader('WWW-Authenticate', config.auth.type === 'basic' ? 'Basic realm="selfheal"' : 'Bearer realm="selfheal"');
+    res.status(401).json({ status: 'error', error: 'unauthorized: missing or wrong credentials' });
+  };
+  const json = express.json({ limit: config.bodyLimit, strict: true, type: () => true });
+
+  app.get('/-/healthy', (_req, res) => { res.type('text/plain').send('OK\n'); });
+  app.get('/-/ready', (_req, res) => { res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'starting\n'); });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.post('/api/v1/alerts', requireAuth, (req, res, next) => {
+    const type = req.headers['content-type'] ?? '';
+    if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+      res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got "${type.slice(0, 100)}"` });
+      return;
+    }
+    next();
+  }, json, async (req, res) => {
+    const parsed = payloadSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const errors = formatIssues(parsed.error.issues.slice(0, 10));
+      res.status(400).json({ status: 'error', error: `invalid Alertmanager webhook payload: ${errors.join('; ')}` });
+      return;
+    }
+    const alerts = parsed.data.alerts.map(toReceived);
+    let outcomes;
+    try {
+      outcomes = await queue.write(alerts);
+    } catch (err) {
+      // Not recorded: ask Alertmanager to retry (it retries 5xx, not 4xx).
+      logger.error({ err }, 'could not record alerts; answering 500 so Alertmanager retries');
+      res.status(500).json({ status: 'error', error: 'could not record the alerts durably; retry' });
+      return;
+    }
+    const counts = { new: 0, duplicate: 0, resolved: 0 };
+    for (const o of outcomes) {
+      if (o.kind === 'new') { counts.new++; metrics.alertsReceived.inc({ status: 'firing' }); void engine.submit(o.incidentId); }
+      else if (o.kind === 'resolved') {
+        counts.resolved++;
+        metrics.alertsReceived.inc({ status: 'resolved' });
+        if (o.recoverySeconds !== null) metrics.recovery.observe({ service: metrics.serviceLabel(o.service ?? 'unknown') }, o.recoverySeconds);
+        engine.onResolved(o.incidentId);
+      } else counts.duplicate++;
+    }
+    res.status(200).json({ status: 'success', received: alerts.length, ...counts });
+  });
+
+  app.get('/api/v1/actions', requireAuth, (req, res) => {
+    const since = parseSince(req.query.since);
+    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    const rows = store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
+  });
+  app.get('/api/v1/incidents', requireAuth, (req, res) => {
+    const since = parseSince(req.query.since);
+    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    const state = one(req.query.state);
+    if (state !== undefined && state !== 'open' && state !== 'resolved') { res.status(400).json({ status: 'error', error: 'state must be open or resolved' }); return; }
+    const rows = store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, labels: JSON.parse(r.labels) as unknown, annotations: JSON.parse(r.annotations) as unknown })) });
+  });
+  app.get('/api/v1/audit', requireAuth, (req, res) => {
+    const since = parseSince(req.query.since);
+    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    const incident = one(req.query.incident);
+    const rows = store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
+  });
+  app.get('/api/v1/pause', requireAuth, (_req, res) => { res.json({ status: 'success', data: pause.state() }); });
+  app.post('/api/v1/pause', requireAuth, json, (req, res) => {
+    const body = (req.body ?? {}) as { paused?: unknown; reason?: unknown };
+    const paused = body.paused === undefined ? true : body.paused;
+    if (typeof paused !== 'boolean' || (body.reason !== undefined && typeof body.reason !== 'string')) {
+      res.status(400).json({ status: 'error', error: 'body must be {"paused": true|false, "reason"?: string}' });
+      return;
+    }
+    const state = pause.set(paused, typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined);
+    logger.warn({ paused, reason: body.reason }, paused ? 'healing paused through the API' : 'healing resumed through the API');
+    res.json({ status: 'success', data: state });
+  });
+
+  app.use((_req, res) => { res.status(404).json({ status: 'error', error: 'not found' }); });
+  // body-parser errors carry an HTTP status (400 malformed JSON, 413 too large, 415 charset); anything else is ours.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string };
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    if (status === 500) logger.error({ err }, 'request failed');
+    const message = e.type === 'entity.parse.failed' ? `body is not valid JSON: ${e.message ?? ''}` : e.type === 'entity.too.large' ? `body larger than ${config.bodyLimit}` : status === 500 ? 'internal error' : (e.message ?? 'bad request');
+    if (!res.headersSent) res.status(status).json({ status: 'error', error: message });
+  });
+
+  let server: Server | undefined;
+  const healer: Healer = {
+    app, store, engine, metrics, pause, logger,
+    async listen(port?: number, host?: string) {
+      const [cfgHost = '127.0.0.1', cfgPort = '9189'] = config.listen.split(/:(?=\d+$)/);
+      const h = host ?? (cfgHost || '0.0.0.0');
+      const p = port ?? Number(cfgPort);
+      await new Promise<void>((resolve, reject) => {
+        const s = app.listen(p, h, (err?: Error) => (err ? reject(err) : resolve()));
+        s.on('error', reject);
+        server = s;
+      });
+      // Alertmanager cuts a receiver after 10 s; keep-alive lets it reuse connections.
+      server!.keepAliveTimeout = 30_000;
+      const resumed = engine.recover();
+      if (resumed > 0) logger.info({ resumed }, 'resuming unfinished incidents after restart');
+      ready = true;
+      const addr = server!.address() as AddressInfo;
+      return `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    },
+    async close() {
+      ready = false;
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
+      }
+      await engine.stop();
+      store.close();
+    },
+  };
+  return healer;
+}

@@ -1,0 +1,323 @@
+// Durable state in SQLite via better-sqlite3: maintained, synchronous (a transaction commits before the
+// webhook answers, with no callback interleaving), WAL for concurrent readers, prepared statements.
+import Database from 'better-sqlite3';
+import type { ActionName } from '../actions.js';
+import type { ReceivedAlert } from '../receiver/payload.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.sql.js';
+
+export type Phase = 'pending' | 'acting' | 'verifying' | 'done';
+export type ActionStatus = 'started' | 'verifying' | 'succeeded' | 'failed' | 'dry_run' | 'skipped';
+export const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed'];
+
+export interface IncidentRow {
+  id: number;
+  key: string;
+  fingerprint: string;
+  starts_at: string;
+  service: string | null;
+  alertname: string | null;
+  labels: string;
+  annotations: string;
+  phase: Phase;
+  result: string | null;
+  reason: string | null;
+  rule: string | null;
+  target: string | null;
+  step: number;
+  notifications: number;
+  received_at: number;
+  updated_at: number;
+  resolved_at: string | null;
+  recovery_seconds: number | null;
+}
+
+export interface ActionRow {
+  id: number;
+  incident_id: number;
+  service: string;
+  action: ActionName;
+  target: string;
+  rule: string;
+  step: number;
+  status: ActionStatus;
+  reason: string | null;
+  detail: string | null;
+  started_at: number;
+  finished_at: number | null;
+  cooldown_until: number | null;
+}
+
+export interface AuditRow {
+  id: number;
+  ts: number;
+  event: string;
+  incident_id: number | null;
+  fingerprint: string | null;
+  service: string | null;
+  action: string | null;
+  target: string | null;
+  reason: string | null;
+  detail: string | null;
+}
+
+export interface AuditEvent {
+  event: string;
+  incidentId?: number;
+  fingerprint?: string;
+  service?: string;
+  action?: string;
+  target?: string;
+  reason?: string;
+  detail?: unknown;
+}
+
+/** What ingesting one alert did. */
+export type IngestOutcome =
+  | { kind: 'new'; incidentId: number; alert: ReceivedAlert }
+  | { kind: 'duplicate'; incidentId: number }
+  | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: ReceivedAlert }
+  | { kind: 'already_resolved'; incidentId: number };
+
+export interface StoreOptions {
+  path: string;
+  synchronous?: 'full' | 'normal';
+  now?: () => number;
+}
+
+export class HealingStore {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly stmts;
+
+  constructor(opts: StoreOptions) {
+    this.now = opts.now ?? (() => Date.now() / 1000);
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`the database ${opts.path} was written by a newer selfheal (schema ${version} > ${SCHEMA_VERSION})`);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const db = this.db;
+    this.stmts = {
+      insertIncident: db.prepare(`INSERT INTO incidents (key, fingerprint, starts_at, service, alertname, labels, annotations, phase, result, received_at, updated_at, resolved_at)
+        VALUES (@key, @fingerprint, @starts_at, @service, @alertname, @labels, @annotations, @phase, @result, @now, @now, @resolved_at) ON CONFLICT(key) DO NOTHING`),
+      incidentByKey: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE key = ?'),
+      incidentById: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
+      bumpNotifications: db.prepare('UPDATE incidents SET notifications = notifications + 1 WHERE id = ?'),
+      resolve: db.prepare('UPDATE incidents SET resolved_at = @resolved_at, recovery_seconds = @recovery, updated_at = @now, notifications = notifications + 1 WHERE id = @id'),
+      audit: db.prepare(`INSERT INTO audit (ts, event, incident_id, fingerprint, service, action, target, reason, detail)
+        VALUES (@ts, @event, @incident_id, @fingerprint, @service, @action, @target, @reason, @detail)`),
+      updateIncident: db.prepare('UPDATE incidents SET phase = @phase, result = @result, reason = @reason, rule = COALESCE(@rule, rule), target = COALESCE(@target, target), step = COALESCE(@step, step), updated_at = @now WHERE id = @id'),
+      insertAction: db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, detail, started_at, finished_at, cooldown_until)
+        VALUES (@incident_id, @service, @action, @target, @rule, @step, @status, @reason, @detail, @started_at, @finished_at, @cooldown_until)`),
+      finishAction: db.prepare('UPDATE actions SET status = @status, reason = @reason, detail = COALESCE(@detail, detail), finished_at = @finished_at WHERE id = @id'),
+      setActionStatus: db.prepare('UPDATE actions SET status = @status WHERE id = @id'),
+      countTarget: db.prepare<[string, number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE target = ? AND started_at > ? AND status IN ('started','verifying','succeeded','failed')`),
+      countAll: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE started_at > ? AND status IN ('started','verifying','succeeded','failed')`),
+      inFlight: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE status IN ('started','verifying')`),
+      cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ('started','verifying','succeeded','failed')`),
+      cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(`SELECT service, action, MAX(cooldown_until) AS until FROM actions WHERE cooldown_until > ? AND status IN ('started','verifying','succeeded','failed') GROUP BY service, action`),
+      unfinished: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE phase != 'done' ORDER BY id`),
+      openAction: db.prepare<[number], ActionRow>(`SELECT * FROM actions WHERE incident_id = ? AND status IN ('started','verifying') ORDER BY id DESC LIMIT 1`),
+      lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(`SELECT service, action, CASE WHEN status IN ('succeeded','failed','dry_run','skipped') THEN status END AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions WHERE status IN ('succeeded','failed','dry_run','skipped') GROUP BY service, action, status`),
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private auditRow(e: AuditEvent, ts = this.now()) {
+    return {
+      ts,
+      event: e.event,
+      incident_id: e.incidentId ?? null,
+      fingerprint: e.fingerprint ?? null,
+      service: e.service ?? null,
+      action: e.action ?? null,
+      target: e.target ?? null,
+      reason: e.reason ?? null,
+      detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+    };
+  }
+
+  audit(e: AuditEvent): void {
+    this.stmts.audit.run(this.auditRow(e));
+  }
+
+  /**
+   * Records a batch of alerts (possibly from several HTTP requests) in ONE transaction, so a single fsync
+   * covers them all. Returns, per request, what each alert did. Throws if the commit fails (caller answers 5xx).
+   */
+  ingest(batches: readonly (readonly ReceivedAlert[])[]): IngestOutcome[][] {
+    const now = this.now();
+    const run = this.db.transaction(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now))));
+    return run.immediate();
+  }
+
+  private ingestOne(alert: ReceivedAlert, now: number): IngestOutcome {
+    const service = alert.labels.service ?? null;
+    const existing = this.stmts.incidentByKey.get(alert.key);
+    if (alert.status === 'firing') {
+      if (existing) {
+        this.stmts.bumpNotifications.run(existing.id);
+        return existing.resolved_at ? { kind: 'already_resolved', incidentId: existing.id } : { kind: 'duplicate', incidentId: existing.id };
+      }
+      const info = this.stmts.insertIncident.run({
+        key: alert.key, fingerprint: alert.fingerprint, starts_at: alert.startsAt, service, alertname: alert.labels.alertname ?? null,
+        labels: JSON.stringify(alert.labels), annotations: JSON.stringify(alert.annotations), phase: 'pending', result: null, now, resolved_at: null,
+      });
+      const incidentId = Number(info.lastInsertRowid);
+      this.stmts.audit.run(this.auditRow({ event: 'received', incidentId, fingerprint: alert.fingerprint, service: service ?? undefined, detail: { status: 'firing', labels: alert.labels, startsAt: alert.startsAt } }, now));
+      return { kind: 'new', incidentId, alert };
+    }
+    // Resolved: never starts an action. Closes the incident (creating a closed one if we never saw it fire,
+    // so a late firing notification for the same occurrence cannot start one either).
+    const endsAt = alert.endsAt && !alert.endsAt.startsWith('0001-') ? new Date(alert.endsAt).toISOString() : new Date(now * 1000).toISOString();
+    if (existing?.resolved_at) {
+      this.stmts.bumpNotifications.run(existing.id);
+      return { kind: 'already_resolved', incidentId: existing.id };
+    }
+    let incidentId: number;
+    let recovery: number | null = null;
+    if (existing) {
+      incidentId = existing.id;
+      recovery = Math.max(0, (Date.parse(endsAt) - Date.parse(alert.startsAt)) / 1000);
+      this.stmts.resolve.run({ id: incidentId, resolved_at: endsAt, recovery, now });
+    } else {
+      const info = this.stmts.insertIncident.run({
+        key: alert.key, fingerprint: alert.fingerprint, starts_at: alert.startsAt, service, alertname: alert.labels.alertname ?? null,
+        labels: JSON.stringify(alert.labels), annotations: JSON.stringify(alert.annotations), phase: 'done', result: 'resolved', now, resolved_at: endsAt,
+      });
+      incidentId = Number(info.lastInsertRowid);
+    }
+    this.stmts.audit.run(this.auditRow({ event: 'resolved', incidentId, fingerprint: alert.fingerprint, service: service ?? undefined, reason: existing ? undefined : 'resolved notification for an alert never seen firing', detail: { endsAt, recoverySeconds: recovery } }, now));
+    return { kind: 'resolved', incidentId, recoverySeconds: recovery, service, alert };
+  }
+
+  incident(id: number): IncidentRow | undefined {
+    return this.stmts.incidentById.get(id);
+  }
+
+  incidentByKey(key: string): IncidentRow | undefined {
+    return this.stmts.incidentByKey.get(key);
+  }
+
+  updateIncident(id: number, u: { phase: Phase; result?: string | null; reason?: string | null; rule?: string; target?: string; step?: number }, event?: AuditEvent): void {
+    this.db.transaction(() => {
+      this.stmts.updateIncident.run({ id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null, now: this.now() });
+      if (event) this.audit(event);
+    })();
+  }
+
+  insertAction(a: Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null }, event: AuditEvent): number {
+    return this.db.transaction(() => {
+      const info = this.stmts.insertAction.run({ ...a, reason: a.reason ?? null, detail: a.detail === undefined ? null : JSON.stringify(a.detail), finished_at: a.finished_at ?? null, cooldown_until: a.cooldown_until ?? null });
+      this.audit(event);
+      return Number(info.lastInsertRowid);
+    })();
+  }
+
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent): void {
+    this.db.transaction(() => {
+      this.stmts.finishAction.run({ id, status, reason, detail: detail === undefined ? null : JSON.stringify(detail), finished_at: this.now() });
+      this.audit(event);
+    })();
+  }
+
+  setActionStatus(id: number, status: ActionStatus): void {
+    this.stmts.setActionStatus.run({ id, status });
+  }
+
+  lastAction(incidentId: number): ActionRow | undefined {
+    return this.db.prepare<[number], ActionRow>('SELECT * FROM actions WHERE incident_id = ? ORDER BY id DESC LIMIT 1').get(incidentId);
+  }
+
+  openAction(incidentId: number): ActionRow | undefined {
+    return this.stmts.openAction.get(incidentId);
+  }
+
+  countActionsOnTarget(target: string, since: number): number {
+    return this.stmts.countTarget.get(target, since)?.n ?? 0;
+  }
+
+  countActions(since: number): number {
+    return this.stmts.countAll.get(since)?.n ?? 0;
+  }
+
+  inFlight(): number {
+    return this.stmts.inFlight.get()?.n ?? 0;
+  }
+
+  /** End of the cooldown left on `target` by other incidents' actions, if any. */
+  cooldownUntil(target: string, incidentId: number, now = this.now()): number | undefined {
+    return this.stmts.cooldown.get(target, incidentId, now)?.until ?? undefined;
+  }
+
+  activeCooldowns(now = this.now()): { service: string; action: string; until: number }[] {
+    return this.stmts.cooldowns.all(now);
+  }
+
+  unfinishedIncidents(): IncidentRow[] {
+    return this.stmts.unfinished.all();
+  }
+
+  lastActionTimes(): { service: string; action: string; outcome: string; ts: number }[] {
+    return this.stmts.lastActions.all();
+  }
+
+  getSetting(key: string): string | undefined {
+    return this.stmts.getSetting.get(key)?.value;
+  }
+
+  putSetting(key: string, value: string, event?: AuditEvent): void {
+    this.db.transaction(() => {
+      this.stmts.putSetting.run(key, value);
+      if (event) this.audit(event);
+    })();
+  }
+
+  listActions(q: { service?: string; since?: number; limit?: number }): ActionRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.service) { where.push('service = ?'); args.push(q.service); }
+    if (q.since !== undefined) { where.push('started_at >= ?'); args.push(q.since); }
+    const sql = `SELECT * FROM actions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare<(string | number)[], ActionRow>(sql).all(...args, Math.min(q.limit ?? 500, 5000));
+  }
+
+  listIncidents(q: { service?: string; since?: number; state?: 'open' | 'resolved'; limit?: number }): IncidentRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.service) { where.push('service = ?'); args.push(q.service); }
+    if (q.since !== undefined) { where.push('received_at >= ?'); args.push(q.since); }
+    if (q.state === 'open') where.push('resolved_at IS NULL');
+    if (q.state === 'resolved') where.push('resolved_at IS NOT NULL');
+    const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare<(string | number)[], IncidentRow>(sql).all(...args, Math.min(q.limit ?? 500, 5000));
+  }
+
+  listAudit(q: { incidentId?: number; since?: number; limit?: number }): AuditRow[] {
+    const where: string[] = [];
+    const args: number[] = [];
+    if (q.incidentId !== undefined) { where.push('incident_id = ?'); args.push(q.incidentId); }
+    if (q.since !== undefined) { where.push('ts >= ?'); args.push(q.since); }
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare<number[], AuditRow>(sql).all(...args, Math.min(q.limit ?? 1000, 10000));
+  }
+
+  /** Drops closed incidents, their actions and audit rows older than the retention. */
+  prune(olderThanSeconds: number): number {
+    const cutoff = this.now() - olderThanSeconds;
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM audit WHERE ts < ?').run(cutoff);
+      this.db.prepare(`DELETE FROM actions WHERE started_at < ? AND incident_id IN (SELECT id FROM incidents WHERE phase = 'done' AND resolved_at IS NOT NULL AND updated_at < ?)`).run(cutoff, cutoff);
+      return this.db.prepare(`DELETE FROM incidents WHERE phase = 'done' AND resolved_at IS NOT NULL AND updated_at < ? AND id NOT IN (SELECT incident_id FROM actions)`).run(cutoff).changes;
+    })();
+  }
+}
