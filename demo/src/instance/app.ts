@@ -24,7 +24,7 @@ export function burnCpu(ms: number): number {
   return x;
 }
 
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.4, 0.6, 1, 2.5, 5];
 
 export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
   let settings = config.settings;

@@ -1,7 +1,11 @@
 // The built-in load generator: open-loop Poisson arrivals per service at a rate that varies like real traffic
 // (a slow wave, noise, and legitimate ramps), times the cpu_saturation fault's multiplier. Bounded: it stops
 // by itself after `durationMs` and never has more than `maxInFlight` requests outstanding.
+import http from 'node:http';
 import type { ServicePool } from './service-pool.js';
+
+// Plain node:http with keep-alive: the generator shares its process with the load balancer, so it stays cheap.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
 export interface Ramp {
   /** Seconds after the generator's start. */
@@ -152,17 +156,21 @@ export class LoadGenerator {
   private send(service: string): void {
     this.inFlight += 1;
     this.stats.sent += 1;
-    fetch(`${this.options.baseUrl}/svc/${service}/items/${this.pickItem()}`, { signal: AbortSignal.timeout(10_000) })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        if (response.ok) this.stats.ok += 1;
-        else this.stats.failed += 1;
-      })
-      .catch(() => {
-        this.stats.failed += 1;
-      })
-      .finally(() => {
-        this.inFlight -= 1;
-      });
+    let settled = false;
+    const settle = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      this.inFlight -= 1;
+      if (ok) this.stats.ok += 1;
+      else this.stats.failed += 1;
+    };
+    const url = new URL(`${this.options.baseUrl}/svc/${service}/items/${this.pickItem()}`);
+    const request = http.get(url, { agent, timeout: 10_000 }, (response) => {
+      response.resume();
+      response.on('end', () => settle((response.statusCode ?? 500) < 400));
+      response.on('error', () => settle(false));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', () => settle(false));
   }
 }

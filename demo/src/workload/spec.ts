@@ -17,9 +17,9 @@ export interface ServiceSpec {
 }
 
 export const DEFAULT_SERVICES: readonly ServiceSpec[] = [
-  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
-  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
-  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 24, cpuMsPerRequest: 3 },
+  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
+  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
+  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
 ];
 
 /** The five fault kinds, one per healing action. */
