@@ -3,12 +3,13 @@ export type { DetectorState, StreamingDetector, Verdict } from './detector/types
 
 // The exporter service.
 export { ConfigError, loadExporterConfig, parseExporterConfig } from './config/load.js';
+export { checkExporterConfigWith, summarizeExporterConfig, type ConfigCheck } from './config/check.js';
 export { exporterConfigSchema, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
 export { parseDuration, formatDuration } from './config/duration.js';
 export { PrometheusClient, PrometheusError, type InstantSample, type RangeSeries, type RequestOutcome } from './prometheus/client.js';
 export { ExporterMetrics, ScoreMetrics } from './metrics/registry.js';
 export { ExporterService, type ExporterServiceOptions } from './service/exporter-service.js';
 export { GroupRunner, type EntityReport, type CycleResult } from './service/group-runner.js';
-export type { DetectorFactory } from './service/detector-factory.js';
+export type { DetectorFactory, DetectorOptionsSpec } from './service/detector-factory.js';
 export { runExporter, type RunOptions, type RunningExporter } from './service/run.js';
 export { loadGroupState, saveGroupState, stateFile } from './state/store.js';

@@ -6,7 +6,7 @@ import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { ConfigError, loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
 
 // A detector-defaults shape for the `detector:` section (the real defaults are tested in service tests).
-const DEFAULTS = { trees: 100, sampleSize: 256, warmup: 60, useTimeOfDay: false, windows: [5, 30] };
+const DEFAULTS = { defaults: { trees: 100, sampleSize: 256, warmup: 60, useTimeOfDay: false, windows: [5, 30] } };
 
 const VALID = `
 prometheus:

@@ -3,8 +3,9 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import type { DetectorOptionsSpec } from '../service/detector-factory.js';
 import { detectorOptionsSchema } from './detector-options.js';
-import { exporterConfigSchema, type ExporterConfig } from './schema.js';
+import { detectorScheduleOptions, exporterConfigSchema, type ExporterConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -45,7 +46,16 @@ function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[],
   return '1:1';
 }
 
-function describeIssues(file: string, doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): string[] {
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+function describeIssues(file: string, raw: unknown, doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): string[] {
   const problems: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -58,7 +68,7 @@ function describeIssues(file: string, doc: Document, lines: LineCounter, issues:
     }
     const where = locate(doc, lines, issue.path);
     let message = issue.message;
-    if (issue.code === 'invalid_type' && message.includes('received undefined')) message = `missing (required): ${message}`;
+    if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) message = `missing (required): ${message}`;
     problems.push(`${file}:${where}: ${formatPath(issue.path)}: ${message}`);
   }
   return problems;
@@ -68,7 +78,7 @@ function describeIssues(file: string, doc: Document, lines: LineCounter, issues:
  * Validates config text. `detectorDefaults` shapes the `detector:` section of each group.
  * Relative file paths (auth, TLS, stateDir) are resolved against the config file's directory.
  */
-export function parseExporterConfig(text: string, file: string, detectorDefaults: Readonly<Record<string, unknown>>): ExporterConfig {
+export function parseExporterConfig(text: string, file: string, detector: DetectorOptionsSpec): ExporterConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -82,8 +92,8 @@ export function parseExporterConfig(text: string, file: string, detectorDefaults
   }
   const raw: unknown = doc.toJS();
   if (raw === null || raw === undefined) throw new ConfigError(file, [`${file}: the file is empty; see exporter/examples/exporter.yml`]);
-  const result = exporterConfigSchema(detectorOptionsSchema(detectorDefaults)).safeParse(raw);
-  if (!result.success) throw new ConfigError(file, describeIssues(file, doc, lines, result.error.issues));
+  const result = exporterConfigSchema(detector.optionsSchema ?? detectorOptionsSchema(detector.defaults)).safeParse(raw);
+  if (!result.success) throw new ConfigError(file, describeIssues(file, raw, doc, lines, result.error.issues));
   const config = result.data;
 
   // Referenced files must exist now, not at the first request an hour later.
@@ -109,16 +119,24 @@ export function parseExporterConfig(text: string, file: string, detectorDefaults
     prom.tls.keyFile = mustRead(prom.tls.keyFile, ['prometheus', 'tls', 'keyFile']);
   }
   if (config.stateDir !== undefined) config.stateDir = at(config.stateDir);
+  // Cross-field rules of the detector, on the options each group will really run with.
+  config.groups.forEach((group, index) => {
+    try {
+      detector.resolveOptions?.({ ...detectorScheduleOptions(group, detector.defaults), ...(group.detector ?? {}) });
+    } catch (error) {
+      problems.push(`${file}:${locate(doc, lines, ['groups', index, 'detector'])}: groups[${index}]: ${(error as Error).message}`);
+    }
+  });
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
 }
 
-export function loadExporterConfig(file: string, detectorDefaults: Readonly<Record<string, unknown>>): ExporterConfig {
+export function loadExporterConfig(file: string, detector: DetectorOptionsSpec): ExporterConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(file, [`${file}: cannot read the config file: ${(error as Error).message}`]);
   }
-  return parseExporterConfig(text, file, detectorDefaults);
+  return parseExporterConfig(text, file, detector);
 }

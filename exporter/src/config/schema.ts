@@ -164,3 +164,16 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
 export type ExporterConfig = z.output<ReturnType<typeof exporterConfigSchema>>;
 export type GroupConfig = ExporterConfig['groups'][number];
 export type PrometheusConfig = ExporterConfig['prometheus'];
+
+/**
+ * Detector settings that follow from the group's schedule: its durations as sample counts at `step`,
+ * for the detector settings of these names (a group's `detector:` section overrides them).
+ */
+export function detectorScheduleOptions(group: GroupConfig, defaults: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { schedule } = group;
+  const samples = (seconds: number): number => Math.max(1, Math.round(seconds / schedule.step));
+  const derived: Record<string, unknown> = {};
+  if ('trainWindow' in defaults) derived.trainWindow = samples(schedule.trainWindow);
+  if (schedule.retrainEvery !== undefined && 'retrainEvery' in defaults) derived.retrainEvery = samples(schedule.retrainEvery);
+  return derived;
+}

@@ -1,10 +1,19 @@
 // How the service obtains detectors: injected, so that the service depends only on the detector
 // contract (detector/types.ts). The real factory wraps createDetector/restoreDetector.
+import type { z } from 'zod';
 import type { StreamingDetector } from '../detector/types.js';
 
-export interface DetectorFactory {
-  /** The detector's default options; a group's `detector:` section is validated against their shape. */
+/** What the config layer needs to validate a group's `detector:` section. */
+export interface DetectorOptionsSpec {
+  /** The detector's default options (documentation, and the shape used when no schema is given). */
   readonly defaults: Readonly<Record<string, unknown>>;
+  /** A schema of a partial options object (every key optional, unknown keys rejected). */
+  readonly optionsSchema?: z.ZodType<Record<string, unknown>>;
+  /** Throws with a message when the complete options are inconsistent (cross-field rules). */
+  resolveOptions?(options: Readonly<Record<string, unknown>>): unknown;
+}
+
+export interface DetectorFactory extends DetectorOptionsSpec {
   create(featureNames: readonly string[], options: Readonly<Record<string, unknown>>): StreamingDetector;
   /** Throws on bytes it cannot read (corrupt, other version). */
   restore(bytes: Uint8Array): StreamingDetector;

@@ -4,7 +4,7 @@
 //   catch_up — after a gap (outage, restart with saved models): query_range over the missed span only;
 //   score    — every interval: one instant query per feature.
 import type { Logger } from 'pino';
-import type { GroupConfig } from '../config/schema.js';
+import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
 import type { InstantSample, Labels, PrometheusClient, RangeSeries } from '../prometheus/client.js';
@@ -100,14 +100,7 @@ export class GroupRunner {
 
   /** The detector options of this group: the schedule's, overridden by the group's `detector:` section. */
   detectorOptions(): Record<string, unknown> {
-    const { schedule } = this.config;
-    const defaults = this.deps.factory.defaults;
-    const derived: Record<string, unknown> = {};
-    // Schedule durations become sample counts for the detector settings that exist under these names.
-    const samples = (seconds: number): number => Math.max(1, Math.round(seconds / schedule.step));
-    if ('trainWindow' in defaults) derived.trainWindow = samples(schedule.trainWindow);
-    if (schedule.retrainEvery !== undefined && 'retrainEvery' in defaults) derived.retrainEvery = samples(schedule.retrainEvery);
-    return { ...derived, ...(this.config.detector ?? {}) };
+    return { ...detectorScheduleOptions(this.config, this.deps.factory.defaults), ...(this.config.detector ?? {}) };
   }
 
   /** Takes over the entities of a runner of an identical previous configuration (config reload). */

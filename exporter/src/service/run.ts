@@ -31,7 +31,7 @@ function withOverrides(config: ExporterConfig, overrides: RunOptions['overrides'
 
 /** Loads the config (throws ConfigError with every problem) and starts the service with signal handling. */
 export async function runExporter(options: RunOptions): Promise<RunningExporter> {
-  const load = (): ExporterConfig => withOverrides(loadExporterConfig(options.configFile, options.factory.defaults), options.overrides);
+  const load = (): ExporterConfig => withOverrides(loadExporterConfig(options.configFile, options.factory), options.overrides);
   const config = load();
   const logger = pino({ level: config.logLevel });
   const service = new ExporterService({ config, factory: options.factory, logger });
