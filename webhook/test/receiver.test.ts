@@ -1,0 +1,170 @@
+// The webhook endpoint over real HTTP: authentication, validation, idempotency, resolved handling.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, payload, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
+
+let admin: TestServer;
+let svc: TestHealer;
+
+function adminPolicy(adminUrl: string) {
+  return {
+    actuators: { admin: { type: 'http', retries: 0 } },
+    targets: { checkout: { actuator: 'admin', actions: { scale_up: { url: `${adminUrl}/scale/{{ labels.service }}`, body: { by: 1 } } } } },
+    rules: [{ name: 'checkout', matchers: ['alertname = SelfhealAnomaly', 'service = checkout'], target: 'checkout' }],
+    guardrails: { cooldown: '1s', rateLimits: { perTarget: [{ window: '1h', max: 100 }], global: [{ window: '1h', max: 100 }] } },
+  };
+}
+
+beforeEach(async () => {
+  admin = await startServer((_req, _body, res) => { res.end('{"ok":true}'); });
+  svc = await startHealer(adminPolicy(admin.url));
+});
+afterEach(async () => {
+  await svc.close();
+  await admin.close();
+});
+
+describe('authentication', () => {
+  it('answers 401 without a token, with a wrong token and with the wrong scheme', async () => {
+    for (const authorization of ['', 'Bearer nope', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, TOKEN]) {
+      const res = await svc.post(payload([{}]), { authorization });
+      expect(res.status, authorization).toBe(401);
+      expect(res.body.error).toMatch(/unauthorized/);
+    }
+    const reads = await fetch(`${svc.url}/api/v1/actions`);
+    expect(reads.status).toBe(401);
+    expect(svc.healer.store.listIncidents({}).length).toBe(0);
+  });
+
+  it('accepts basic auth when configured that way, compared on the whole user:password', async () => {
+    const dir = svc.dir;
+    writeFileSync(join(dir, 'password'), 'correct-horse-battery-staple\n');
+    const basic = await startHealer({ ...adminPolicy(admin.url), auth: { type: 'basic', username: 'am', passwordFile: join(dir, 'password') } }, { dir: `${dir}` });
+    const b64 = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    try {
+      expect((await basic.post(payload([{}]), { authorization: b64('am:correct-horse-battery-staple') })).status).toBe(200);
+      expect((await basic.post(payload([{}]), { authorization: b64('am:wrong-horse-battery-staple') })).status).toBe(401);
+      expect((await basic.post(payload([{}]), { authorization: b64('other:correct-horse-battery-staple') })).status).toBe(401);
+    } finally {
+      await basic.stop();
+    }
+  });
+
+  it('refuses to start with a short token', async () => {
+    writeFileSync(join(svc.dir, 'short'), 'abc');
+    await expect(startHealer({ auth: { type: 'bearer', tokenFile: join(svc.dir, 'short') } }, { dir: svc.dir })).rejects.toThrow(/shorter than 16/);
+  });
+});
+
+describe('validation', () => {
+  it('answers 400 naming the field, for unknown versions and malformed JSON', async () => {
+    const bad = await svc.post({ ...payload([{}]), version: '3' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/version/);
+    const p = payload([{}]) as { alerts: Record<string, unknown>[] };
+    p.alerts[0]!.startsAt = 'yesterday';
+    const ts = await svc.post(p);
+    expect(ts.status).toBe(400);
+    expect(ts.body.error).toMatch(/alerts\[0\]\.startsAt: must be an RFC 3339 timestamp/);
+    const json = await svc.post('{"version": "4", ');
+    expect(json.status).toBe(400);
+    expect(json.body.error).toMatch(/not valid JSON/);
+    const type = await svc.post('version=4', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(type.status).toBe(415);
+  });
+
+  it('answers 413 for bodies over the limit', async () => {
+    const huge = payload([{ annotations: { description: 'x'.repeat(60_000) } }]) as { alerts: unknown[] };
+    huge.alerts = Array.from({ length: 30 }, () => huge.alerts[0]);
+    const res = await svc.post(huge);
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('edge-triggered, idempotent', () => {
+  it('runs one action for a firing alert, none for repeats, and closes the incident on resolve', async () => {
+    const first = await svc.post(payload([{}]));
+    expect(first).toMatchObject({ status: 200, body: { received: 1, new: 1 } });
+    await eventually(() => admin.requests.length === 1, 5000, 'the action');
+    await svc.healer.engine.idle();
+    for (let i = 0; i < 5; i++) expect((await svc.post(payload([{}]))).body).toMatchObject({ new: 0, duplicate: 1 });
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(1);
+    expect(admin.requests[0]).toMatchObject({ method: 'POST', url: '/scale/checkout', body: '{"by":1}' });
+
+    const resolved = await svc.post(payload([{ status: 'resolved', endsAt: '2026-11-23T22:07:30.000Z' }]));
+    expect(resolved.body).toMatchObject({ resolved: 1, new: 0 });
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(1);
+    const incidents = (await svc.get('/api/v1/incidents')).body.data as Record<string, unknown>[];
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ resolved_at: '2026-11-23T22:07:30.000Z', recovery_seconds: 450, notifications: 7 });
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metrics).toMatch(/selfheal_healing_recovery_seconds_count\{service="checkout"\} 1/);
+    expect(metrics).toMatch(/selfheal_healing_actions_total\{service="checkout",action="scale_up",outcome="succeeded"\} 1/);
+    expect(metrics).toMatch(/selfheal_healing_actions_total\{service="checkout",action="restart",outcome="failed"\} 0/);
+    expect(metrics).toMatch(/selfheal_healing_last_action_timestamp_seconds\{service="checkout",action="scale_up",outcome="succeeded"\} \d+/);
+    expect(metrics).toMatch(/selfheal_webhook_requests_total\{code="200"\} 7/);
+  });
+
+  it('never starts an action on a resolved notification, even one that arrives first', async () => {
+    await svc.post(payload([{ status: 'resolved' }]));
+    await svc.post(payload([{ status: 'firing' }])); // a late re-send of the same occurrence
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(0);
+    const audit = svc.healer.store.listAudit({}).map((r) => r.event);
+    expect(audit).toEqual(['resolved']);
+  });
+
+  it('acts per alert, not per group, and treats a new startsAt as a new occurrence', async () => {
+    const res = await svc.post(payload([
+      { fingerprint: '1111', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu' } },
+      { fingerprint: '2222', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu', pod: 'b' } },
+      { fingerprint: '3333', labels: { alertname: 'SelfhealAnomaly', service: 'payments', feature: 'cpu' } },
+    ]));
+    expect(res.body).toMatchObject({ received: 3, new: 3 });
+    await svc.healer.engine.idle();
+    // Two checkout alerts: the second is held back by the per-target cooldown (one target, one action).
+    expect(admin.requests).toHaveLength(1);
+    const actions = svc.healer.store.listActions({});
+    expect(actions.map((a) => a.status).sort()).toEqual(['skipped', 'succeeded']);
+    expect(actions.find((a) => a.status === 'skipped')?.reason).toMatch(/cooldown/);
+    expect(svc.healer.store.listIncidents({}).find((i) => i.service === 'payments')?.result).toBe('no_rule');
+
+    await new Promise((r) => setTimeout(r, 1100)); // cooldown 1s
+    await svc.post(payload([{ fingerprint: '1111', startsAt: '2026-11-23T23:00:00Z', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu' } }]));
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(2);
+  });
+
+  it('answers 500 (so Alertmanager retries) when the alerts cannot be recorded, and records them on the retry', async () => {
+    svc.healer.store.db.exec('CREATE TRIGGER refuse BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, \'disk full (simulated)\'); END;');
+    const failed = await svc.post(payload([{}]));
+    expect(failed.status).toBe(500);
+    expect(svc.healer.store.listIncidents({})).toHaveLength(0);
+    svc.healer.store.db.exec('DROP TRIGGER refuse');
+    expect((await svc.post(payload([{}]))).status).toBe(200);
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(1);
+  });
+});
+
+describe('read APIs and pause', () => {
+  it('filters actions by service and since, and pauses through POST /api/v1/pause', async () => {
+    const paused = await fetch(`${svc.url}/api/v1/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"paused": true, "reason": "maintenance"}' });
+    expect(paused.status).toBe(200);
+    await svc.post(payload([{}]));
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(0);
+    const actions = (await svc.get('/api/v1/actions?service=checkout&since=1h')).body.data as { status: string; reason: string }[];
+    expect(actions).toHaveLength(1);
+    expect(actions[0]).toMatchObject({ status: 'skipped', reason: 'paused (maintenance)' });
+    expect(((await svc.get('/api/v1/actions?service=payments')).body.data as unknown[]).length).toBe(0);
+    expect((await svc.get('/api/v1/actions?since=tomorrowish')).status).toBe(400);
+    const resumed = await fetch(`${svc.url}/api/v1/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"paused": false}' });
+    expect(((await resumed.json()) as { data: { paused: boolean } }).data.paused).toBe(false);
+    const events = svc.healer.store.listAudit({}).map((r) => r.event).reverse();
+    expect(events).toEqual(['paused', 'received', 'matched', 'skipped', 'unpaused']);
+  });
+});
