@@ -1,0 +1,105 @@
+// The Kubernetes actuator driven through the real @kubernetes/client-node against a local server that speaks
+// the apiserver's wire contract (no Kubernetes API server can run here).
+import { rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kubernetesActionSchemas, kubernetesActuatorSchema } from '../src/actuators/kubernetes/config.js';
+import { KubernetesActuator } from '../src/actuators/kubernetes/kubernetes-actuator.js';
+import type { ActionName } from '../src/actions.js';
+import { templateVars } from '../src/policy/policy.js';
+import { configMap, deployment, hpa, pod, startFakeCluster, type FakeCluster } from './support/kube-apiserver.js';
+import { tempDir } from './support/harness.js';
+
+let dir: string;
+let cluster: FakeCluster | undefined;
+beforeEach(() => { dir = tempDir(); });
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment') {
+  const actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
+  const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
+  return actuator.execute({
+    action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind, name: 'checkout' }, actions: {} },
+    params: kubernetesActionSchemas[action].parse(params), vars, signal: new AbortController().signal,
+  });
+}
+
+describe('KubernetesActuator (Kubernetes wire contract, no API server)', () => {
+  it('scales a Deployment through the scale subresource with a merge patch, bounded by maxReplicas', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3)]);
+    const result = await act('scale_up', { step: 2, maxReplicas: 4 });
+    expect(result).toMatchObject({ outcome: 'succeeded', detail: { from: 3, to: 4 } });
+    expect(cluster.patches).toEqual([{ path: '/apis/apps/v1/namespaces/shop/deployments/checkout/scale', contentType: 'application/merge-patch+json', body: { spec: { replicas: 4 } }, fieldManager: 'selfheal' }]);
+    expect((cluster.objects.get('deployments/shop/checkout')?.spec as { replicas: number }).replicas).toBe(4);
+    const again = await act('scale_up', { step: 2, maxReplicas: 4 });
+    expect(again.outcome).toBe('skipped');
+    expect(again.reason).toMatch(/already has 4 replicas \(max 4\)/);
+  });
+
+  it('scales a StatefulSet the same way', async () => {
+    const sts = { ...deployment('shop', 'checkout', 1), kind: 'StatefulSet' };
+    cluster = await startFakeCluster(dir, [sts]);
+    const result = await act('scale_up', {}, undefined, 'StatefulSet');
+    expect(result).toMatchObject({ outcome: 'succeeded', detail: { from: 1, to: 2 } });
+    expect(cluster.patches[0]?.path).toBe('/apis/apps/v1/namespaces/shop/statefulsets/checkout/scale');
+  });
+
+  it('raises the minReplicas of an owning HPA instead of fighting it, or refuses', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), hpa('shop', 'checkout-hpa', 'Deployment', 'checkout', 2, 6, 3)]);
+    const raised = await act('scale_up', { step: 2, maxReplicas: 10, hpa: 'raise-min' });
+    expect(raised).toMatchObject({ outcome: 'succeeded', detail: { hpa: 'checkout-hpa', from: 2, to: 5 } });
+    expect(cluster.patches).toEqual([{ path: '/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/checkout-hpa', contentType: 'application/merge-patch+json', body: { spec: { minReplicas: 5 } }, fieldManager: 'selfheal' }]);
+    const refused = await act('scale_up', { hpa: 'refuse' });
+    expect(refused.outcome).toBe('skipped');
+    expect(refused.reason).toMatch(/HorizontalPodAutoscaler checkout-hpa; policy says refuse/);
+    expect(cluster.patches).toHaveLength(1);
+  });
+
+  it('restarts like `kubectl rollout restart`: a restartedAt pod-template annotation, strategic merge patch', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3)]);
+    const result = await act('restart');
+    expect(result.outcome).toBe('succeeded');
+    const p = cluster.patches[0]!;
+    expect(p).toMatchObject({ path: '/apis/apps/v1/namespaces/shop/deployments/checkout', contentType: 'application/strategic-merge-patch+json' });
+    const at = (p.body as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'];
+    expect(Date.parse(at ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('quarantines the alert\'s pod by relabelling it out of the Service selector', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), pod('shop', 'checkout-7d9f-abcde', { app: 'checkout', 'pod-template-hash': '7d9f' })]);
+    const result = await act('quarantine', {}, { service: 'checkout', pod: 'checkout-7d9f-abcde' });
+    expect(result).toMatchObject({ outcome: 'succeeded', detail: { pod: 'checkout-7d9f-abcde' } });
+    const labels = cluster.objects.get('pods/shop/checkout-7d9f-abcde')?.metadata.labels;
+    expect(labels).toMatchObject({ app: 'checkout-quarantined', 'selfheal.io/quarantined': 'true', 'pod-template-hash': '7d9f' });
+    expect(cluster.patches[0]?.contentType).toBe('application/merge-patch+json');
+  });
+
+  it('refuses to quarantine a pod that does not belong to the policy\'s target (no label injection)', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), pod('shop', 'payments-1-xyz', { app: 'payments' })]);
+    const result = await act('quarantine', {}, { service: 'checkout', pod: 'payments-1-xyz' });
+    expect(result.outcome).toBe('skipped');
+    expect(result.reason).toMatch(/does not belong to Deployment\/checkout/);
+    const weird = await act('quarantine', {}, { service: 'checkout', pod: '../../nodes/x' });
+    expect(weird).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/not a pod name/) });
+    expect(cluster.patches).toHaveLength(0);
+  });
+
+  it('toggles a cache through a ConfigMap key and a circuit breaker through an annotation', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), configMap('shop', 'checkout-flags', { CACHE_ENABLED: 'false', OTHER: 'kept' })]);
+    expect((await act('enable_cache', { configMap: { name: 'checkout-flags', key: 'CACHE_ENABLED', value: 'true' } })).outcome).toBe('succeeded');
+    expect(cluster.objects.get('configmaps/shop/checkout-flags')?.data).toEqual({ CACHE_ENABLED: 'true', OTHER: 'kept' });
+    expect((await act('open_circuit_breaker', { annotation: { key: 'selfheal.io/circuit-breaker', value: 'open' } })).outcome).toBe('succeeded');
+    const tpl = (cluster.objects.get('deployments/shop/checkout')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
+    expect(tpl.metadata.annotations['selfheal.io/circuit-breaker']).toBe('open');
+  });
+
+  it('reports the apiserver\'s Status message on errors', async () => {
+    cluster = await startFakeCluster(dir, []);
+    const result = await act('restart');
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toMatch(/Kubernetes API answered 404: deployments.apps "checkout" not found/);
+  });
+});
