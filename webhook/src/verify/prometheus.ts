@@ -26,9 +26,16 @@ export class PrometheusClient {
     throw new Error(`Prometheus query returned a ${resultType}, expected an instant vector`);
   }
 
-  /** True when the condition query returns at least one sample (PromQL comparisons filter). */
+  /** True when the condition query returns at least one sample (PromQL comparisons filter); a scalar holds when non-zero. */
   async holds(promql: string, signal?: AbortSignal): Promise<boolean> {
-    const samples = await this.query(promql, signal);
-    return samples.some((s) => s.value[1] !== '0' || Object.keys(s.metric).length > 0);
+    const res = await this.http.get('/api/v1/query', { params: { query: promql }, signal });
+    const body = res.data as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
+    if (res.status !== 200 || body?.status !== 'success' || !body.data) {
+      throw new Error(`Prometheus query failed (HTTP ${res.status}): ${body?.error ?? 'unexpected response'}`);
+    }
+    const { resultType, result } = body.data;
+    if (resultType === 'scalar') return Number((result as [number, string])[1]) !== 0;
+    if (resultType === 'vector') return (result as unknown[]).length > 0;
+    throw new Error(`Prometheus query returned a ${resultType}, expected an instant vector`);
   }
 }
