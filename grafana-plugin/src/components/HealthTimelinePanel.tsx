@@ -97,7 +97,7 @@ export function HealthTimelinePanel(props: PanelProps<HealthTimelineOptions>) {
     ? shaped.services.slice((currentPage - 1) * options.pageSize, currentPage * options.pageSize)
     : shaped.services;
 
-  const labelWidth = Math.round(Math.min(300, Math.max(140, width * 0.3)));
+  const labelWidth = Math.round(Math.min(280, Math.max(140, width * 0.25)));
   const trackWidth = Math.max(40, width - labelWidth - 8);
 
   const onHover = useCallback((service: string, target: HoverTarget | undefined, x: number, y: number) => {
@@ -204,10 +204,7 @@ export function HealthTimelinePanel(props: PanelProps<HealthTimelineOptions>) {
         </div>
       )}
       {options.showLegend && (
-        <div style={{ display: 'flex' }}>
-          <Legend styles={styles} threshold={options.anomalyThreshold} />
-          {missingNote && <span className={styles.warning}>{missingNote}</span>}
-        </div>
+        <Legend styles={styles} threshold={options.anomalyThreshold} note={missingNote} />
       )}
       {hover && (
         <TimelineTooltip

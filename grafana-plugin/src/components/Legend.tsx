@@ -7,7 +7,7 @@ import { outcomeText } from '../format';
 import { MarkerShape } from './Marker';
 import { outcomeColor, type PanelStyles, spanColors } from './styles';
 
-export function Legend({ styles, threshold }: { styles: PanelStyles; threshold: number }) {
+export function Legend({ styles, threshold, note }: { styles: PanelStyles; threshold: number; note?: string }) {
   const theme = useTheme2();
   const anomaly = spanColors(theme, 1);
   const critical = spanColors(theme, 3);
@@ -33,6 +33,7 @@ export function Legend({ styles, threshold }: { styles: PanelStyles; threshold: 
           {outcomeText(o)}
         </span>
       ))}
+      {note && <span className={styles.warning}>{note}</span>}
     </div>
   );
 }

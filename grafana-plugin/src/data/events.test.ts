@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { attachSpans, eventsFromCounters, eventsFromTimestamps } from './events';
-import type { AnomalySpan } from './model';
+import type { AnomalySpan, HealingEvent } from './model';
 
 const L = { serviceLabel: 'service', actionLabel: 'action', outcomeLabel: 'outcome' };
 const S = 15_000;
@@ -46,24 +46,24 @@ describe('attachSpans', () => {
   const span = (start: number, end: number, open = false): AnomalySpan => ({ start, end, open, peakScore: 2, peakTime: start, attribution: [] });
 
   it('links an action to the anomaly it falls in and measures recovery', () => {
-    const e = { time: T0 + 2 * S, service: 's', action: 'restart', outcome: 'succeeded', approximate: false, count: 1 };
+    const e: HealingEvent = { time: T0 + 2 * S, service: 's', action: 'restart', outcome: 'succeeded', approximate: false, count: 1 };
     attachSpans([e], [span(T0 + S, T0 + 6 * S)], S);
     expect(e.span?.start).toBe(T0 + S);
     expect(e.recoveredAfterMs).toBe(4 * S);
   });
 
   it('leaves recovery undefined while the anomaly lasts, and falls back to a recent earlier anomaly', () => {
-    const open = { time: T0 + 2 * S, service: 's', action: 'a', outcome: 'failed', approximate: false, count: 1 };
+    const open: HealingEvent = { time: T0 + 2 * S, service: 's', action: 'a', outcome: 'failed', approximate: false, count: 1 };
     attachSpans([open], [span(T0, T0 + 5 * S, true)], S);
     expect(open.span).toBeDefined();
     expect(open.recoveredAfterMs).toBeUndefined();
 
-    const late = { time: T0 + 20 * S, service: 's', action: 'a', outcome: 'skipped', approximate: false, count: 1 };
+    const late: HealingEvent = { time: T0 + 20 * S, service: 's', action: 'a', outcome: 'skipped', approximate: false, count: 1 };
     attachSpans([late], [span(T0, T0 + 5 * S)], S);
     expect(late.span?.end).toBe(T0 + 5 * S);
     expect(late.recoveredAfterMs).toBe(0);
 
-    const lonely = { time: T0 + 200 * S, service: 's', action: 'a', outcome: 'dry_run', approximate: false, count: 1 };
+    const lonely: HealingEvent = { time: T0 + 200 * S, service: 's', action: 'a', outcome: 'dry_run', approximate: false, count: 1 };
     attachSpans([lonely], [span(T0, T0 + 5 * S)], S);
     expect(lonely.span).toBeUndefined();
   });

@@ -1,0 +1,179 @@
+// @vitest-environment node
+// Real browser: the production build of the plugin (dist/module.js) loaded as Grafana loads it (AMD, with
+// Grafana's shared modules) in Debian's Chromium via playwright-core, rendered in @grafana/ui's PanelChrome
+// with Grafana's dark and light themes. No Grafana server can run here: the harness stands in for it.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { RenderRequest, RenderResult } from './harness/harness';
+import { buildHarness, buildPlugin, HARNESS_DIR, PLUGIN_DIR } from './harness/build';
+import { serveStatic, type StaticServer } from './harness/server';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const SHOTS = join(PLUGIN_DIR, '.tmp', 'screenshots');
+// Screenshots for the README are refreshed only when asked (they are committed): SELFHEAL_UPDATE_SCREENSHOTS=1.
+const README_IMAGES = join(PLUGIN_DIR, '..', 'docs', 'images');
+const TO = Date.UTC(2026, 10, 23, 18, 0, 0);
+
+const iconsDir = join(dirname(dirname(createRequire(import.meta.url).resolve('@grafana/ui'))), 'public', 'img', 'icons');
+
+let server: StaticServer;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+const pageErrors: string[] = [];
+
+async function render(req: Partial<RenderRequest>): Promise<RenderResult> {
+  const full: RenderRequest = { theme: 'dark', scenario: 'demo', width: 1100, height: 420, to: TO, hours: 6, stepMs: 15_000, ...req };
+  return page.evaluate((r) => window.selfheal!.render(r), full);
+}
+
+describe('panel in a real browser (Chromium, built dist/module.js, harness standing in for Grafana)', () => {
+  beforeAll(async () => {
+    buildPlugin();
+    await buildHarness();
+    server = await serveStatic(
+      {
+        '/harness/': HARNESS_DIR,
+        '/dist/': join(PLUGIN_DIR, 'dist'),
+        '/public/build/img/icons/': iconsDir,
+        '/public/fonts/': join(HARNESS_DIR, 'fonts'),
+      },
+      join(HARNESS_DIR, 'index.html')
+    );
+    userDataDir = mkdtempSync(join(tmpdir(), 'selfheal-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1200, height: 900 },
+      deviceScaleFactor: 1,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) {
+        pageErrors.push(m.text());
+      }
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.selfheal !== undefined, undefined, { timeout: 20_000 }).catch((e: unknown) => {
+      throw new Error(`the harness did not start: ${String(e)}\npage errors: ${pageErrors.join('\n')}`);
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (userDataDir) {
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  });
+
+  for (const theme of ['dark', 'light'] as const) {
+    it(`renders health, anomalies and every outcome in the ${theme} theme`, async () => {
+      await render({ theme });
+      const rows = page.getByTestId('selfheal-row');
+      await expect.poll(() => rows.count()).toBe(6);
+      // Worst first: payments is anomalous at the end of the range.
+      expect(await rows.first().getAttribute('data-service')).toBe('payments');
+      const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
+      expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
+      expect(await page.getByTestId('selfheal-span').count()).toBe(8);
+      // Health numbers coloured by the thresholds: payments red/orange, catalog green, and different.
+      const colour = (service: string) =>
+        page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
+      expect(await colour('payments')).not.toBe(await colour('catalog'));
+      // Grafana's font from the theme is in use.
+      expect(await page.evaluate(async () => (await document.fonts.load('12px Inter')).length)).toBeGreaterThan(0);
+      await page.evaluate(() => document.fonts.ready);
+
+      const shot = join(SHOTS, `panel-${theme}.png`);
+      mkdirSync(SHOTS, { recursive: true });
+      await page.getByTestId('harness-frame').screenshot({ path: shot });
+      if (process.env.SELFHEAL_UPDATE_SCREENSHOTS === '1') {
+        mkdirSync(README_IMAGES, { recursive: true });
+        copyFileSync(shot, join(README_IMAGES, `panel-${theme}.png`));
+      }
+    });
+  }
+
+  it('hovering an action shows what was detected, the action, its outcome and the recovery time', async () => {
+    await render({ theme: 'dark' });
+    const failed = page.locator('[data-service="checkout"] [data-testid="selfheal-event"][data-outcome="failed"]');
+    await failed.hover();
+    const tooltip = page.getByTestId('selfheal-tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const text = (await tooltip.innerText()).replace(/\s+/g, ' ');
+    expect(text).toContain('enable_cache · Failed');
+    expect(text).toContain('Service checkout');
+    expect(text).toMatch(/Detected latency_p99 \(peak score 3\.\d\d\)/);
+    expect(text).toMatch(/Recovery \d+m( \d+s)? after the action \(anomaly lasted \d+m/);
+    // The crosshair follows the cursor and is shared with the dashboard's other panels.
+    expect(await page.getByTestId('selfheal-crosshair').count()).toBe(1);
+    const published = await page.evaluate(() => window.selfheal!.published.length);
+    expect(published).toBeGreaterThan(0);
+    await page.mouse.move(5, 5);
+    await expect.poll(() => tooltip.count()).toBe(0);
+    mkdirSync(SHOTS, { recursive: true });
+    await failed.hover();
+    await page.screenshot({ path: join(SHOTS, 'tooltip-dark.png'), clip: { x: 0, y: 0, width: 1150, height: 470 } });
+    if (process.env.SELFHEAL_UPDATE_SCREENSHOTS === '1') {
+      copyFileSync(join(SHOTS, 'tooltip-dark.png'), join(README_IMAGES, 'panel-tooltip.png'));
+    }
+  });
+
+  it('clicking an action opens the configured link with its time range', async () => {
+    await render({ options: { eventLink: '/d/selfheal-overview?from=${__from}&to=${__to}&var-service=${service}' } });
+    await page.locator('[data-service="search"] [data-testid="selfheal-event"]').click();
+    const navigations = await page.evaluate(() => window.selfheal!.navigations);
+    const last = navigations.at(-1) ?? '';
+    expect(last).toMatch(/^\/d\/selfheal-overview\?from=\d+&to=\d+&var-service=search$/);
+    const [, from, to] = /from=(\d+)&to=(\d+)/.exec(last)!;
+    // The anomaly (18 min from minute 190) with 5 minutes either side.
+    expect(Number(to) - Number(from)).toBeGreaterThan(25 * 60_000);
+    expect(Number(from)).toBeLessThan(TO - 6 * 3600_000 + 190 * 60_000);
+  });
+
+  it('says which queries it expects when the data does not fit', async () => {
+    await render({ scenario: 'unusable' });
+    const text = await page.locator('[data-testid="harness-frame"]').innerText();
+    expect(text).toContain('Expected Prometheus time series with a "service" label');
+    expect(text).toContain('selfheal_health_score');
+    expect(await page.getByTestId('selfheal-row').count()).toBe(0);
+  });
+
+  it('renders 50 services × 24 h at 15 s (288 000 samples per metric) and stays interactive', async () => {
+    const result = await render({ scenario: 'many', services: 50, hours: 24, height: 600 });
+    expect(await page.getByTestId('selfheal-row').count()).toBe(50);
+    const second = await render({ scenario: 'many', services: 50, hours: 24, height: 600 });
+    // Hovering re-renders only the crosshair and the tooltip, not the rows.
+    const marker = page.getByTestId('selfheal-event').first();
+    const t0 = Date.now();
+    await marker.hover();
+    await expect.poll(() => page.getByTestId('selfheal-tooltip').count()).toBe(1);
+    const hoverMs = Date.now() - t0;
+    console.log(
+      `[grafana-plugin] 50 services x 24 h at 15 s: ${result.samples} samples in ${result.shapeInputSeries} series; ` +
+        `render ${result.renderMs.toFixed(0)} ms (again ${second.renderMs.toFixed(0)} ms), hover to tooltip ${hoverMs} ms`
+    );
+  });
+
+  it('raised no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+// Builds what the real-browser test serves: the plugin (its production webpack build, as shipped) and the
+// harness page bundle (esbuild), into grafana-plugin/dist and grafana-plugin/.tmp/harness.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { build } from 'esbuild';
+
+export const PLUGIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const HARNESS_DIR = join(PLUGIN_DIR, '.tmp', 'harness');
+
+export function buildPlugin(): void {
+  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: PLUGIN_DIR, encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) {
+    throw new Error(`plugin build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/** Grafana's global styles load Inter from public/fonts/inter/; the harness serves it from a registry package. */
+function copyFonts(): void {
+  const inter = createRequire(import.meta.url).resolve('@fontsource-variable/inter/files/inter-latin-wght-normal.woff2');
+  const dir = join(HARNESS_DIR, 'fonts', 'inter');
+  mkdirSync(dir, { recursive: true });
+  for (const name of ['Inter-Regular.woff2', 'Inter-Medium.woff2']) {
+    copyFileSync(inter, join(dir, name));
+  }
+}
+
+export async function buildHarness(): Promise<void> {
+  mkdirSync(HARNESS_DIR, { recursive: true });
+  copyFonts();
+  await build({
+    entryPoints: [join(PLUGIN_DIR, 'test/harness/harness.tsx')],
+    outfile: join(HARNESS_DIR, 'harness.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    jsx: 'automatic',
+    minify: true,
+    publicPath: '/harness',
+    sourcemap: false,
+    logLevel: 'error',
+    loader: { '.woff2': 'file', '.woff': 'file', '.ttf': 'file', '.eot': 'file', '.svg': 'file', '.png': 'file', '.gif': 'file', '.css': 'css' },
+    define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
+  });
+  writeFileSync(
+    join(HARNESS_DIR, 'index.html'),
+    `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Selfheal panel harness</title>
+<link rel="stylesheet" href="/harness/harness.css"></head>
+<body><div id="root"></div><script src="/harness/harness.js"></script></body></html>
+`
+  );
+}
