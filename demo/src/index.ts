@@ -3,3 +3,11 @@ export { ServicePool, ActionError, type InstanceView } from './workload/service-
 export { LoadGenerator, rampFactor, poisson, type Ramp, type LoadStats } from './workload/load-generator.js';
 export { DEFAULT_SERVICES, FAULT_KINDS, FAULT_DEFAULTS, REPAIR_FOR, type FaultKind, type FaultParams, type ServiceSpec } from './workload/spec.js';
 export type { AdminEvent } from './workload/admin-api.js';
+export { startClosedLoop, CLI_BIN, REPO_ROOT, type ClosedLoop, type ClosedLoopOptions } from './loop/closed-loop.js';
+export { CONFIG_DIR, exporterConfig, policyConfig } from './loop/configs.js';
+export { runFault, injectFault, resetService, waitQuiet, ADMIN_TO_ACTION, type FaultPlan, type FaultRunResult, type FaultOutcome } from './loop/fault-run.js';
+export { exporterScores, firingAnomalies, healingActions, parseSeries, type HealingAction } from './loop/observe.js';
+export { waitForModels, exporterEntities } from './loop/warmup.js';
+export { writeReport, reportHtml, faultChart } from './loop/report.js';
+export { loopFigures, resultsTable, quantile, table, seconds, type LoopFigures } from './loop/summary.js';
+export { runDemo, faultPlan, type DemoOptions } from './loop/demo-run.js';

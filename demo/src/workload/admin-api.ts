@@ -177,6 +177,15 @@ export function adminRouter(target: AdminTarget): Router {
     res.json({ service: p.spec.name, faults: p.faults });
   });
   router.post(
+    '/services/:service/reset',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      await p.reset();
+      record(p.spec.name, 'reset', {});
+      res.json({ service: p.spec.name, replicas: p.inRotation().length });
+    }),
+  );
+  router.post(
     '/reset',
     wrap(async (_req, res) => {
       await target.resetAll();

@@ -1,0 +1,43 @@
+// `selfheal demo`: the closed loop on this machine (see demo/README.md).
+import { InvalidArgumentError, type Command } from 'commander';
+import { FAULT_KINDS, runDemo, type FaultKind } from '@selfheal/demo';
+
+function faultList(value: string): FaultKind[] {
+  const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const kind of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
+      throw new InvalidArgumentError(`unknown fault "${kind}"; choose from ${FAULT_KINDS.join(', ')}`);
+    }
+  }
+  return kinds as FaultKind[];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 20) throw new InvalidArgumentError('must be a whole number of samples, at least 20');
+  return n;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('Run the closed loop on 127.0.0.1: demo workload, Prometheus, Alertmanager, exporter, healing service; inject each fault and watch it heal')
+    .option('--faults <list>', `comma-separated fault kinds, in order (default: all: ${FAULT_KINDS.join(',')})`, faultList)
+    .option('--report-dir <dir>', 'where the HTML report and PNG charts go', 'demo-report')
+    .option('--warmup <samples>', 'normal-load samples (1 s each) the models learn from before the first fault', positiveInt, 120)
+    .option('--keep-running', 'keep everything running after the last fault, until Ctrl-C')
+    .action(async (opts: { faults?: FaultKind[]; reportDir: string; warmup: number; keepRunning?: boolean }) => {
+      try {
+        const results = await runDemo({
+          ...(opts.faults ? { faults: opts.faults } : {}),
+          reportDir: opts.reportDir,
+          warmupSamples: opts.warmup,
+          ...(opts.keepRunning ? { keepRunning: true } : {}),
+        });
+        process.exitCode = results.every((r) => r.outcome === 'healed') ? 0 : 1;
+      } catch (error) {
+        console.error(`selfheal demo: ${error instanceof Error ? error.message : String(error)}`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,139 @@
+// `selfheal demo`: the whole loop, live in the terminal. Starts everything, waits for the models, injects each
+// fault in turn, shows each step with its time, prints the summary and writes the report.
+import { resolve } from 'node:path';
+import type { FaultKind } from '../workload/spec.js';
+import { DEFAULT_SERVICES, FAULT_KINDS } from '../workload/spec.js';
+import { startClosedLoop, type ClosedLoop } from './closed-loop.js';
+import { resetService, runFault, waitQuiet, type FaultPlan, type FaultRunResult } from './fault-run.js';
+import { writeReport } from './report.js';
+import { loopFigures, resultsTable, seconds } from './summary.js';
+import { waitForModels } from './warmup.js';
+
+export interface DemoOptions {
+  faults?: readonly FaultKind[];
+  reportDir?: string;
+  /** Detector warm-up in samples (1 s each); lower is faster and less careful. */
+  warmupSamples?: number;
+  /** Stay up after the last fault until Ctrl-C. */
+  keepRunning?: boolean;
+  out?: NodeJS.WritableStream;
+}
+
+/** Fault i goes to service i mod n, so consecutive faults hit different services. */
+export function faultPlan(kinds: readonly FaultKind[], services: readonly string[]): FaultPlan[] {
+  return kinds.map((kind, i) => ({ kind, service: services[i % services.length] ?? 'checkout' }));
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult[]> {
+  const out = options.out ?? process.stdout;
+  const tty = 'isTTY' in out && Boolean((out as NodeJS.WriteStream).isTTY);
+  const print = (line = ''): void => void out.write(`${line}\n`);
+  let statusShown = false;
+  const status = (line: string): void => {
+    if (tty) {
+      out.write(`\r\x1b[2K${line}`);
+      statusShown = true;
+    } else print(line);
+  };
+  const endStatus = (): void => {
+    if (statusShown) out.write('\n');
+    statusShown = false;
+  };
+
+  const services = DEFAULT_SERVICES.map((s) => s.name);
+  const kinds = options.faults ?? FAULT_KINDS;
+  const warmupSamples = options.warmupSamples ?? 120;
+  const plan = faultPlan(kinds, services);
+  const loadMs = (warmupSamples + 60 + plan.length * 150) * 1000 + (options.keepRunning ? 3600_000 : 0);
+
+  let loop: ClosedLoop | undefined;
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) return;
+    stopping = true;
+    endStatus();
+    print('\nCtrl-C: stopping everything the demo started ...');
+    void (loop?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    print('Selfheal demo: workload -> Prometheus -> anomaly exporter -> alert -> Alertmanager -> healing service -> repair');
+    loop = await startClosedLoop({
+      loadDurationMs: loadMs,
+      detector: { warmup: warmupSamples },
+      onProgress: (message) => status(`starting: ${message}`),
+    });
+    endStatus();
+    const l = loop;
+    print('');
+    print('Watch it live (all on 127.0.0.1):');
+    print(`  workload (admin API /admin/state, metrics /metrics)  ${l.workload.url}/admin/state`);
+    print(`  Prometheus                                         ${l.stack.prometheusUrl}/alerts`);
+    print(`  Alertmanager                                       ${l.stack.alertmanagerUrl ?? '-'}`);
+    print(`  anomaly exporter                                   ${l.exporterUrl}/api/v1/entities`);
+    print(`  healing service (bearer token in ${l.workDir}/webhook-token)  ${l.webhookUrl}/metrics`);
+    print('  Grafana view: `docker compose up` in the repository root starts Grafana with the Selfheal panel');
+    print('  provisioned (provisioning/); point its Prometheus data source at the URL above.');
+    print('');
+
+    const started = Date.now();
+    await waitForModels(l.exporterUrl, services, (warmupSamples + 240) * 1000, (ready, entities) => {
+      const seen = Math.max(0, ...entities.map((e) => e.samplesSeen));
+      const width = 30;
+      const done = Math.min(width, Math.round((Math.min(seen, warmupSamples) / warmupSamples) * width));
+      status(`warm-up: models learn normal load [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${Math.min(seen, warmupSamples)}/${warmupSamples} samples, ${ready}/${services.length} ready, ${Math.round((Date.now() - started) / 1000)} s`);
+    });
+    endStatus();
+    // A few scored cycles so the calibration settles before the first fault.
+    for (const service of services) await waitQuiet(l, service, 5000, 60_000);
+    print(`models ready after ${Math.round((Date.now() - started) / 1000)} s; injecting ${plan.length} faults, one at a time`);
+
+    const results: FaultRunResult[] = [];
+    for (const [i, fault] of plan.entries()) {
+      print('');
+      print(`[${i + 1}/${plan.length}] ${fault.kind} on ${fault.service} (expected repair: ${REPAIR_NOTE[fault.kind]})`);
+      const result = await runFault(l, fault, {
+        onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`),
+      });
+      results.push(result);
+      print(`  => ${result.outcome}: MTTD ${seconds(result.firingAfter)}, action after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
+      await resetService(l, fault.service);
+      status('  back to normal: fault cleared, repair undone; waiting for the service to be quiet ...');
+      await waitQuiet(l, fault.service, 8000, 120_000);
+      endStatus();
+    }
+
+    print('');
+    print('Summary');
+    print(resultsTable(results));
+    const figures = loopFigures(results);
+    print('');
+    print(`healed ${figures.healed}/${figures.faults}; median MTTD ${seconds(figures.mttd.median)}, median time to action ${seconds(figures.timeToAction.median)}, median MTTR ${seconds(figures.mttr.median)}`);
+    const dir = resolve(options.reportDir ?? 'demo-report');
+    const report = await writeReport(dir, results, 'Selfheal demo: the closed loop', [`Run at ${new Date(started).toISOString()}.`]);
+    print(`report: ${report.html}`);
+    for (const png of report.pngs) print(`chart:  ${png}`);
+    if (report.pngError) print(report.pngError);
+
+    if (options.keepRunning) {
+      print('');
+      print('Everything keeps running; Ctrl-C stops it.');
+      await new Promise(() => undefined);
+    }
+    return results;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!stopping) await loop?.stop();
+  }
+}
+
+const REPAIR_NOTE: Record<FaultKind, string> = {
+  cpu_saturation: 'scale_up, more instances spread the load',
+  memory_leak: 'restart, fresh processes free the leak',
+  slow_dependency: 'enable_cache, the cache serves the slow path',
+  failing_dependency: 'open_circuit_breaker, fail fast with a fallback',
+  bad_instance: 'quarantine, the bad instance leaves the rotation',
+};
