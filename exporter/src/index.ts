@@ -13,3 +13,4 @@ export { GroupRunner, type EntityReport, type CycleResult } from './service/grou
 export type { DetectorFactory, DetectorOptionsSpec } from './service/detector-factory.js';
 export { runExporter, type RunOptions, type RunningExporter } from './service/run.js';
 export { loadGroupState, saveGroupState, stateFile } from './state/store.js';
+export { defaultDetectorFactory } from './service/real-detector.js';

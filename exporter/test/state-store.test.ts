@@ -55,7 +55,7 @@ describe('model state files', () => {
   });
 
   it.each([
-    ['a foreign file', (b: Buffer) => Buffer.from('hello world, not a state file'), /not a Selfheal exporter state file; ignored/],
+    ['a foreign file', () => Buffer.from('hello world, not a state file'), /not a Selfheal exporter state file; ignored/],
     ['an old format version', (b: Buffer) => (b.writeUInt32LE(0, 8), b), /state format version 0, this exporter reads version 1; ignored/],
     ['a corrupt header', (b: Buffer) => (b.fill(0x7b, 16, 24), b), /corrupt header; ignored/],
     ['an empty file', () => Buffer.alloc(0), /not a Selfheal exporter state file/],

@@ -380,28 +380,26 @@ export class GroupRunner {
     return Boolean(record.verdict?.ready) && now - record.freshAt <= this.config.schedule.maxScoreAge;
   }
 
-  /** The view the metrics read at scrape time. */
+  private *entitySnapshots(now: number): Generator<EntitySnapshot> {
+    for (const record of this.entities.values()) {
+      const verdict = record.verdict;
+      yield {
+        labels: record.labels,
+        state: this.stateOf(record, now),
+        scores: verdict && this.publishable(record, now) ? verdict : undefined,
+        trainedAt: record.detector.trainedAt,
+        trainingSamples: record.detector.trainingSamples,
+      };
+    }
+  }
+
+  /** The view the metrics read at scrape time (re-iterable: each metric walks it once). */
   snapshot(): GroupSnapshot {
     const now = this.now();
-    const entities = this.entities;
-    const self = this;
     return {
       group: this.name,
       featureNames: this.featureNames,
-      entities: {
-        *[Symbol.iterator](): Iterator<EntitySnapshot> {
-          for (const record of entities.values()) {
-            const verdict = record.verdict;
-            yield {
-              labels: record.labels,
-              state: self.stateOf(record, now),
-              scores: verdict && self.publishable(record, now) ? verdict : undefined,
-              trainedAt: record.detector.trainedAt,
-              trainingSamples: record.detector.trainingSamples,
-            };
-          }
-        },
-      },
+      entities: { [Symbol.iterator]: () => this.entitySnapshots(now) },
     };
   }
 

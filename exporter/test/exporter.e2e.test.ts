@@ -1,0 +1,180 @@
+// End-to-end: a fixture target -> real Prometheus (history backfilled with promtool, then scraped live)
+// -> the exporter with the real streaming detector -> Prometheus scrapes the exporter and evaluates the
+// shipped alert rules. Then Prometheus is stopped mid-run and brought back, and the exporter is restarted.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, promAlerts, promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExporterConfig } from '../src/config/schema.js';
+import { ExporterService } from '../src/service/exporter-service.js';
+import type { EntityReport } from '../src/service/group-runner.js';
+import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { parseExporterConfig } from '../src/config/load.js';
+import { scrape, series } from './fixtures/exposition.js';
+import { FIXTURE_FEATURES, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
+
+const SERVICES = ['checkout', 'cart', 'search', 'payments'];
+const HISTORY_SECONDS = 20 * 60;
+
+async function entities(url: string): Promise<EntityReport[]> {
+  const response = await fetch(`${url}/api/v1/entities`);
+  return ((await response.json()) as { data: EntityReport[] }).data;
+}
+
+describe('exporter end-to-end with a real Prometheus and the real detector', () => {
+  let fixture: FixtureTarget;
+  let stack: Stack;
+  let service: ExporterService;
+  let url: string;
+  let config: ExporterConfig;
+  const factory = defaultDetectorFactory();
+
+  beforeAll(async () => {
+    fixture = await startFixtureTarget(SERVICES);
+    const work = mkdtempSync(join(tmpdir(), 'selfheal-exporter-e2e-'));
+    const dataDir = backfillFixtureHistory(work, SERVICES, HISTORY_SECONDS, { job: 'fixture', instance: fixture.address });
+    const exporterPort = await freePort();
+    stack = await startStack({
+      scrapeTargets: { fixture: [fixture.address], 'selfheal-exporter': [`127.0.0.1:${exporterPort}`] },
+      withAlertmanager: false,
+      alertFor: '2s',
+      prometheusDataDir: dataDir,
+    });
+    await stack.waitForTargetsUp(['fixture']);
+    const text = `
+prometheus:
+  url: ${stack.prometheusUrl}
+  timeout: 2s
+  retries: 1
+  retryBackoff: 100ms
+listen: 127.0.0.1:${exporterPort}
+stateDir: ${join(work, 'state')}
+groups:
+  - name: services
+    groupBy: [service]
+    features:
+${Object.entries(FIXTURE_FEATURES)
+  .map(([name, promql]) => `      ${name}: '${promql}'`)
+  .join('\n')}
+    schedule:
+      interval: 1s
+      trainWindow: ${HISTORY_SECONDS}s
+      vanishGrace: 10s
+      maxScoreAge: 3s
+`;
+    config = parseExporterConfig(text, 'e2e.yml', factory);
+    service = new ExporterService({ config, factory, logger: pino({ level: 'silent' }), processMetrics: false });
+    url = await service.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await service?.stop();
+    await stack?.stop();
+    await fixture?.stop();
+  });
+
+  it('trains every service from the history in Prometheus and serves scores', async () => {
+    await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, { what: 'the exporter to be ready', timeoutMs: 60_000 });
+    const samples = await scrape(url);
+    const scores = series(samples, 'selfheal_anomaly_score', { group: 'services' });
+    expect(scores.map((s) => s.labels.service).sort()).toEqual([...SERVICES].sort());
+    for (const service of SERVICES) {
+      // Exactly one top-feature series per scored entity: the shipped alert rule joins on it.
+      expect(series(samples, 'selfheal_anomaly_top_feature_info', { service })).toHaveLength(1);
+      expect(series(samples, 'selfheal_anomaly_feature_score', { service })).toHaveLength(4);
+      const health = series(samples, 'selfheal_health_score', { service })[0]?.value ?? -1;
+      expect(health).toBeGreaterThanOrEqual(0);
+      expect(health).toBeLessThanOrEqual(100);
+      expect(series(samples, 'selfheal_model_training_samples', { service })[0]?.value).toBeGreaterThan(100);
+    }
+    expect(series(samples, 'selfheal_entities', { group: 'services', state: 'ready' })[0]?.value).toBe(4);
+    expect(series(samples, 'selfheal_prometheus_requests_total', { outcome: 'success' })[0]?.value).toBeGreaterThan(0);
+    const report = await entities(url);
+    expect(report.map((e) => e.state)).toEqual(['ready', 'ready', 'ready', 'ready']);
+  }, 90_000);
+
+  it('scores the anomalous service above 1 with the right feature while the others stay below; the shipped alert fires', async () => {
+    let othersMax = 0;
+    const seen: string[] = [];
+    fixture.setFault('checkout', 'latency_p95', 8);
+    try {
+      const anomalous = await waitFor(
+        async () => {
+          const report = await entities(url);
+          for (const entity of report) {
+            if (entity.entity.service !== 'checkout') othersMax = Math.max(othersMax, entity.anomalyScore ?? 0);
+          }
+          const checkout = report.find((e) => e.entity.service === 'checkout');
+          seen.push(`${checkout?.anomalyScore?.toFixed(2)}/${checkout?.topFeature}`);
+          return checkout && (checkout.anomalyScore ?? 0) > 1 ? checkout : undefined;
+        },
+        { what: 'checkout to score above 1', timeoutMs: 30_000, intervalMs: 250 },
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; checkout scores seen: ${seen.slice(-40).join(' ')}`);
+      });
+      expect(anomalous.topFeature).toBe('latency_p95');
+      const featureScores = anomalous.featureScores ?? {};
+      const top = Object.entries(featureScores).sort((a, b) => b[1] - a[1])[0]?.[0];
+      expect(top).toBe('latency_p95');
+
+      // Prometheus scrapes the exporter; the shipped SelfhealAnomaly rule fires with the feature label.
+      const alert = await waitFor(
+        async () => (await promAlerts(stack.prometheusUrl)).find((a) => a.labels.alertname === 'SelfhealAnomaly' && a.state === 'firing'),
+        { what: 'SelfhealAnomaly to fire', timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(alert.labels).toMatchObject({ service: 'checkout', group: 'services', feature: 'latency_p95', severity: 'warning' });
+      const exported = await promQuery(stack.prometheusUrl, 'selfheal_anomaly_feature_score{service="checkout",feature="latency_p95"}');
+      expect(exported.length).toBe(1);
+    } finally {
+      fixture.setFault('checkout', 'latency_p95', 1);
+    }
+    expect(othersMax).toBeLessThanOrEqual(1);
+  }, 90_000);
+
+  it('keeps running when Prometheus stops: scores go stale and are withheld, then recover by themselves', async () => {
+    await stack.stopPrometheus();
+    try {
+      await waitFor(async () => (await entities(url)).every((e) => e.state === 'stale' && !e.published), {
+        what: 'every entity to be stale and withheld',
+        timeoutMs: 20_000,
+        intervalMs: 250,
+      });
+      const samples = await scrape(url);
+      expect(series(samples, 'selfheal_anomaly_score')).toEqual([]);
+      expect(series(samples, 'selfheal_anomaly_top_feature_info')).toEqual([]);
+      expect(series(samples, 'selfheal_entities', { state: 'stale' })[0]?.value).toBe(4);
+      expect(series(samples, 'selfheal_prometheus_requests_total', { outcome: 'connection_error' })[0]?.value).toBeGreaterThan(0);
+      // The models are kept: model metrics stay, and the process answers.
+      expect(series(samples, 'selfheal_model_trained_timestamp_seconds')).toHaveLength(4);
+      expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
+    } finally {
+      await stack.startPrometheus();
+    }
+    await waitFor(async () => (await entities(url)).every((e) => e.state === 'ready' && e.published), {
+      what: 'scores to be fresh again after Prometheus returned',
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    expect(series(await scrape(url), 'selfheal_anomaly_score')).toHaveLength(4);
+  }, 90_000);
+
+  it('restores the models after a restart: no warm-up gap, no retraining from scratch', async () => {
+    await service.stop();
+    // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    service = new ExporterService({ config, factory, logger: pino({ level: 'silent' }), processMetrics: false });
+    url = await service.start();
+    // The first cycle after the restart catches up the missed seconds; entities are ready at once.
+    await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, { what: 'the restarted exporter to be ready', timeoutMs: 20_000 });
+    const report = await entities(url);
+    expect(report.map((e) => e.entity.service).sort()).toEqual([...SERVICES].sort());
+    expect(report.every((e) => e.state === 'ready' && e.anomalyScore !== null)).toBe(true);
+    const samples = await scrape(url);
+    expect(series(samples, 'selfheal_entities', { state: 'warming' })[0]?.value).toBe(0);
+    expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'train' })).toEqual([]);
+    expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'catch_up', outcome: 'success' })[0]?.value).toBe(1);
+    expect(series(samples, 'selfheal_anomaly_score')).toHaveLength(4);
+  }, 60_000);
+});
