@@ -1,0 +1,197 @@
+// Causal feature extraction: turns each input sample into the model's row using only the past.
+// Per input feature (multi-scale): the value, its first difference, its deviation from the trailing mean of each
+// window in units of that window's trailing spread, and the log ratio of short- to long-window spread (a change
+// of volatility). Optional time-of-day / day-of-week terms. Missing values are carried forward (and reported).
+import { BinaryReader, BinaryWriter } from '../forest/binary.js';
+
+const Z_LIMIT = 1e4;
+
+export type Seasonality = 'none' | 'daily' | 'weekly';
+
+/** Names of the model's columns, for attribution and debugging. */
+export function derivedColumnNames(inputs: readonly string[], windows: readonly number[], seasonality: Seasonality): string[] {
+  const names: string[] = [];
+  for (const name of inputs) {
+    names.push(`${name}:value`, `${name}:diff`);
+    for (const w of windows) names.push(`${name}:z${w}`);
+    if (windows.length > 1) names.push(`${name}:spread_ratio`);
+  }
+  if (seasonality !== 'none') names.push('time_of_day:sin', 'time_of_day:cos');
+  if (seasonality === 'weekly') names.push('day_of_week:sin', 'day_of_week:cos');
+  return names;
+}
+
+export class FeatureExtractor {
+  readonly columns: number;
+  /** Column -> input feature it derives from (-1 for calendar terms). */
+  readonly columnInput: Int32Array;
+  private readonly d: number;
+  private readonly maxW: number;
+  /** Last maxW values per input, ring of rows. */
+  private readonly ring: Float64Array;
+  private readonly last: Float64Array;
+  private readonly sum1: Float64Array;
+  private readonly sum2: Float64Array;
+  private count = 0;
+  private sinceRecompute = 0;
+
+  constructor(
+    private readonly inputs: number,
+    private readonly windows: readonly number[],
+    private readonly seasonality: Seasonality,
+  ) {
+    this.d = inputs;
+    this.maxW = Math.max(...windows);
+    this.ring = new Float64Array(this.maxW * inputs);
+    this.last = new Float64Array(inputs).fill(NaN);
+    this.sum1 = new Float64Array(windows.length * inputs);
+    this.sum2 = new Float64Array(windows.length * inputs);
+    const per = 2 + windows.length + (windows.length > 1 ? 1 : 0);
+    const calendar = seasonality === 'none' ? 0 : seasonality === 'daily' ? 2 : 4;
+    this.columns = per * inputs + calendar;
+    this.columnInput = new Int32Array(this.columns).fill(-1);
+    for (let i = 0; i < inputs; i++) for (let k = 0; k < per; k++) this.columnInput[i * per + k] = i;
+  }
+
+  /** Samples pushed so far. */
+  get seen(): number {
+    return this.count;
+  }
+
+  /**
+   * Writes the model row for this sample into out[offset ..] and then pushes the sample into the history.
+   * Returns the number of inputs that were missing and carried forward, or -1 when an input has never had a
+   * finite value (no row can be made; the sample is not pushed).
+   */
+  extract(timestampSeconds: number, values: ArrayLike<number>, out: Float64Array, offset: number): number {
+    const { d, windows, ring, maxW, sum1, sum2, last } = this;
+    let missing = 0;
+    for (let i = 0; i < d; i++) {
+      if (!Number.isFinite(values[i] as number)) {
+        if (!Number.isFinite(last[i] as number)) return -1;
+        missing++;
+      }
+    }
+    const W = windows.length;
+    const per = 2 + W + (W > 1 ? 1 : 0);
+    for (let i = 0; i < d; i++) {
+      const raw = values[i] as number;
+      const x = Number.isFinite(raw) ? raw : (last[i] as number);
+      const prev = last[i] as number;
+      const base = offset + i * per;
+      out[base] = x;
+      out[base + 1] = Number.isFinite(prev) ? x - prev : 0;
+      let sdShort = NaN;
+      let sdLong = NaN;
+      for (let k = 0; k < W; k++) {
+        const n = Math.min(this.count, windows[k] as number);
+        let z = 0;
+        let sd = 0;
+        if (n >= 2) {
+          const mean = (sum1[k * d + i] as number) / n;
+          const variance = Math.max(0, (sum2[k * d + i] as number) / n - mean * mean);
+          sd = Math.sqrt(variance);
+          // A floor relative to the level keeps a perfectly flat history from turning rounding noise into z = 1e9.
+          const floor = 1e-9 * Math.max(1, Math.abs(mean));
+          z = (x - mean) / (sd + floor);
+          if (z > Z_LIMIT) z = Z_LIMIT;
+          else if (z < -Z_LIMIT) z = -Z_LIMIT;
+          if (k === 0) sdShort = sd + floor;
+          sdLong = sd + floor;
+        }
+        out[base + 2 + k] = z;
+      }
+      if (W > 1) out[base + 2 + W] = Number.isFinite(sdShort) && Number.isFinite(sdLong) ? Math.log(sdShort / sdLong) : 0;
+    }
+    let col = offset + d * per;
+    if (this.seasonality !== 'none') {
+      const day = ((timestampSeconds % 86400) + 86400) % 86400 / 86400;
+      out[col++] = Math.sin(2 * Math.PI * day);
+      out[col++] = Math.cos(2 * Math.PI * day);
+      if (this.seasonality === 'weekly') {
+        // 1970-01-01 was a Thursday; the phase does not matter to the model, only its periodicity.
+        const week = ((timestampSeconds % 604800) + 604800) % 604800 / 604800;
+        out[col++] = Math.sin(2 * Math.PI * week);
+        out[col++] = Math.cos(2 * Math.PI * week);
+      }
+    }
+    // Push the sample: add to every window, drop what leaves it.
+    const slot = this.count % maxW;
+    for (let i = 0; i < d; i++) {
+      const raw = values[i] as number;
+      const x = Number.isFinite(raw) ? raw : (last[i] as number);
+      for (let k = 0; k < W; k++) {
+        const w = windows[k] as number;
+        let s1 = (sum1[k * d + i] as number) + x;
+        let s2 = (sum2[k * d + i] as number) + x * x;
+        if (this.count >= w) {
+          const old = ring[((this.count - w) % maxW) * d + i] as number;
+          s1 -= old;
+          s2 -= old * old;
+        }
+        sum1[k * d + i] = s1;
+        sum2[k * d + i] = s2;
+      }
+      ring[slot * d + i] = x;
+      last[i] = x;
+    }
+    this.count++;
+    // Running sums drift with cancellation; recompute them exactly from the ring now and then.
+    if (++this.sinceRecompute >= 4 * maxW) this.recompute();
+    return missing;
+  }
+
+  private recompute(): void {
+    const { d, windows, ring, maxW, sum1, sum2 } = this;
+    this.sinceRecompute = 0;
+    for (let k = 0; k < windows.length; k++) {
+      const n = Math.min(this.count, windows[k] as number);
+      for (let i = 0; i < d; i++) {
+        let s1 = 0;
+        let s2 = 0;
+        for (let j = this.count - n; j < this.count; j++) {
+          const v = ring[(j % maxW) * d + i] as number;
+          s1 += v;
+          s2 += v * v;
+        }
+        sum1[k * d + i] = s1;
+        sum2[k * d + i] = s2;
+      }
+    }
+  }
+
+  write(w: BinaryWriter): void {
+    w.varint(this.count);
+    w.varint(this.sinceRecompute);
+    w.f64Array(this.last);
+    w.f64Array(this.sum1);
+    w.f64Array(this.sum2);
+    // Only the filled part of the ring, oldest first.
+    const n = Math.min(this.count, this.maxW);
+    w.varint(n);
+    for (let j = this.count - n; j < this.count; j++) {
+      for (let i = 0; i < this.d; i++) w.f64(this.ring[(j % this.maxW) * this.d + i] as number);
+    }
+  }
+
+  read(r: BinaryReader): void {
+    const count = r.varint();
+    const sinceRecompute = r.varint();
+    const last = r.f64Array(this.d);
+    const sum1 = r.f64Array(this.sum1.length);
+    const sum2 = r.f64Array(this.sum2.length);
+    if (last.length !== this.d || sum1.length !== this.sum1.length || sum2.length !== this.sum2.length) {
+      r.fail('feature state does not match the detector\'s inputs and windows');
+    }
+    this.last.set(last);
+    this.sum1.set(sum1);
+    this.sum2.set(sum2);
+    const n = r.length(this.maxW, 'feature history');
+    if (n !== Math.min(count, this.maxW)) r.fail('feature history length does not match the sample count');
+    this.count = count;
+    for (let j = count - n; j < count; j++) {
+      for (let i = 0; i < this.d; i++) this.ring[(j % this.maxW) * this.d + i] = r.f64();
+    }
+    this.sinceRecompute = sinceRecompute;
+  }
+}

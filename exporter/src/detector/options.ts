@@ -1,0 +1,97 @@
+// The detector's settings and their defaults: the ones `selfheal backtest` and the exporter use unless told
+// otherwise. Counts are in samples (the exporter converts its schedule durations with its scrape step).
+import { z } from 'zod';
+
+export interface DetectorOptions {
+  /** Samples before the first model is trained and verdicts become `ready`. */
+  warmup: number;
+  /** Trailing rows each (re)training uses. */
+  trainWindow: number;
+  /** Retrain after this many new samples. */
+  retrainEvery: number;
+  /** Trailing windows (samples) of the per-feature deviation terms: multi-scale, short to long. */
+  windows: number[];
+  /** Adds time-of-day ("daily") or time-of-day and day-of-week ("weekly") terms to the model's input. */
+  seasonality: 'none' | 'daily' | 'weekly';
+  /** Isolation Forest size. */
+  trees: number;
+  sampleSize: number;
+  /** Trailing raw scores the calibration compares the current one with. */
+  calibrationWindow: number;
+  /** Tail probability (of the recent raw scores) that maps to anomaly score 1.0, the alerting threshold. */
+  alertTailProbability: number;
+  /**
+   * Weight of the out-of-range term added to the forest's raw score: ln(1 + e), e = how far the row lies outside
+   * the training range of its most extreme column, in training standard deviations. An Isolation Forest saturates
+   * outside its training range (70 and 1000 look alike) and ignores features that were constant in training.
+   */
+  noveltyWeight: number;
+  /** Samples an alarm episode (anomaly score > 1) may stay above 1 before it is damped. */
+  alarmHold: number;
+  /**
+   * Samples after an episode starts during which only a new high counts: the score is reduced by the episode's
+   * peak, so one incident raises one alarm, while a clearly worse one still alarms again.
+   */
+  refractory: number;
+  /** Fraction of the trailing raw scores that forms the modelled tail (peaks over threshold). */
+  tailFraction: number;
+  /** Samples the raw score is averaged over before calibration (1 = none). */
+  smoothing: number;
+  /** Seed of the forest's PRNG (reproducible verdicts). */
+  seed: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze({
+  warmup: 200,
+  trainWindow: 2000,
+  retrainEvery: 200,
+  windows: [12, 288],
+  seasonality: 'none',
+  trees: 100,
+  sampleSize: 256,
+  calibrationWindow: 1000,
+  alertTailProbability: 1e-3,
+  noveltyWeight: 0.05,
+  tailFraction: 0.02,
+  alarmHold: 5,
+  refractory: 200,
+  smoothing: 1,
+  seed: 1,
+} satisfies DetectorOptions);
+
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const detectorOptionsSchema = z.strictObject({
+  warmup: count(20, 1_000_000),
+  trainWindow: count(20, 1_000_000),
+  retrainEvery: count(1, 1_000_000),
+  windows: z.array(count(2, 100_000)).min(1).max(8),
+  seasonality: z.enum(['none', 'daily', 'weekly']),
+  trees: count(1, 1000),
+  sampleSize: count(16, 4096),
+  calibrationWindow: count(50, 1_000_000),
+  alertTailProbability: z.number().gt(0).lt(0.5),
+  noveltyWeight: z.number().min(0).max(10),
+  tailFraction: z.number().gt(0).max(0.5),
+  alarmHold: count(1, 100_000),
+  refractory: count(0, 1_000_000),
+  smoothing: count(1, 100),
+  seed: z.number().int(),
+});
+
+export class DetectorOptionsError extends Error {
+  override name = 'DetectorOptionsError';
+}
+
+/** Defaults overridden by `options`; throws a DetectorOptionsError naming every bad setting. */
+export function resolveDetectorOptions(options: Readonly<Record<string, unknown>> = {}): DetectorOptions {
+  const merged: Record<string, unknown> = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+  const parsed = detectorOptionsSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
+    throw new DetectorOptionsError(`invalid detector options: ${problems.join('; ')}`);
+  }
+  const o = parsed.data;
+  if (o.warmup < Math.min(o.trainWindow, 20)) throw new DetectorOptionsError('invalid detector options: warmup must be at least 20');
+  return { ...o, windows: [...o.windows].sort((a, b) => a - b) };
+}
