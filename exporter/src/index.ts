@@ -1,5 +1,12 @@
 // @selfheal/exporter: the anomaly exporter (Prometheus in, anomaly and health scores out) and its detector.
 export type { DetectorState, StreamingDetector, Verdict } from './detector/types.js';
+export {
+  createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, resolveDetectorOptions,
+  DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
+} from './detector/index.js';
+export { IsolationForest, IsolationForestError, type ForestOptions } from './forest/isolation-forest.js';
+export { serializeForest, restoreForest } from './forest/serialize.js';
+export { runBacktest, type BacktestOptions, type BacktestSummary } from './backtest/backtest.js';
 
 // The exporter service.
 export { ConfigError, loadExporterConfig, parseExporterConfig } from './config/load.js';

@@ -26,7 +26,7 @@ export interface DetectorOptions {
    * outside its training range (70 and 1000 look alike) and ignores features that were constant in training.
    */
   noveltyWeight: number;
-  /** Samples an alarm episode (anomaly score > 1) may stay above 1 before it is damped. */
+  /** Samples an alarm episode (anomaly score > 1) holds its peak, so `for:` in the alert rule can see it. */
   alarmHold: number;
   /**
    * Samples after an episode starts during which only a new high counts: the score is reduced by the episode's
@@ -53,7 +53,7 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
   alertTailProbability: 1e-3,
   noveltyWeight: 0.05,
   tailFraction: 0.02,
-  alarmHold: 5,
+  alarmHold: 3,
   refractory: 200,
   smoothing: 1,
   seed: 1,

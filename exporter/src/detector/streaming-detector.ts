@@ -269,8 +269,8 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   /**
-   * One incident, one alarm: an episode starts when the score exceeds 1 outside a refractory period; it may stay
-   * above 1 for `alarmHold` samples (enough for an alert's `for:`), after which, until `refractory` samples have
+   * One incident, one alarm: an episode starts when the score exceeds 1 outside a refractory period; the score then
+   * holds the episode's peak for `alarmHold` samples (enough for an alert's `for:`), after which, until `refractory` samples have
    * passed, only the excess over the episode's peak is reported.
    */
   private damp(a: number): number {
@@ -284,8 +284,9 @@ export class IsolationForestDetector implements StreamingDetector {
       return a;
     }
     if (this.sinceEpisode < o.alarmHold) {
+      // Hold the episode's peak so the alert rule's `for:` sees a steady signal, not one spiky sample.
       this.episodePeak = Math.max(this.episodePeak, a);
-      return a;
+      return this.episodePeak;
     }
     const excess = a - this.episodePeak;
     if (excess > 1) {

@@ -1,0 +1,102 @@
+// `selfheal backtest <file-or-folder> --out <folder>`: runs the exporter's streaming detector (same code path and
+// defaults) over history and writes `timestamp,score` per series plus summary.json.
+import { Command, Option } from 'commander';
+import { DEFAULT_DETECTOR_OPTIONS, runBacktest, type BacktestSummary } from '@selfheal/exporter';
+
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Seconds of "90", "15s", "5m", "1h30m". */
+export function parseDurationSeconds(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (UNITS[m[2] as string] as number);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== text.length || consumed === 0) throw new Error(`cannot read duration "${text}" (e.g. 30s, 5m, 1h)`);
+  return total;
+}
+
+/** Unix seconds of "now", "now-7d", RFC 3339, or Unix seconds. */
+export function parseTime(text: string, now = Date.now() / 1000): number {
+  if (text === 'now') return now;
+  if (text.startsWith('now-')) return now - parseDurationSeconds(text.slice(4));
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`cannot read time "${text}" (RFC 3339, Unix seconds, now or now-<duration>)`);
+  return t / 1000;
+}
+
+/** `key=value` detector overrides; values are JSON (numbers, lists) or bare strings. */
+export function parseSettings(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--set expects key=value, got "${pair}"`);
+    const key = pair.slice(0, eq);
+    if (!(key in DEFAULT_DETECTOR_OPTIONS)) {
+      throw new Error(`--set: unknown detector setting "${key}"; known: ${Object.keys(DEFAULT_DETECTOR_OPTIONS).join(', ')}`);
+    }
+    const raw = pair.slice(eq + 1);
+    try {
+      out[key] = JSON.parse(raw) as unknown;
+    } catch {
+      out[key] = raw;
+    }
+  }
+  return out;
+}
+
+function printSummary(s: BacktestSummary, out: string): void {
+  const w = (line: string): boolean => process.stdout.write(line + '\n');
+  w(`${s.series.length} series, ${s.rows} rows in ${s.seconds.toFixed(1)} s; ${s.alarmEpisodes} alarm episodes (anomaly score > 1), ${s.alarmRows} alarm rows`);
+  const nameWidth = Math.min(60, Math.max(6, ...s.series.map((x) => x.name.length)));
+  w(`${'series'.padEnd(nameWidth)}  ${'rows'.padStart(7)}  ${'alarms'.padStart(6)}  ${'max a'.padStart(7)}  top feature`);
+  for (const x of s.series) {
+    w(`${x.name.slice(-nameWidth).padEnd(nameWidth)}  ${String(x.rows).padStart(7)}  ${String(x.alarmEpisodes).padStart(6)}  ${x.maxAnomalyScore.toFixed(2).padStart(7)}  ${x.topFeature ?? '-'}`);
+  }
+  w(`scores (score = a / (1 + a); 0.5 = the alerting threshold) and summary.json written to ${out}`);
+}
+
+export function registerBacktest(program: Command): void {
+  program
+    .command('backtest')
+    .description("Run the exporter's detector over history (CSV files or a Prometheus range query) and write per-series scores")
+    .argument('[input]', 'a CSV file (timestamp,value[,more columns]) or a folder searched recursively for *.csv')
+    .requiredOption('-o, --out <folder>', 'output folder: <out>/<same relative path>.csv with timestamp,score, plus summary.json')
+    .option('--prometheus <url>', 'read a range query from this Prometheus instead of files')
+    .option('--query <promql>', 'PromQL of the range query (one output file per returned series)')
+    .option('--start <time>', 'range start: RFC 3339, Unix seconds or now-<duration>', 'now-7d')
+    .option('--end <time>', 'range end', 'now')
+    .option('--step <duration>', 'range step, e.g. 30s, 5m', '60s')
+    .option('--set <key=value...>', `detector setting over the defaults (repeatable), e.g. --set trainWindow=3000`, [])
+    .addOption(new Option('--json', 'print the summary as JSON'))
+    .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText('after', `\nDetector defaults (the exporter's): ${JSON.stringify(DEFAULT_DETECTOR_OPTIONS)}`)
+    .action(async (input: string | undefined, opts: {
+      out: string; prometheus?: string; query?: string; start: string; end: string; step: string; set: string[]; json?: boolean; progress: boolean;
+    }) => {
+      try {
+        if (input !== undefined && opts.prometheus !== undefined) throw new Error('give either an input path or --prometheus, not both');
+        if (input === undefined && opts.prometheus === undefined) throw new Error('give an input file or folder, or --prometheus URL --query PROMQL');
+        if (opts.prometheus !== undefined && opts.query === undefined) throw new Error('--prometheus needs --query');
+        const detector = parseSettings(opts.set);
+        const summary = await runBacktest({
+          ...(input !== undefined ? { input } : {}),
+          ...(opts.prometheus !== undefined
+            ? { prometheus: { url: opts.prometheus, query: opts.query as string, start: parseTime(opts.start), end: parseTime(opts.end), step: parseDurationSeconds(opts.step) } }
+            : {}),
+          out: opts.out,
+          detector,
+          progress: opts.progress,
+        });
+        if (opts.json === true) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        else printSummary(summary, opts.out);
+      } catch (error) {
+        process.stderr.write(`selfheal backtest: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
