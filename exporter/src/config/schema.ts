@@ -142,7 +142,7 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
         .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9188 or :9188' })
         .default('127.0.0.1:9188'),
       stateDir: nonEmpty('directory where models are saved and restored from').optional(),
-      saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(300),
+      saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       groups: z
         .array(groupSchema(detectorOptions), { error: 'expected a list of groups' })

@@ -18,6 +18,8 @@ export interface ExporterServiceOptions {
   now?: () => number;
   /** Collect Node.js process metrics (default true). */
   processMetrics?: boolean;
+  /** Progress of long training / catch-up cycles (e.g. a progress bar). */
+  onProgress?: (group: string, done: number, total: number) => void;
 }
 
 export function prometheusClient(config: PrometheusConfig, metrics: ExporterMetrics): PrometheusClient {
@@ -86,6 +88,7 @@ export class ExporterService {
       logger: this.logger,
       stateDir: this.config.stateDir,
       ...(this.options.now ? { now: this.options.now } : {}),
+      ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
     });
   }
 

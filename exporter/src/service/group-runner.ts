@@ -59,6 +59,8 @@ export interface GroupRunnerDeps {
   stateDir: string | undefined;
   /** Wall clock in seconds (injectable for tests). */
   now?: () => number;
+  /** Progress of long (range) cycles: entities fed so far of the total. */
+  onProgress?: (group: string, done: number, total: number) => void;
 }
 
 export function entityKey(groupBy: readonly string[], metric: Labels): string {
@@ -119,33 +121,33 @@ export class GroupRunner {
   /** Restores saved models; problems are logged and counted, never fatal. Returns entities restored. */
   async restore(): Promise<number> {
     if (!this.deps.stateDir) return 0;
-    const loaded = await loadGroupState(this.deps.stateDir, this.name, this.fingerprint);
-    for (const problem of loaded.problems) {
-      this.deps.metrics.stateErrors.inc({ operation: 'load' });
-      this.logger.warn({ problem }, 'model state not restored');
-    }
     const now = this.now();
     let restored = 0;
     let last: number | undefined;
-    for (const stored of loaded.entities) {
+    // Entry by entry: a large state file is never held in memory as a whole.
+    const loaded = await loadGroupState(this.deps.stateDir, this.name, this.fingerprint, (stored) => {
       let detector: StreamingDetector;
       try {
         detector = this.deps.factory.restore(stored.blob);
       } catch (error) {
         this.deps.metrics.stateErrors.inc({ operation: 'load' });
         this.logger.warn({ entity: stored.labels, error: (error as Error).message }, 'a saved model could not be restored; skipped');
-        continue;
+        return;
       }
       if (detector.featureNames.join('\u0000') !== this.featureNames.join('\u0000')) {
         this.deps.metrics.stateErrors.inc({ operation: 'load' });
         this.logger.warn({ entity: stored.labels }, 'a saved model has other features; skipped');
-        continue;
+        return;
       }
       const key = entityKey(this.config.groupBy, stored.labels);
       // The restored verdict is not known until new data arrives: the entity is fresh once it is fed.
       this.entities.set(key, { key, labels: stored.labels, detector, lastTimestamp: stored.lastTimestamp, lastSeenAt: now, verdict: undefined, freshAt: -Infinity });
       last = last === undefined ? stored.lastTimestamp : Math.max(last, stored.lastTimestamp);
       restored++;
+    });
+    for (const problem of loaded.problems) {
+      this.deps.metrics.stateErrors.inc({ operation: 'load' });
+      this.logger.warn({ problem }, 'model state not restored');
     }
     if (restored > 0) {
       this.lastEvaluatedAt = last;
@@ -329,7 +331,10 @@ export class GroupRunner {
     if (fresh) this.entities.clear();
     const timestamps = new Float64Array(rowCount);
     const packed = new Float64Array(rowCount * featureCount);
+    const total = buffers.size;
+    let done = 0;
     for (const [key, buffer] of buffers) {
+      if (this.deps.onProgress && done++ % 100 === 0) this.deps.onProgress(this.name, done, total);
       let record = this.entities.get(key);
       if (!record) {
         record = this.newRecord(key, buffer.metric, now);

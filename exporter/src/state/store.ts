@@ -5,7 +5,7 @@
 //   "SHXSTATE"  u32 version  u32 headerLength  header JSON {group, fingerprint, featureNames, savedAt}
 //   entries:    u32 metaLength  meta JSON {labels, lastTimestamp}  u32 blobLength  blob  u32 crc32(meta, blob)
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -88,29 +88,92 @@ export async function saveGroupState(dir: string, header: StateHeader, entities:
   return written;
 }
 
+/** Sequential reads of a file through a buffer (the state file can exceed what should be held at once). */
+class BufferedFile {
+  private buffer = Buffer.alloc(0);
+  private position = 0;
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  static async open(path: string): Promise<BufferedFile> {
+    const handle = await open(path, 'r');
+    return new BufferedFile(handle, (await handle.stat()).size);
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.position - this.buffer.length;
+  }
+
+  /** The next n bytes, or undefined at (or past) the end of the file. */
+  async take(n: number): Promise<Buffer | undefined> {
+    if (this.buffer.length < n) {
+      const want = Math.max(n - this.buffer.length, 1 << 20);
+      const chunk = Buffer.allocUnsafe(Math.min(want, Math.max(0, this.size - this.position)));
+      const { bytesRead } = chunk.length > 0 ? await this.handle.read(chunk, 0, chunk.length, this.position) : { bytesRead: 0 };
+      this.position += bytesRead;
+      this.buffer = Buffer.concat([this.buffer, chunk.subarray(0, bytesRead)]);
+      if (this.buffer.length < n) return undefined;
+    }
+    const out = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
 /**
- * Reads the group's state. Never throws for bad content: a missing file is an empty state, a foreign,
- * corrupt, old-format or other-configuration file is reported in `problems` and ignored, a damaged
- * entry is skipped and the rest are kept.
+ * Reads the group's state, entry by entry (`onEntity` receives each one; without it they are collected).
+ * Never throws for bad content: a missing file is an empty state, a foreign, corrupt, old-format or
+ * other-configuration file is reported in `problems` and ignored, a damaged entry is skipped and the
+ * rest are kept.
  */
-export async function loadGroupState(dir: string, group: string, fingerprint: string): Promise<LoadedState> {
+export async function loadGroupState(
+  dir: string,
+  group: string,
+  fingerprint: string,
+  onEntity?: (entity: StoredEntity) => void,
+): Promise<LoadedState> {
   const file = stateFile(dir, group);
-  let data: Buffer;
+  let reader: BufferedFile;
   try {
-    data = await readFile(file);
+    reader = await BufferedFile.open(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { header: undefined, entities: [], problems: [] };
     return { header: undefined, entities: [], problems: [`${file}: cannot read: ${(error as Error).message}`] };
   }
+  try {
+    return await readState(reader, file, group, fingerprint, onEntity);
+  } catch (error) {
+    return { header: undefined, entities: [], problems: [`${file}: cannot read: ${(error as Error).message}`] };
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readState(
+  reader: BufferedFile,
+  file: string,
+  group: string,
+  fingerprint: string,
+  onEntity: ((entity: StoredEntity) => void) | undefined,
+): Promise<LoadedState> {
   const fail = (why: string): LoadedState => ({ header: undefined, entities: [], problems: [`${file}: ${why}; ignored (models of group "${group}" start fresh)`] });
-  if (data.length < 16 || data.toString('latin1', 0, 8) !== STATE_MAGIC) return fail('not a Selfheal exporter state file');
-  const version = data.readUInt32LE(8);
+  const start = await reader.take(16);
+  if (!start || start.toString('latin1', 0, 8) !== STATE_MAGIC) return fail('not a Selfheal exporter state file');
+  const version = start.readUInt32LE(8);
   if (version !== STATE_VERSION) return fail(`state format version ${version}, this exporter reads version ${STATE_VERSION}`);
-  const headerLength = data.readUInt32LE(12);
-  if (16 + headerLength > data.length) return fail('truncated header');
+  const headerLength = start.readUInt32LE(12);
+  const headerBytes = headerLength <= reader.size ? await reader.take(headerLength) : undefined;
+  if (!headerBytes) return fail('truncated header');
   let header: StateHeader;
   try {
-    header = JSON.parse(data.toString('utf8', 16, 16 + headerLength)) as StateHeader;
+    header = JSON.parse(headerBytes.toString('utf8')) as StateHeader;
   } catch {
     return fail('corrupt header');
   }
@@ -120,38 +183,30 @@ export async function loadGroupState(dir: string, group: string, fingerprint: st
   }
   const entities: StoredEntity[] = [];
   const problems: string[] = [];
-  let offset = 16 + headerLength;
   let index = 0;
-  while (offset < data.length) {
-    if (offset + 4 > data.length) {
+  while (reader.offset < reader.size) {
+    const truncated = (): void => {
       problems.push(`${file}: truncated after entry ${index}; the rest is lost`);
+    };
+    const metaLength = await reader.take(4);
+    const meta = metaLength && metaLength.readUInt32LE(0) <= reader.size ? await reader.take(metaLength.readUInt32LE(0)) : undefined;
+    const blobLength = meta ? await reader.take(4) : undefined;
+    const blob = blobLength && blobLength.readUInt32LE(0) <= reader.size ? await reader.take(blobLength.readUInt32LE(0)) : undefined;
+    const crc = blob ? await reader.take(4) : undefined;
+    if (!meta || !blob || !crc) {
+      truncated();
       break;
     }
-    const metaLength = data.readUInt32LE(offset);
-    const metaStart = offset + 4;
-    const blobLengthAt = metaStart + metaLength;
-    if (blobLengthAt + 4 > data.length) {
-      problems.push(`${file}: truncated after entry ${index}; the rest is lost`);
-      break;
-    }
-    const blobLength = data.readUInt32LE(blobLengthAt);
-    const blobStart = blobLengthAt + 4;
-    const crcAt = blobStart + blobLength;
-    if (crcAt + 4 > data.length) {
-      problems.push(`${file}: truncated after entry ${index}; the rest is lost`);
-      break;
-    }
-    const meta = data.subarray(metaStart, blobLengthAt);
-    const blob = data.subarray(blobStart, crcAt);
-    offset = crcAt + 4;
-    if (crc32(blob, crc32(meta)) !== data.readUInt32LE(crcAt)) {
+    if (crc32(blob, crc32(meta)) !== crc.readUInt32LE(0)) {
       problems.push(`${file}: entry ${index} is damaged (checksum); skipped`);
       index++;
       continue;
     }
     try {
       const parsed = JSON.parse(meta.toString('utf8')) as { labels: Record<string, string>; lastTimestamp: number };
-      entities.push({ labels: parsed.labels, lastTimestamp: parsed.lastTimestamp, blob: new Uint8Array(blob) });
+      const entity = { labels: parsed.labels, lastTimestamp: parsed.lastTimestamp, blob: new Uint8Array(blob) };
+      if (onEntity) onEntity(entity);
+      else entities.push(entity);
     } catch {
       problems.push(`${file}: entry ${index} has corrupt metadata; skipped`);
     }

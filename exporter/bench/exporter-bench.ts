@@ -1,0 +1,251 @@
+// Benchmark of the exporter service at scale: a real Prometheus seeded with N entities x 4 features of
+// history (promtool tsdb create-blocks-from openmetrics), then the exporter's real cycles with the real
+// detector: a full training from history, scoring cycles, the /metrics scrape, save and restore.
+// Prints wall and CPU time per cycle, Prometheus query time, peak RSS, and the ratios to the targets;
+// the reference measured in the same run is the raw read of the same data (the client alone), and the
+// accept-encoding comparison (identity vs gzip) on the same query.
+//
+//   npx tsx exporter/bench/exporter-bench.ts [--entities 10000] [--history 6h] [--step 60s] [--cycles 5]
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startStack } from '@selfheal/stack';
+import { pino } from 'pino';
+import { parseDuration } from '../src/config/duration.js';
+import { parseExporterConfig } from '../src/config/load.js';
+import { PrometheusClient } from '../src/prometheus/client.js';
+import { ExporterService } from '../src/service/exporter-service.js';
+import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { FEATURES, ensureDataset, isPlanted, type DatasetSpec } from './exporter-data.js';
+
+const TARGETS = { scoringCpuSeconds: 1, trainingCpuSeconds: 60, peakRssBytes: 1.5 * 2 ** 30 };
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const { values: args } = parseArgs({
+  options: {
+    entities: { type: 'string', default: '10000' },
+    history: { type: 'string', default: '6h' },
+    step: { type: 'string', default: '60s' },
+    cycles: { type: 'string', default: '5' },
+  },
+});
+
+function seconds(text: string): number {
+  const value = parseDuration(text);
+  if (value === undefined) throw new Error(`not a duration: ${text}`);
+  return value;
+}
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+let peakSampledRss = 0;
+const rssSampler = setInterval(() => {
+  peakSampledRss = Math.max(peakSampledRss, process.memoryUsage().rss);
+}, 20);
+
+interface Measure {
+  label: string;
+  wallSeconds: number;
+  cpuSeconds: number;
+  queriesSeconds: number;
+  queries: number;
+}
+
+async function measure(label: string, promQueries: () => Promise<{ seconds: number; count: number }>, work: () => Promise<unknown>): Promise<Measure> {
+  const q0 = await promQueries();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const q1 = await promQueries();
+  return { label, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, queriesSeconds: q1.seconds - q0.seconds, queries: q1.count - q0.count };
+}
+
+function bar(value: number, max: number, width = 40): string {
+  const n = max > 0 ? Math.round((value / max) * width) : 0;
+  return '█'.repeat(n) + '·'.repeat(Math.max(0, width - n));
+}
+
+const fmt = (x: number, digits = 2): string => x.toFixed(digits);
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function main(): Promise<void> {
+  const spec: DatasetSpec = {
+    entities: Number(args.entities),
+    historySeconds: seconds(args.history),
+    stepSeconds: seconds(args.step),
+    anomalyEvery: 100,
+    anomalySteps: 3,
+  };
+  const cycles = Number(args.cycles);
+  log(`== exporter service benchmark: ${spec.entities.toLocaleString('en')} entities x 4 features, ${args.history} of history at ${args.step}`);
+  const dataset = await ensureDataset(join(ROOT, 'bench-results', '.cache', 'exporter'), spec, log);
+  const stack = await startStack({
+    withAlertmanager: false,
+    includeShippedRules: false,
+    prometheusDataDir: dataset.dataDir,
+    prometheusArgs: ['--storage.tsdb.retention.time=3650d'],
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'selfheal-bench-state-'));
+  try {
+    const step = spec.stepSeconds;
+    // The detector runs at the dataset's own times: training ends `cycles` steps before its end.
+    let clock = dataset.end - cycles * step;
+    const trainWindow = spec.historySeconds - (cycles + 1) * step;
+    const features = Object.entries(FEATURES)
+      .map(([name, metric]) => `      ${name}: 'sum by (service) (${metric})'`)
+      .join('\n');
+    const configText = `
+prometheus:
+  url: ${stack.prometheusUrl}
+  timeout: 120s
+  acceptEncoding: identity
+stateDir: ${stateDir}
+groups:
+  - name: bench
+    groupBy: [service]
+    maxEntities: ${spec.entities + 10}
+    features:
+${features}
+    schedule:
+      interval: ${step}s
+      step: ${step}s
+      trainWindow: ${trainWindow}s
+      maxScoreAge: ${10 * step}s
+`;
+    const factory = defaultDetectorFactory();
+    const config = parseExporterConfig(configText, 'bench.yml', factory);
+    let lastProgress = -1;
+    const service = new ExporterService({
+      config,
+      factory,
+      logger: pino({ level: 'warn' }),
+      now: () => clock,
+      onProgress: (_group, done, total) => {
+        const percent = Math.floor((done / total) * 20) * 5;
+        if (percent !== lastProgress) {
+          lastProgress = percent;
+          process.stderr.write(`\r  training ${String(percent).padStart(3)}% (${done}/${total} entities)`);
+        }
+      },
+    });
+    const promQueries = async (): Promise<{ seconds: number; count: number }> => {
+      const values = (await service.metrics.prometheusRequestDuration.get()).values;
+      return {
+        seconds: values.filter((v) => v.metricName?.endsWith('_sum')).reduce((s, v) => s + v.value, 0),
+        count: values.filter((v) => v.metricName?.endsWith('_count')).reduce((s, v) => s + v.value, 0),
+      };
+    };
+
+    // Reference: the raw read of one feature's training range by the client alone, identity vs gzip.
+    const rangeStart = clock - trainWindow;
+    const rawRead = async (encoding: 'identity' | 'gzip'): Promise<{ seconds: number; cpuSeconds: number }> => {
+      const client = new PrometheusClient({ url: stack.prometheusUrl, timeoutSeconds: 120, retries: 0, retryBackoffSeconds: 0, acceptEncoding: encoding, maxPointsPerRequest: 2_000_000 });
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      let points = 0;
+      await client.queryRangeChunks(`sum by (service) (${FEATURES.cpu})`, rangeStart, clock, step, spec.entities, (chunk) => {
+        for (const s of chunk) points += s.values.length;
+      });
+      const cpu = process.cpuUsage(cpu0);
+      if (points === 0) throw new Error('the seeded Prometheus returned no data');
+      return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    };
+    await rawRead('identity'); // warm Prometheus's page cache and the JIT
+    const identity = await rawRead('identity');
+    const gzip = await rawRead('gzip');
+
+    const train = await measure('train (all models from history)', promQueries, async () => {
+      const [result] = await service.runCycles();
+      process.stderr.write('\n');
+      if (!result?.ok) throw new Error(`training failed: ${result?.error}`);
+    });
+    const rssAfterTrain = process.memoryUsage().rss;
+    const scoring: Measure[] = [];
+    for (let i = 0; i < cycles; i++) {
+      clock += step;
+      scoring.push(
+        await measure(`score #${i + 1}`, promQueries, async () => {
+          const [result] = await service.runCycles();
+          if (!result?.ok || result.phase !== 'score') throw new Error(`scoring failed: ${result?.phase} ${result?.error}`);
+        }),
+      );
+    }
+    const scrape = await measure('/metrics scrape', promQueries, () => service.metricsText());
+    const exposition = await service.metricsText();
+    const entities = service.entities();
+    const save = await measure('save all models', promQueries, () => service.saveAll());
+    const restoreService = new ExporterService({ config, factory, logger: pino({ level: 'warn' }), now: () => clock, processMetrics: false });
+    let restored = 0;
+    const restore = await measure('restore all models', promQueries, async () => {
+      restored = (await Promise.all(restoreService.groups.map((g) => g.restore()))).reduce((a, b) => a + b, 0);
+    });
+    const stateBytes = readdirSync(stateDir).reduce((sum, f) => sum + statSync(join(stateDir, f)).size, 0);
+
+    const planted = entities.filter((e) => isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
+    const normal = entities.filter((e) => !isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
+    const above = (list: typeof entities): number => list.filter((e) => (e.anomalyScore ?? 0) > 1).length;
+    const peakRss = Math.max(process.resourceUsage().maxRSS * 1024, peakSampledRss);
+
+    const scoreCpu = scoring.map((m) => m.cpuSeconds);
+    const meanScoreCpu = scoreCpu.reduce((a, b) => a + b, 0) / Math.max(1, scoreCpu.length);
+    const rows = [train, ...scoring, scrape, save, restore];
+    log('');
+    log(`${'phase'.padEnd(34)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'Prom. queries s'.padStart(16)} ${'queries'.padStart(8)}`);
+    for (const m of rows) {
+      log(`${m.label.padEnd(34)} ${fmt(m.wallSeconds, 3).padStart(8)} ${fmt(m.cpuSeconds, 3).padStart(8)} ${fmt(m.queriesSeconds, 3).padStart(16)} ${String(m.queries).padStart(8)}`);
+    }
+    log('');
+    log('CPU seconds per cycle (scoring; the bar is the 1 s target):');
+    for (const m of scoring) log(`  ${m.label.padEnd(10)} ${bar(m.cpuSeconds, TARGETS.scoringCpuSeconds)} ${fmt(m.cpuSeconds, 3)} s`);
+    log('');
+    log(`entities scored                    ${entities.length.toLocaleString('en')} (ready: ${entities.filter((e) => e.state === 'ready').length.toLocaleString('en')})`);
+    log(`planted anomalies above 1.0        ${above(planted)} of ${planted.length}; normal entities above 1.0: ${above(normal)} of ${normal.length}`);
+    log(`/metrics exposition                ${mib(exposition.length)} (${exposition.split('\n').length.toLocaleString('en')} lines), rendered in ${fmt(scrape.wallSeconds * 1000, 0)} ms`);
+    log(`state on disk                      ${mib(stateBytes)} (${fmt(stateBytes / Math.max(1, restored) / 1024, 1)} KiB per model), ${restored.toLocaleString('en')} restored`);
+    log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)})`);
+    log('');
+    log('reference in the same run: the raw read of one feature over the training window (client alone)');
+    log(`  accept-encoding identity          ${fmt(identity.seconds, 3)} s wall, ${fmt(identity.cpuSeconds, 3)} s CPU`);
+    log(`  accept-encoding gzip              ${fmt(gzip.seconds, 3)} s wall, ${fmt(gzip.cpuSeconds, 3)} s CPU  (gzip/identity wall: ${fmt(gzip.seconds / identity.seconds)}x)`);
+    log(`  training wall / 4 raw reads       ${fmt(train.wallSeconds / (4 * identity.seconds), 1)}x`);
+    log('');
+    const verdict = (ok: boolean): string => (ok ? 'meets target' : 'MISSES target');
+    log(`targets: scoring cycle CPU ${fmt(meanScoreCpu, 3)} s / 1 s = ${fmt(meanScoreCpu / TARGETS.scoringCpuSeconds)} (${verdict(meanScoreCpu < TARGETS.scoringCpuSeconds)})`);
+    log(`         full retrain CPU  ${fmt(train.cpuSeconds, 1)} s / 60 s = ${fmt(train.cpuSeconds / TARGETS.trainingCpuSeconds)} (${verdict(train.cpuSeconds < TARGETS.trainingCpuSeconds)})`);
+    log(`         peak RSS          ${mib(peakRss)} / 1536 MiB = ${fmt(peakRss / TARGETS.peakRssBytes)} (${verdict(peakRss < TARGETS.peakRssBytes)})`);
+
+    mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+    writeFileSync(
+      join(ROOT, 'bench-results', 'exporter-service.json'),
+      JSON.stringify(
+        {
+          spec,
+          cycles: rows,
+          entities: entities.length,
+          planted: { total: planted.length, above: above(planted) },
+          normalAbove: above(normal),
+          expositionBytes: exposition.length,
+          stateBytes,
+          peakRssBytes: peakRss,
+          rawRead: { identity, gzip },
+          targets: TARGETS,
+        },
+        null,
+        2,
+      ),
+    );
+    log(`(figures written to bench-results/exporter-service.json)`);
+  } finally {
+    clearInterval(rssSampler);
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+await main();
