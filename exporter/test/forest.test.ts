@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { IsolationForest, IsolationForestError } from '../src/forest/isolation-forest.js';
+import { averagePathLength } from '../src/forest/path-length.js';
+import { Random } from '../src/forest/random.js';
+import { restoreForest, serializeForest } from '../src/forest/serialize.js';
+import { BinaryFormatError } from '../src/forest/binary.js';
+import { gaussian, plantedOutliers, rocAuc } from './helpers.js';
+
+describe('c(n), the average path length', () => {
+  it('uses exact harmonic numbers for small n', () => {
+    expect(averagePathLength(0)).toBe(0);
+    expect(averagePathLength(1)).toBe(0);
+    expect(averagePathLength(2)).toBe(1);
+    // c(3) = 2 H(2) - 4/3 = 3 - 4/3
+    expect(averagePathLength(3)).toBeCloseTo(3 - 4 / 3, 12);
+    // c(256) = 2 H(255) - 2 * 255 / 256 (reference value from the exact sum)
+    let h = 0;
+    for (let i = 1; i <= 255; i++) h += 1 / i;
+    expect(averagePathLength(256)).toBeCloseTo(2 * h - (2 * 255) / 256, 12);
+  });
+
+  it('joins the asymptotic form smoothly for large n', () => {
+    let h = 0;
+    for (let i = 1; i <= 4999; i++) h += 1 / i;
+    expect(averagePathLength(5000)).toBeCloseTo(2 * h - (2 * 4999) / 5000, 9);
+  });
+});
+
+describe('IsolationForest', () => {
+  const d = 3;
+  const { rows, labels } = plantedOutliers(2000, 40, d, 11);
+
+  it('scores planted outliers above inliers, all scores in (0, 1)', () => {
+    const f = IsolationForest.fit(rows, d, { seed: 3 });
+    const s = f.score(rows);
+    for (const v of s) {
+      expect(v).toBeGreaterThan(0);
+      expect(v).toBeLessThan(1);
+    }
+    expect(rocAuc(s, labels)).toBeGreaterThan(0.85); // overlapping outliers: sklearn gets ~0.89 here too
+    // A far point isolates in a few splits: score well above 0.5; the centre scores below 0.5.
+    expect(f.scoreOne([8, 8, 8])).toBeGreaterThan(0.7);
+    expect(f.scoreOne([0, 0, 0])).toBeLessThan(0.45);
+  });
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const a = IsolationForest.fit(rows, d, { seed: 5 }).score(rows);
+    const b = IsolationForest.fit(rows, d, { seed: 5 }).score(rows);
+    const c = IsolationForest.fit(rows, d, { seed: 6 }).score(rows);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+
+  it('batch scoring equals one-row scoring (block and interleave edges)', () => {
+    const f = IsolationForest.fit(rows, d, { trees: 37, seed: 2 });
+    const part = rows.subarray(0, 523 * d); // not a multiple of the block or the interleave width
+    const s = f.score(part);
+    for (let i = 0; i < 523; i++) expect(s[i]).toBeCloseTo(f.scoreOne(part.subarray(i * d, i * d + d)), 12);
+  });
+
+  it('matches the textbook expectation on one dimension: the isolated point scores highest', () => {
+    const x = new Float64Array([1, 1.1, 0.9, 1.05, 0.95, 1.02, 0.98, 10]);
+    const f = IsolationForest.fit(x, 1, { trees: 200, seed: 1 });
+    const s = f.score(x);
+    const max = s.indexOf(Math.max(...s));
+    expect(max).toBe(7);
+  });
+
+  it('scores a row with a missing value as NaN, and refuses NaN in training with row and column', () => {
+    const f = IsolationForest.fit(rows, d, { seed: 1 });
+    const s = f.score(new Float64Array([0, NaN, 0, 0, 0, 0]));
+    expect(s[0]).toBeNaN();
+    expect(s[1]).not.toBeNaN();
+    expect(f.scoreOne([0, 0, Infinity])).toBeNaN();
+    const bad = rows.slice(0, 30);
+    bad[3 * d + 2] = NaN;
+    expect(() => IsolationForest.fit(bad, d)).toThrow(/row 3, feature 2 is NaN/);
+  });
+
+  it('ignores a feature that is constant in training (it cannot split on it)', () => {
+    const rng = new Random(4);
+    const x = new Float64Array(500 * 2);
+    for (let i = 0; i < 500; i++) {
+      x[i * 2] = gaussian(rng);
+      x[i * 2 + 1] = 7;
+    }
+    const f = IsolationForest.fit(x, 2, { seed: 1 });
+    for (let i = 0; i < f.nodes.length; i++) {
+      const node = f.nodes[i] as number;
+      if (node >> 1 < (1 << 29) - 1) expect(node & 1).toBe(0); // every real split is on feature 0
+    }
+    expect(f.scoreOne([0, 7])).toBe(f.scoreOne([0, 1e6])); // hence the detector's range checks
+  });
+
+  it('validates its options with clear messages', () => {
+    expect(() => IsolationForest.fit(rows, d, { trees: 0 })).toThrow(IsolationForestError);
+    expect(() => IsolationForest.fit(rows, d, { sampleSize: 1 })).toThrow(/sampleSize/);
+    expect(() => IsolationForest.fit(rows, d, { maxDepth: 40 })).toThrow(/maxDepth/);
+    expect(() => IsolationForest.fit(rows.subarray(0, 5), d)).toThrow(/multiple of features/);
+    expect(() => IsolationForest.fit(new Float64Array(3), 3)).toThrow(/at least 2 rows/);
+  });
+
+  it('serialises compactly and restores bit-identical scores', () => {
+    const rng = new Random(9);
+    const big = new Float64Array(20000 * 4).map(() => gaussian(rng));
+    const f = IsolationForest.fit(big, 4, { seed: 8 });
+    const bytes = serializeForest(f);
+    expect(bytes.length).toBeLessThan(100 * 1024);
+    const g = restoreForest(bytes);
+    const probe = big.subarray(0, 4000);
+    expect(Array.from(g.score(probe))).toEqual(Array.from(f.score(probe)));
+    expect(() => restoreForest(bytes.subarray(0, bytes.length - 7))).toThrow(BinaryFormatError);
+    const other = bytes.slice();
+    other[4] = 99;
+    expect(() => restoreForest(other)).toThrow(/version 99/);
+  });
+
+  it('handles duplicates-only data (a forest of single leaves)', () => {
+    const x = new Float64Array(100).fill(3);
+    const f = IsolationForest.fit(x, 2, { seed: 1 });
+    expect(f.depth).toBe(0);
+    const s = f.scoreOne([3, 3]);
+    expect(s).toBeCloseTo(0.5, 7); // h = c(psi) for every point: 2^-1 (leaf lengths are float32)
+    expect(restoreForest(serializeForest(f)).scoreOne([3, 3])).toBe(s);
+  });
+});
