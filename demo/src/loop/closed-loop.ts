@@ -13,7 +13,8 @@ import { startWorkload, type Workload } from '../workload/workload.js';
 import { CONFIG_DIR, exporterConfig, policyConfig } from './configs.js';
 
 export const REPO_ROOT = resolve(CONFIG_DIR, '..', '..');
-export const CLI_BIN = join(REPO_ROOT, 'cli', 'bin', 'selfheal.js');
+/** The `selfheal` entry the loop runs the exporter and the healing service with (SELFHEAL_CLI overrides it). */
+export const CLI_BIN = process.env.SELFHEAL_CLI ?? join(REPO_ROOT, 'cli', 'bin', 'selfheal.js');
 
 export interface ClosedLoopOptions {
   services?: readonly ServiceSpec[];

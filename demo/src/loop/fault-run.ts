@@ -3,6 +3,7 @@
 import type { FaultKind, FaultParams } from '../workload/spec.js';
 import { REPAIR_FOR } from '../workload/spec.js';
 import type { ClosedLoop } from './closed-loop.js';
+import { FEATURE_FOR, featureHistory, featureNow, featureQueries, normalBand, type Band } from './features.js';
 import { exporterScores, firingAnomalies, healingActions } from './observe.js';
 
 export interface FaultPlan {
@@ -16,6 +17,11 @@ export interface ScoreSample {
   t: number;
   score: number;
   health: number;
+}
+
+export interface FeatureSample {
+  t: number;
+  value: number;
 }
 
 export type FaultOutcome = 'healed' | 'wrong_action' | 'not_detected' | 'no_action' | 'not_recovered';
@@ -36,8 +42,15 @@ export interface FaultRunResult {
   action?: string;
   /** The healing service's verdict on its action (succeeded / failed ...). */
   actionStatus?: string;
+  /** Metrics back to normal: the fault's feature back in its pre-fault band (held `stableMs`) after the action. */
   recoveredAfter?: number;
+  /** The anomaly score back below 1 (held `stableMs`) after the action. */
+  scoreNormalAfter?: number;
   resolvedAfter?: number;
+  /** The feature the fault moves, its normal band before the fault, and its values during the run. */
+  feature: string;
+  band?: Band;
+  featureSamples: FeatureSample[];
   outcome: FaultOutcome;
   /** Healing actions on other services during the run (should be none). */
   collateralActions: string[];
@@ -90,6 +103,9 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
   const stableMs = options.stableMs ?? 3000;
   const pollMs = options.pollMs ?? 500;
   const adminCursor = loop.adminEvents.length;
+  const promql = featureQueries()[FEATURE_FOR[plan.kind]];
+  if (!promql) throw new Error(`demo/config/exporter.yml has no feature ${FEATURE_FOR[plan.kind]}`);
+  const band = normalBand(FEATURE_FOR[plan.kind], await featureHistory(loop.stack.prometheusUrl, promql, plan.service, 60));
   const injectedAt = Date.now();
   const since = (): number => (Date.now() - injectedAt) / 1000;
   const emit = (message: string): void => options.onEvent?.(message, since());
@@ -99,21 +115,32 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     expectedAction: REPAIR_FOR[plan.kind],
     injectedAt,
     outcome: 'not_detected',
+    feature: FEATURE_FOR[plan.kind],
+    featureSamples: [],
     collateralActions: [],
     samples: [],
     peakScore: 0,
+    band,
   };
   const detail = await injectFault(loop, plan);
-  emit(`fault injected: ${plan.kind} on ${plan.service} ${JSON.stringify(detail)}`);
+  emit(`fault injected: ${plan.kind} on ${plan.service} ${JSON.stringify(detail)}; ${result.feature} normal up to ${formatValue(result.feature, band.upper)}`);
+  let featureShown = false;
 
   let belowSince: number | undefined;
+  let normalSince: number | undefined;
   while (Date.now() - injectedAt < timeoutMs) {
     await sleep(pollMs);
     const t = since();
-    const [scores, firing] = await Promise.all([
+    const [scores, firing, value] = await Promise.all([
       exporterScores(loop.exporterUrl).catch(() => new Map()),
       firingAnomalies(loop.stack.prometheusUrl).catch(() => undefined),
+      featureNow(loop.stack.prometheusUrl, promql, plan.service).catch(() => Number.NaN),
     ]);
+    if (Number.isFinite(value)) result.featureSamples.push({ t, value });
+    if (!featureShown && value > band.upper) {
+      featureShown = true;
+      emit(`${result.feature} out of its normal band: ${formatValue(result.feature, value)}`);
+    }
     const entity = scores.get(plan.service);
     if (entity && Number.isFinite(entity.score)) {
       result.samples.push({ t, score: entity.score, health: entity.health });
@@ -149,12 +176,24 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     if (result.action !== undefined && entity && Number.isFinite(entity.score)) {
       if (entity.score < 1) {
         belowSince ??= Date.now();
-        if (result.recoveredAfter === undefined && Date.now() - belowSince >= stableMs) {
-          result.recoveredAfter = (belowSince - injectedAt) / 1000;
-          emit(`recovered: score ${entity.score.toFixed(2)}, health ${entity.health.toFixed(0)}`);
+        if (result.scoreNormalAfter === undefined && Date.now() - belowSince >= stableMs) {
+          result.scoreNormalAfter = (belowSince - injectedAt) / 1000;
+          emit(`anomaly score back below 1: ${entity.score.toFixed(2)}, health ${entity.health.toFixed(0)}`);
         }
       } else {
         belowSince = undefined;
+      }
+    }
+    // Only an empty band (a service without history) leaves `recovered` to the score.
+    if (result.action !== undefined && Number.isFinite(value)) {
+      if (value <= band.upper) {
+        normalSince ??= Date.now();
+        if (result.recoveredAfter === undefined && Date.now() - normalSince >= stableMs) {
+          result.recoveredAfter = (normalSince - injectedAt) / 1000;
+          emit(`recovered: ${result.feature} ${formatValue(result.feature, value)} (normal up to ${formatValue(result.feature, band.upper)})`);
+        }
+      } else {
+        normalSince = undefined;
       }
     }
     if (result.firingAfter !== undefined && result.action !== undefined && !alert && firing && result.resolvedAfter === undefined) {
@@ -169,7 +208,10 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
         emit(`healing service: ${row.action} ${row.status}${row.reason ? ` (${row.reason})` : ''}`);
       }
     }
-    if (result.recoveredAfter !== undefined && result.resolvedAfter !== undefined && result.actionStatus !== undefined) break;
+    if (result.recoveredAfter !== undefined && result.scoreNormalAfter !== undefined && result.actionStatus !== undefined) {
+      // The alert resolves once Prometheus sees the score below 1; give it a moment, then stop following.
+      if (result.resolvedAfter !== undefined || t - result.scoreNormalAfter > 15) break;
+    }
   }
 
   if (result.detectedAfter === undefined && result.firingAfter === undefined) result.outcome = 'not_detected';
@@ -202,4 +244,11 @@ export async function waitQuiet(loop: ClosedLoop, service: string, quietMs: numb
     await sleep(500);
   }
   return false;
+}
+
+export function formatValue(feature: string, value: number): string {
+  if (feature.startsWith('mem')) return `${(value / 1024 / 1024).toFixed(0)} MiB`;
+  if (feature.startsWith('latency')) return `${(value * 1000).toFixed(0)} ms`;
+  if (feature.startsWith('cpu')) return `${value.toFixed(3)} CPU s/s`;
+  return value.toFixed(3);
 }

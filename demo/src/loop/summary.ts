@@ -22,7 +22,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 export function resultsTable(results: readonly FaultRunResult[]): string {
   return table(
-    ['fault', 'service', 'feature', 'MTTD', 'to action', 'MTTR', 'resolved', 'action', 'verified', 'outcome'],
+    ['fault', 'service', 'feature', 'MTTD', 'to action', 'MTTR', 'score<1', 'resolved', 'action', 'verified', 'outcome'],
     results.map((r) => [
       r.kind,
       r.service,
@@ -30,6 +30,7 @@ export function resultsTable(results: readonly FaultRunResult[]): string {
       seconds(r.firingAfter),
       seconds(r.actionAfter),
       seconds(r.recoveredAfter),
+      seconds(r.scoreNormalAfter),
       seconds(r.resolvedAfter),
       r.action ?? '—',
       r.actionStatus ?? '—',

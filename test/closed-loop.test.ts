@@ -1,0 +1,89 @@
+// The closed loop end to end, everything real on 127.0.0.1: the demo workload (child-process instances behind a
+// load balancer), Prometheus and Alertmanager (Debian binaries, the shipped rules and routes), the anomaly
+// exporter and the healing service started through the `selfheal` CLI. For each fault kind: the alert fires,
+// the right action is chosen and carried out through the workload's admin API, verified, the metrics come back
+// and the alert resolves; healthy services see no action; Alertmanager's repeated notifications do not repeat it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SERVICES,
+  healingActions,
+  parseSeries,
+  resetService,
+  runFault,
+  startClosedLoop,
+  waitForModels,
+  waitQuiet,
+  type ClosedLoop,
+  type FaultKind,
+  type FaultRunResult,
+} from '@selfheal/demo';
+
+const SERVICES = DEFAULT_SERVICES.map((s) => s.name);
+const PLAN: { kind: FaultKind; service: string }[] = [
+  { kind: 'cpu_saturation', service: 'checkout' },
+  { kind: 'memory_leak', service: 'catalog' },
+  { kind: 'slow_dependency', service: 'search' },
+  { kind: 'failing_dependency', service: 'checkout' },
+  { kind: 'bad_instance', service: 'catalog' },
+];
+
+let loop: ClosedLoop;
+const results: FaultRunResult[] = [];
+
+beforeAll(async () => {
+  loop = await startClosedLoop({
+    loadDurationMs: 20 * 60_000,
+    detector: { warmup: 90 },
+    alertFor: '2s',
+    // Alertmanager re-sends the firing alert every 2 s while it fires: the healing service must act once.
+    alertmanager: { groupWait: '0s', groupInterval: '1s', repeatInterval: '2s' },
+  });
+  await waitForModels(loop.exporterUrl, SERVICES, 240_000);
+  for (const service of SERVICES) await waitQuiet(loop, service, 5000, 90_000);
+}, 420_000);
+
+afterAll(async () => {
+  await loop?.stop();
+}, 60_000);
+
+async function webhookRequests(): Promise<number> {
+  const text = await (await fetch(`${loop.webhookUrl}/metrics`)).text();
+  return parseSeries(text, new Set(['selfheal_webhook_requests_total']))
+    .filter((s) => s.labels.code?.startsWith('2'))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+describe('the closed loop (real Prometheus, Alertmanager, exporter, healing service and workload)', () => {
+  for (const fault of PLAN) {
+    it(`${fault.kind} on ${fault.service}: alert fires, the right action is carried out and verified, the alert resolves`, async () => {
+      const requestsBefore = await webhookRequests();
+      const result = await runFault(loop, fault, { timeoutMs: 120_000 });
+      results.push(result);
+      const context = JSON.stringify({ ...result, samples: undefined, featureSamples: undefined });
+
+      expect(result.firingAfter, `alert never fired: ${context}`).toBeDefined();
+      expect(result.action, `no action: ${context}`).toBe(result.expectedAction);
+      expect(result.actionStatus, context).toBe('succeeded');
+      expect(result.recoveredAfter, `metrics not back to normal: ${context}`).toBeDefined();
+      expect(result.resolvedAfter, `alert did not resolve: ${context}`).toBeDefined();
+      expect(result.outcome).toBe('healed');
+      // Healthy services: no action.
+      expect(result.collateralActions).toEqual([]);
+
+      // One action for this incident, although Alertmanager delivered the firing alert repeatedly.
+      const since = (a: { started_at: number }) => a.started_at * (a.started_at < 1e12 ? 1000 : 1) >= result.injectedAt - 1000;
+      const executed = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service)).filter((a) => since(a) && a.status !== 'skipped');
+      expect(executed.map((a) => a.action), JSON.stringify(executed)).toEqual([result.expectedAction]);
+      expect(await webhookRequests()).toBeGreaterThan(requestsBefore + 1);
+
+      await resetService(loop, fault.service);
+      await waitQuiet(loop, fault.service, 5000, 90_000);
+    }, 240_000);
+  }
+
+  it('took no action on a service without a fault', () => {
+    expect(results.flatMap((r) => r.collateralActions)).toEqual([]);
+    const acted = loop.adminEvents.filter((e) => ['scale', 'restart', 'cache', 'circuit-breaker', 'quarantine'].includes(e.action));
+    expect(acted).toHaveLength(results.filter((r) => r.action !== undefined).length);
+  });
+});
