@@ -163,8 +163,9 @@ export class IsolationForestDetector implements StreamingDetector {
     const version = r.u8();
     if (version !== STATE_VERSION) r.fail(`unsupported detector state version ${version} (this build reads ${STATE_VERSION})`);
     let header: { featureNames: string[]; options: Record<string, unknown> };
+    const headerText = r.string();
     try {
-      header = JSON.parse(r.string()) as typeof header;
+      header = JSON.parse(headerText) as typeof header;
     } catch {
       return r.fail('corrupt header');
     }

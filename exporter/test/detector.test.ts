@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector } from '../src/detector/index.js';
+import { ScoreCalibrator } from '../src/detector/calibration.js';
+import { healthScore } from '../src/detector/health.js';
+import { Random } from '../src/forest/random.js';
+import { gaussian } from './helpers.js';
+
+const STEP = 15;
+const FEATURES = ['cpu', 'memory', 'latency_p95', 'error_ratio'];
+
+/** A service with daily-ish noise on four features; `incidentAt` makes latency jump (and stay) from that row on. */
+function service(rows: number, seed: number, incidentAt = -1): { ts: Float64Array; values: Float64Array } {
+  const rng = new Random(seed);
+  const ts = new Float64Array(rows);
+  const values = new Float64Array(rows * 4);
+  for (let i = 0; i < rows; i++) {
+    ts[i] = 1_700_000_000 + i * STEP;
+    const wave = Math.sin((2 * Math.PI * i) / 240);
+    values[i * 4] = 0.5 + 0.1 * wave + 0.02 * gaussian(rng);
+    values[i * 4 + 1] = 2e8 + 1e6 * gaussian(rng);
+    values[i * 4 + 2] = 0.12 + 0.01 * wave + 0.004 * gaussian(rng) + (incidentAt >= 0 && i >= incidentAt ? 0.2 : 0);
+    values[i * 4 + 3] = Math.max(0, 0.001 + 0.0005 * gaussian(rng));
+  }
+  return { ts, values };
+}
+
+function run(det: ReturnType<typeof createDetector>, ts: Float64Array, values: Float64Array, from = 0, to = ts.length) {
+  const out = [];
+  for (let i = from; i < to; i++) out.push(det.update(ts[i] as number, values.subarray(i * 4, i * 4 + 4)));
+  return out;
+}
+
+describe('streaming detector', () => {
+  it('warms up, then stays below 1 on normal data', () => {
+    const { ts, values } = service(3000, 1);
+    const det = createDetector(FEATURES);
+    const verdicts = run(det, ts, values);
+    const warm = DEFAULT_DETECTOR_OPTIONS.warmup;
+    expect(verdicts[warm - 2]?.ready).toBe(false);
+    expect(verdicts[warm - 2]?.anomalyScore).toBe(0);
+    expect(verdicts[warm - 2]?.healthScore).toBe(100);
+    expect(verdicts[warm - 2]?.topFeature).toBe(-1);
+    expect(verdicts[warm + 5]?.ready).toBe(true);
+    expect(det.state).toBe('ready');
+    expect(det.trainingSamples).toBeGreaterThanOrEqual(warm);
+    const ready = verdicts.filter((v) => v.ready);
+    const alarms = ready.filter((v) => v.anomalyScore > 1).length;
+    // Sparse: at most a handful of alarm samples in 2800 normal samples.
+    expect(alarms / ready.length).toBeLessThan(0.01);
+  });
+
+  it('an incident crosses 1 early, holds for the alert rule, names the feature, and then fades', () => {
+    const incident = 2500;
+    const { ts, values } = service(3200, 2, incident);
+    const det = createDetector(FEATURES);
+    const v = run(det, ts, values);
+    const first = v.findIndex((x, i) => i >= incident && x.anomalyScore > 1);
+    expect(first).toBeGreaterThanOrEqual(incident);
+    expect(first).toBeLessThan(incident + 3);
+    // Above 1 for alarmHold consecutive samples (the alert's `for:`), driven by latency.
+    for (let k = 0; k < DEFAULT_DETECTOR_OPTIONS.alarmHold; k++) {
+      expect(v[first + k]?.anomalyScore).toBeGreaterThan(1);
+      expect(FEATURES[v[first + k]?.topFeature ?? -1]).toBe('latency_p95');
+    }
+    const fs = v[first]?.featureScores as Float64Array;
+    expect(fs[2]).toBeCloseTo(v[first]?.anomalyScore ?? NaN, 9);
+    expect(Math.max(fs[0] as number, fs[1] as number, fs[3] as number)).toBeLessThan(fs[2] as number);
+    expect(v[first]?.healthScore).toBeLessThan(50);
+    // A sustained shift becomes the new normal instead of alarming for its whole duration.
+    const later = v.slice(first + 50).filter((x) => x.anomalyScore > 1).length;
+    expect(later).toBeLessThan(10);
+    // Before the incident: quiet.
+    expect(v.slice(DEFAULT_DETECTOR_OPTIONS.warmup, incident).filter((x) => x.anomalyScore > 1).length).toBeLessThan(15);
+  });
+
+  it('flags a value far outside the training range even where the forest saturates', () => {
+    const { ts, values } = service(1500, 3);
+    const det = createDetector(FEATURES);
+    run(det, ts, values, 0, 1400);
+    const spike = values.slice(1400 * 4, 1401 * 4);
+    spike[3] = 0.5; // error ratio 0.1 % -> 50 %
+    const v = det.update(ts[1400] as number, spike);
+    expect(v.anomalyScore).toBeGreaterThan(1);
+    expect(FEATURES[v.topFeature]).toBe('error_ratio');
+  });
+
+  it('restores from serialize() and continues exactly as the original', () => {
+    const { ts, values } = service(1200, 4, 1100);
+    const a = createDetector(FEATURES);
+    run(a, ts, values, 0, 800);
+    const bytes = a.serialize();
+    const b = restoreDetector(bytes);
+    expect(b.samplesSeen).toBe(a.samplesSeen);
+    expect(b.trainedAt).toBe(a.trainedAt);
+    expect(b.state).toBe('ready');
+    const va = run(a, ts, values, 800);
+    const vb = run(b, ts, values, 800);
+    expect(vb.map((x) => x.anomalyScore)).toEqual(va.map((x) => x.anomalyScore));
+    expect(vb.map((x) => x.topFeature)).toEqual(va.map((x) => x.topFeature));
+    expect(() => restoreDetector(bytes.subarray(0, 100))).toThrow(/truncated/);
+    const wrong = bytes.slice();
+    wrong[0] = 0;
+    expect(() => restoreDetector(wrong)).toThrow(/bad magic/);
+  });
+
+  it('updateBatch gives the same verdicts as update', () => {
+    const { ts, values } = service(900, 5, 850);
+    const a = createDetector(FEATURES);
+    const b = createDetector(FEATURES);
+    const last = run(a, ts, values).at(-1);
+    expect(b.updateBatch(ts, values)).toEqual(last);
+  });
+
+  it('ignores samples that are not newer, carries missing values forward, never crashes on NaN', () => {
+    const { ts, values } = service(800, 6);
+    const det = createDetector(FEATURES);
+    run(det, ts, values, 0, 700);
+    const before = det.samplesSeen;
+    const v1 = det.update(ts[699] as number, [1, 2, 3, 4]);
+    expect(det.samplesSeen).toBe(before);
+    expect(v1.ready).toBe(true);
+    const v2 = det.update(ts[700] as number, [NaN, NaN, NaN, NaN]);
+    expect(Number.isFinite(v2.anomalyScore)).toBe(true);
+    expect(det.samplesSeen).toBe(before + 1);
+    // A feature that never had a value: no verdict can be made yet.
+    const fresh = createDetector(['a', 'b']);
+    expect(fresh.update(1, [1, NaN]).ready).toBe(false);
+    expect(() => det.update(ts[701] as number, [1, 2])).toThrow(/2 values for 4 features/);
+  });
+
+  it('validates options with messages that name the setting', () => {
+    expect(() => createDetector(['x'], { trainWindow: -5 })).toThrow(DetectorOptionsError);
+    expect(() => createDetector(['x'], { trainWindow: -5 })).toThrow(/trainWindow/);
+    expect(() => createDetector(['x'], { nonsense: 1 })).toThrow(/nonsense/);
+    expect(() => createDetector(['x'], { seasonality: 'hourly' })).toThrow(/seasonality/);
+    expect(() => createDetector(['x', 'x'])).toThrow(/distinct/);
+    expect(createDetector(['x'], { trainWindow: 500 }).options.trainWindow).toBe(500);
+  });
+});
+
+describe('calibration and health', () => {
+  it('maps the alert tail probability to 1 and is monotone', () => {
+    const rng = new Random(1);
+    const cal = new ScoreCalibrator(1000, 1e-3, 0.02);
+    for (let i = 0; i < 1000; i++) cal.push(0.4 + 0.02 * gaussian(rng));
+    let prev = -1;
+    for (let x = 0.3; x < 0.9; x += 0.01) {
+      const a = cal.score(x);
+      expect(a).toBeGreaterThanOrEqual(prev);
+      prev = a;
+    }
+    expect(cal.score(0.4)).toBe(0);
+    // Where ln p = ln(1e-3), a = 1 exactly.
+    let lo = 0.4;
+    let hi = 1;
+    for (let k = 0; k < 60; k++) {
+      const mid = (lo + hi) / 2;
+      if (cal.logTail(mid) > Math.log(1e-3)) lo = mid;
+      else hi = mid;
+    }
+    expect(cal.score(lo)).toBeCloseTo(1, 6);
+  });
+
+  it('health = 100 / (1 + a^2)', () => {
+    expect(healthScore(0)).toBe(100);
+    expect(healthScore(1)).toBe(50);
+    expect(healthScore(3)).toBe(10);
+  });
+});
