@@ -140,8 +140,10 @@ export class HealingEngine {
     }
     const plan = decision.plan;
     let step = inc.step;
+    // Written in the same transaction as the first step's record (one commit per alert on the fast path).
+    let announce: (() => void) | undefined;
     if (inc.phase === 'pending') {
-      store.updateIncident(incidentId, { phase: 'acting', rule: plan.rule.name, target: plan.targetName, step: 0 },
+      announce = () => store.updateIncident(incidentId, { phase: 'acting', rule: plan.rule.name, target: plan.targetName, step: 0 },
         { event: 'matched', incidentId, fingerprint: inc.fingerprint, service, target: plan.targetName, reason: `rule "${plan.rule.name}"`, detail: { actions: plan.steps.map((s) => s.action), dryRun: plan.dryRun } });
     } else {
       // Resumed after a restart. An action that had started is never run again: we verify it instead.
@@ -149,8 +151,10 @@ export class HealingEngine {
       const last = store.lastAction(incidentId);
       if (!open && last) {
         // Stopped between steps: carry on after the last recorded one.
-        if (last.status === 'succeeded') return this.finishIncident(inc, 'succeeded');
-        if (last.status === 'skipped' || last.status === 'dry_run') return this.finishIncident(inc, last.status);
+        if (last.status !== 'failed') {
+          store.updateIncident(incidentId, { phase: 'done', result: last.status === 'succeeded' ? 'healed' : last.status, reason: last.reason });
+          return;
+        }
         step = last.step + 1;
       }
       if (open) {
@@ -161,30 +165,31 @@ export class HealingEngine {
       }
     }
     for (; step < plan.steps.length; step++) {
-      const result = await this.attempt(inc, plan, step, baseVars);
+      const result = await this.attempt(inc, plan, step, baseVars, announce);
+      announce = undefined;
       if (result === 'failed') continue;
-      if (result !== 'stopped') this.finishIncident(inc, result);
-      return;
+      return; // succeeded / skipped / dry_run closed the incident themselves; stopped leaves it for the next start
     }
     await this.escalate(inc, plan);
   }
 
-  private finishIncident(inc: IncidentRow, result: Exclude<StepResult, 'failed' | 'stopped'>): void {
-    const resolved = this.d.store.incident(inc.id)?.resolved_at;
-    this.d.store.updateIncident(inc.id, { phase: 'done', result: result === 'succeeded' ? 'healed' : result, reason: resolved ? 'alert resolved' : null });
-  }
-
-  private skip(inc: IncidentRow, plan: Plan, step: number, action: ActionName, reason: string): 'skipped' {
+  private skip(inc: IncidentRow, plan: Plan, step: number, action: ActionName, reason: string, announce?: () => void): 'skipped' {
     const service = inc.service ?? plan.targetName;
     const now = this.now();
-    this.d.store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
-      { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason });
+    const { store } = this.d;
+    store.tx(() => {
+      announce?.();
+      store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
+        { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason });
+      store.updateIncident(inc.id, { phase: 'done', result: 'skipped', reason });
+    });
     this.d.metrics.recordOutcome(service, action, 'skipped', now);
     this.d.logger.info({ incident: inc.id, service, action, target: plan.targetName, reason }, 'action skipped');
     return 'skipped';
   }
 
-  private async attempt(inc: IncidentRow, plan: Plan, step: number, baseVars: TemplateVars): Promise<StepResult> {
+  private async attempt(inc: IncidentRow, plan: Plan, step: number, baseVars: TemplateVars, announceFirst?: () => void): Promise<StepResult> {
+    let announce = announceFirst;
     const { store, config, metrics } = this.d;
     const planned = plan.steps[step];
     if (!planned) return 'failed';
@@ -192,12 +197,14 @@ export class HealingEngine {
     const service = inc.service ?? plan.targetName;
     const vars: TemplateVars = { ...baseVars, action, target: plan.targetName };
     const actuator = this.d.actuators.get(plan.target.actuator);
-    if (!actuator) return this.skip(inc, plan, step, action, `actuator "${plan.target.actuator}" is not available`);
+    if (!actuator) return this.skip(inc, plan, step, action, `actuator "${plan.target.actuator}" is not available`, announce);
     this.checkStopped();
-    if (store.incident(inc.id)?.resolved_at) return this.skip(inc, plan, step, action, 'the alert resolved before the action started');
+    if (store.incident(inc.id)?.resolved_at) return this.skip(inc, plan, step, action, 'the alert resolved before the action started', announce);
 
     // Blast-radius guard (asynchronous): fail safe, an unanswerable precondition blocks the action.
     if (plan.rule.precondition && !this.d.simulate) {
+      announce?.(); // before waiting on Prometheus, so the audit keeps its order
+      announce = undefined;
       if (!this.d.prometheus) return this.skip(inc, plan, step, action, 'blast-radius precondition set but no prometheus.url configured');
       const q = render(plan.rule.precondition, vars, promqlEscape);
       let holds: boolean;
@@ -215,21 +222,32 @@ export class HealingEngine {
     const now = this.now();
     const description = actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, prometheus: this.d.prometheus });
     if (plan.dryRun) {
-      store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
-        { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: `would ${description}` });
+      store.tx(() => {
+        announce?.();
+        store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
+          { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: `would ${description}` });
+        store.updateIncident(inc.id, { phase: 'done', result: 'dry_run', reason: null });
+      });
       metrics.recordOutcome(service, action, 'dry_run', now);
       return 'dry_run';
     }
     const cooldown = plan.rule.cooldown ?? config.guardrails.cooldown;
     const blocked = guardReason(config.guardrails, store, this.d.pause, { incidentId: inc.id, target: plan.targetName, cooldownSeconds: cooldown, now });
-    if (blocked) return this.skip(inc, plan, step, action, blocked);
-    const actionId = store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: now + cooldown },
-      { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description });
-    store.updateIncident(inc.id, { phase: 'acting', step });
+    if (blocked) return this.skip(inc, plan, step, action, blocked, announce);
+    // On disk before the action runs: after a crash this row stops the action from being repeated.
+    const actionId = store.durably(() => {
+      announce?.();
+      store.updateIncident(inc.id, { phase: 'acting', step });
+      return store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: now + cooldown },
+        { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description });
+    });
     this.d.logger.info({ incident: inc.id, service, action, target: plan.targetName }, `action started: ${description}`);
 
     if (this.d.simulate) {
-      store.finishAction(actionId, 'succeeded', `replay: would ${description}`, { replay: true }, { event: 'succeeded', incidentId: inc.id, service, action, target: plan.targetName, reason: 'replay (not executed)' });
+      store.tx(() => {
+        store.finishAction(actionId, 'succeeded', `replay: would ${description}`, { replay: true }, { event: 'succeeded', incidentId: inc.id, service, action, target: plan.targetName, reason: 'replay (not executed)' });
+        store.updateIncident(inc.id, { phase: 'done', result: 'healed', reason: 'replay' });
+      });
       metrics.recordOutcome(service, action, 'succeeded', now);
       return 'succeeded';
     }
@@ -243,7 +261,11 @@ export class HealingEngine {
       store.finishAction(actionId, status, result.reason, result.detail, { event: status, incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
       metrics.recordOutcome(service, action, status, this.now());
       this.d.logger.warn({ incident: inc.id, service, action, reason: result.reason }, `action ${status}`);
-      return status === 'skipped' ? 'skipped' : 'failed';
+      if (status === 'skipped') {
+        store.updateIncident(inc.id, { phase: 'done', result: 'skipped', reason: result.reason });
+        return 'skipped';
+      }
+      return 'failed';
     }
     store.audit({ event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
     const row = store.openAction(inc.id);

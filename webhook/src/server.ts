@@ -103,7 +103,12 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.setHeader('WWW-Authenticate', config.auth.type === 'basic' ? 'Basic realm="selfheal"' : 'Bearer realm="selfheal"');
     res.status(401).json({ status: 'error', error: 'unauthorized: missing or wrong credentials' });
   };
-  const json = express.json({ limit: config.bodyLimit, strict: true, type: () => true });
+  // `__proto__` keys would be silently dropped by object construction: refuse them outright.
+  const reviver = (key: string, value: unknown): unknown => {
+    if (key === '__proto__') throw new SyntaxError('"__proto__" is not allowed as a key');
+    return value;
+  };
+  const json = express.json({ limit: config.bodyLimit, strict: true, type: () => true, reviver });
 
   app.get('/-/healthy', (_req, res) => { res.type('text/plain').send('OK\n'); });
   app.get('/-/ready', (_req, res) => { res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'starting\n'); });

@@ -1,5 +1,5 @@
 // Group commit: alerts from every request that arrives within one event-loop turn are written in a single
-// SQLite transaction (one fsync), then each request is acknowledged. Durable and fast under bursts.
+// SQLite transaction; requests are acknowledged once the WAL is synced to disk (syncs are shared).
 import type { HealingStore, IngestOutcome } from '../store/store.js';
 import type { ReceivedAlert } from './payload.js';
 
@@ -31,11 +31,16 @@ export class IngestQueue {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    let results: IngestOutcome[][];
     try {
-      const results = this.store.ingest(batch.map((p) => p.alerts));
-      batch.forEach((p, i) => p.resolve(results[i] ?? []));
+      results = this.store.ingest(batch.map((p) => p.alerts));
     } catch (err) {
       for (const p of batch) p.reject(err);
+      return;
     }
+    this.store.flushToDisk().then(
+      () => batch.forEach((p, i) => p.resolve(results[i] ?? [])),
+      (err: unknown) => { for (const p of batch) p.reject(err); },
+    );
   }
 }

@@ -1,5 +1,6 @@
 // Durable state in SQLite via better-sqlite3: maintained, synchronous (a transaction commits before the
 // webhook answers, with no callback interleaving), WAL for concurrent readers, prepared statements.
+import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { ActionName } from '../actions.js';
 import type { ReceivedAlert } from '../receiver/payload.js';
@@ -87,13 +88,23 @@ export interface StoreOptions {
 export class HealingStore {
   readonly db: Database.Database;
   private readonly now: () => number;
+  private readonly durableMode: 'FULL' | 'NORMAL';
+  private readonly walPath: string | undefined;
+  private wal: FileHandle | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncQueued: Promise<void> | undefined;
   private readonly stmts;
 
   constructor(opts: StoreOptions) {
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.db = new Database(opts.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // Durability where it matters: commits that acknowledge alerts or precede an action are synced (FULL);
+    // bookkeeping between them runs at NORMAL (WAL: safe against a process crash, synced by the next FULL
+    // commit). Anything lost to a power cut there is re-derived: unfinished incidents are decided again.
+    this.durableMode = opts.synchronous === 'normal' ? 'NORMAL' : 'FULL';
+    this.db.pragma('synchronous = NORMAL');
+    this.walPath = opts.path === ':memory:' ? undefined : `${this.db.name}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
@@ -129,6 +140,8 @@ export class HealingStore {
   }
 
   close(): void {
+    void this.wal?.close().catch(() => undefined);
+    this.wal = undefined;
     if (this.db.open) this.db.close();
   }
 
@@ -150,14 +163,54 @@ export class HealingStore {
     this.stmts.audit.run(this.auditRow(e));
   }
 
+  /** Runs `fn` in one transaction (nested calls become savepoints): one commit for several writes. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Runs `fn` in a transaction that is synced to disk before it returns (when durability is on). */
+  durably<T>(fn: () => T): T {
+    if (this.durableMode === 'NORMAL') return this.db.transaction(fn).immediate();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /**
+   * Makes every commit so far durable: fdatasync of the WAL in libuv's thread pool, so the event loop keeps
+   * parsing requests meanwhile, and commits that land during one sync share the next (group commit).
+   * This is what synchronous=FULL does after each commit, without blocking the event loop on the disk.
+   */
+  flushToDisk(): Promise<void> {
+    if (this.durableMode === 'NORMAL' || !this.walPath) return Promise.resolve();
+    if (!this.syncing) {
+      this.syncing = this.syncWal().finally(() => { this.syncing = undefined; });
+      return this.syncing;
+    }
+    // A sync is running but may have started before our commit: share exactly one follow-up.
+    this.syncQueued ??= this.syncing.then(() => {
+      this.syncQueued = undefined;
+      return this.flushToDisk();
+    });
+    return this.syncQueued;
+  }
+
+  private async syncWal(): Promise<void> {
+    this.wal ??= await open(this.walPath ?? '', 'r');
+    await this.wal.datasync();
+  }
+
   /**
    * Records a batch of alerts (possibly from several HTTP requests) in ONE transaction, so a single fsync
    * covers them all. Returns, per request, what each alert did. Throws if the commit fails (caller answers 5xx).
    */
   ingest(batches: readonly (readonly ReceivedAlert[])[]): IngestOutcome[][] {
     const now = this.now();
-    const run = this.db.transaction(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now))));
-    return run.immediate();
+    // Committed here; durable once flushToDisk() resolves (the caller acknowledges after that).
+    return this.db.transaction(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now)))).immediate();
   }
 
   private ingestOne(alert: ReceivedAlert, now: number): IngestOutcome {
@@ -276,10 +329,10 @@ export class HealingStore {
   }
 
   putSetting(key: string, value: string, event?: AuditEvent): void {
-    this.db.transaction(() => {
+    this.durably(() => {
       this.stmts.putSetting.run(key, value);
       if (event) this.audit(event);
-    })();
+    });
   }
 
   listActions(q: { service?: string; since?: number; limit?: number }): ActionRow[] {
