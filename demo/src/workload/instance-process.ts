@@ -70,7 +70,7 @@ export class InstanceProcess {
   }
 
   /** Forks the child and resolves once it listens. */
-  static async start(config: InstanceStartConfig, timeoutMs = 15_000): Promise<InstanceProcess> {
+  static async start(config: InstanceStartConfig, timeoutMs = 45_000): Promise<InstanceProcess> {
     const handle = new InstanceProcess(config);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -51,7 +51,7 @@ export interface FaultParams {
 }
 
 export const FAULT_DEFAULTS = {
-  loadMultiplier: 2,
+  loadMultiplier: 3,
   leakBytesPerSecond: 4 * 1024 * 1024,
   leakCapBytes: 192 * 1024 * 1024,
   latencyMs: 250,
