@@ -2,7 +2,7 @@
 // Real browser: the production build of the plugin (dist/module.js) loaded as Grafana loads it (AMD, with
 // Grafana's shared modules) in Debian's Chromium via playwright-core, rendered in @grafana/ui's PanelChrome
 // with Grafana's dark and light themes. No Grafana server can run here: the harness stands in for it.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,8 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { RenderRequest, RenderResult } from './harness/harness';
-import { buildHarness, buildPlugin, HARNESS_DIR, PLUGIN_DIR } from './harness/build';
+import { buildHarness, buildPlugin, HARNESS_DIR } from './harness/build';
+import { PLUGIN_DIR } from './paths';
 import { serveStatic, type StaticServer } from './harness/server';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,9 +43,62 @@ async function render(req: Partial<RenderRequest>): Promise<RenderResult> {
   return page.evaluate((r) => window.selfheal!.render(r), full);
 }
 
+
+// The production build runs once for both suites (the bundle the browser loads is the one checked).
+beforeAll(() => {
+  buildPlugin();
+});
+
+// What the Grafana plugin validator checks that matters for a panel, done locally (the validator downloads a
+// binary at run time, which cannot happen here): metadata, files, template leftovers, logos, source maps.
+describe('built plugin (dist/) as the plugin validator checks it', () => {
+  const dist = join(PLUGIN_DIR, 'dist');
+  const read = (f: string) => readFileSync(join(dist, f), 'utf8');
+
+  it('has the files a plugin archive needs', () => {
+    for (const f of ['module.js', 'module.js.map', 'plugin.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+      expect(existsSync(join(dist, f)), f).toBe(true);
+    }
+    expect(read('module.js')).toMatch(/^\/\* \[create-plugin\] version: [\d.]+ \*\/\n.*\ndefine\(\[/);
+    expect(read('LICENSE')).toContain('Apache License');
+  });
+
+  it('has complete metadata with the version and date filled in', () => {
+    const meta = JSON.parse(read('plugin.json')) as {
+      id: string;
+      type: string;
+      name: string;
+      info: { version: string; updated: string; description: string; keywords: string[]; author: { name: string }; logos: { small: string; large: string }; screenshots: Array<{ path: string }>; links: Array<{ url: string }> };
+      dependencies: { grafanaDependency: string };
+    };
+    const pkg = JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { version: string };
+    expect(meta.id).toMatch(/^[a-z0-9]+-[a-z0-9]+-panel$/);
+    expect(meta.type).toBe('panel');
+    expect(meta.info.version).toBe(pkg.version);
+    expect(meta.info.updated).toMatch(/^\d{4}-\d\d-\d\d$/);
+    expect(meta.info.description.length).toBeGreaterThan(20);
+    expect(meta.info.keywords.length).toBeGreaterThan(0);
+    expect(meta.info.author.name).not.toBe('');
+    expect(meta.dependencies.grafanaDependency).toMatch(/^>=\d+\.\d+\.\d+$/);
+    for (const link of meta.info.links) {
+      expect(() => new URL(link.url)).not.toThrow();
+    }
+    for (const f of [meta.info.logos.small, meta.info.logos.large, ...meta.info.screenshots.map((s) => s.path)]) {
+      expect(existsSync(join(dist, f)), f).toBe(true);
+    }
+    const logo = read(meta.info.logos.small);
+    expect(logo).not.toMatch(/<script|on\w+=/i);
+  });
+
+  it('has no scaffold template text left in the README', () => {
+    const readme = read('README.md');
+    expect(readme).not.toMatch(/Grafana panel plugin template|<!--|%PLUGIN_ID%|%VERSION%/);
+    expect(readme).toContain('selfheal_health_score');
+  });
+});
+
 describe('panel in a real browser (Chromium, built dist/module.js, harness standing in for Grafana)', () => {
   beforeAll(async () => {
-    buildPlugin();
     await buildHarness();
     server = await serveStatic(
       {
@@ -108,6 +162,7 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
       if (process.env.SELFHEAL_UPDATE_SCREENSHOTS === '1') {
         mkdirSync(README_IMAGES, { recursive: true });
         copyFileSync(shot, join(README_IMAGES, `panel-${theme}.png`));
+        copyFileSync(shot, join(PLUGIN_DIR, 'src', 'img', `screenshot-${theme}.png`));
       }
     });
   }
@@ -131,7 +186,7 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     await expect.poll(() => tooltip.count()).toBe(0);
     mkdirSync(SHOTS, { recursive: true });
     await failed.hover();
-    await page.screenshot({ path: join(SHOTS, 'tooltip-dark.png'), clip: { x: 0, y: 0, width: 1150, height: 470 } });
+    await page.screenshot({ path: join(SHOTS, 'tooltip-dark.png'), clip: { x: 0, y: 0, width: 1200, height: 470 } });
     if (process.env.SELFHEAL_UPDATE_SCREENSHOTS === '1') {
       copyFileSync(join(SHOTS, 'tooltip-dark.png'), join(README_IMAGES, 'panel-tooltip.png'));
     }

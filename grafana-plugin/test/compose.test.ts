@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { PLUGIN_DIR } from './harness/build';
+import { PLUGIN_DIR } from './paths';
 
 const REPO = join(PLUGIN_DIR, '..');
 const PLUGIN_ID = (JSON.parse(readFileSync(join(PLUGIN_DIR, 'src/plugin.json'), 'utf8')) as { id: string }).id;

@@ -19,4 +19,23 @@ if (typeof window !== 'undefined') {
     unobserve() {}
     disconnect() {}
   };
+  // @grafana/ui's ScrollContainer watches its scroll indicators with it.
+  globalThis.IntersectionObserver ??= class {
+    readonly root = null;
+    readonly rootMargin = '0px';
+    readonly thresholds = [];
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+    takeRecords() {
+      return [];
+    }
+  } as unknown as typeof IntersectionObserver;
+}
+
+// Testing Library unmounts between tests only when the test framework's globals are on; they are off here.
+if (typeof window !== 'undefined') {
+  const { afterEach } = await import('vitest');
+  const { cleanup } = await import('@testing-library/react');
+  afterEach(() => cleanup());
 }

@@ -33,7 +33,7 @@ export const ServiceRow = memo(function ServiceRow(props: ServiceRowProps) {
   const span = Math.max(1, to - from);
   const x = (t: number) => Math.min(trackWidth, Math.max(0, ((t - from) / span) * trackWidth));
   const mid = height / 2;
-  const sparkWidth = Math.max(0, Math.min(120, labelWidth - 150));
+  const sparkWidth = Math.max(0, Math.min(160, labelWidth - 110));
   const leave = () => onHover(timeline.service, undefined, 0, 0);
 
   return (

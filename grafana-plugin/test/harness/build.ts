@@ -3,12 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { build } from 'esbuild';
 
-export const PLUGIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { PLUGIN_DIR } from '../paths';
+
 export const HARNESS_DIR = join(PLUGIN_DIR, '.tmp', 'harness');
 
 export function buildPlugin(): void {

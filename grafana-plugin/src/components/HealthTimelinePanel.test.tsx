@@ -1,0 +1,142 @@
+import { dateTime, EventBusSrv, type FieldConfigSource, LoadingState, type PanelProps } from '@grafana/data';
+import { locationService } from '@grafana/runtime';
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import React from 'react';
+import { describe, expect, it, vi } from 'vitest';
+
+import { buildFrames, demoScenario, manyServicesScenario } from '../../test/fixtures/scenario';
+import { DEFAULT_OPTIONS, type HealthTimelineOptions } from '../types';
+import { HealthTimelinePanel } from './HealthTimelinePanel';
+
+const TO = Date.UTC(2026, 10, 23, 18, 0, 0);
+const FROM = TO - 6 * 3600_000;
+const W = { from: FROM, to: TO, stepMs: 60_000 };
+
+function props(overrides: Partial<HealthTimelineOptions> = {}, frames = buildFrames(demoScenario(), W)): PanelProps<HealthTimelineOptions> {
+  const timeRange = { from: dateTime(FROM), to: dateTime(TO), raw: { from: 'now-6h', to: 'now' } };
+  const fieldConfig: FieldConfigSource = { defaults: {}, overrides: [] };
+  return {
+    id: 1,
+    title: 'Health',
+    data: { state: LoadingState.Done, series: frames, timeRange },
+    timeRange,
+    timeZone: 'utc',
+    options: { ...DEFAULT_OPTIONS, ...overrides },
+    fieldConfig,
+    transparent: false,
+    width: 900,
+    height: 400,
+    renderCounter: 0,
+    eventBus: new EventBusSrv(),
+    onOptionsChange: () => undefined,
+    onFieldConfigChange: () => undefined,
+    onChangeTimeRange: () => undefined,
+    replaceVariables: (v, scoped) => v.replace(/\$\{(\w+)\}/g, (m, name: string) => String(scoped?.[name]?.value ?? m)),
+  };
+}
+
+describe('HealthTimelinePanel', () => {
+  it('draws a row per service, worst first, with health values and markers for every outcome', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const rows = screen.getAllByTestId('selfheal-row');
+    expect(rows.map((r) => r.getAttribute('data-service')).sort()).toEqual(['cart', 'catalog', 'checkout', 'inventory', 'payments', 'search']);
+    expect(rows[0]!.getAttribute('data-service')).toBe('payments');
+    const health = rows.map((r) => Number(within(r).getByTestId('selfheal-health').textContent));
+    expect(health.every(Number.isFinite)).toBe(true);
+    expect([...health].sort((a, b) => a - b)).toEqual(health);
+    const outcomes = screen.getAllByTestId('selfheal-event').map((e) => e.getAttribute('data-outcome'));
+    expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
+    expect(screen.getByLabelText('legend').textContent).toContain('Dry run');
+  });
+
+  it('shows the tooltip of an action on hover and hides it on leave', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const marker = screen.getByRole('button', { name: 'scale_up dry run for search' });
+    fireEvent.mouseMove(marker, { clientX: 100, clientY: 100 });
+    const tooltip = screen.getByTestId('selfheal-tooltip');
+    expect(tooltip.textContent).toContain('scale_up · Dry run');
+    expect(tooltip.textContent).toContain('cpu_usage');
+    fireEvent.mouseLeave(marker);
+    expect(screen.queryByTestId('selfheal-tooltip')).toBeNull();
+  });
+
+  it('opens the event link with the incident time range on click and on Enter', () => {
+    const push = vi.spyOn(locationService, 'push').mockImplementation(() => undefined);
+    render(<HealthTimelinePanel {...props({ eventLink: '/d/x?from=${__from}&to=${__to}&var-service=${service}&a=${action}' })} />);
+    const marker = screen.getByRole('button', { name: 'scale_up dry run for search' });
+    fireEvent.click(marker);
+    fireEvent.keyDown(marker, { key: 'Enter' });
+    expect(push).toHaveBeenCalledTimes(2);
+    expect(push.mock.calls[0]![0]).toMatch(/^\/d\/x\?from=\d+&to=\d+&var-service=search&a=scale_up$/);
+    push.mockRestore();
+  });
+
+  it('does nothing on click without a link', () => {
+    const push = vi.spyOn(locationService, 'push').mockImplementation(() => undefined);
+    render(<HealthTimelinePanel {...props()} />);
+    fireEvent.click(screen.getAllByTestId('selfheal-event')[0]!);
+    expect(push).not.toHaveBeenCalled();
+    push.mockRestore();
+  });
+
+  it('paginates when a page size is set', () => {
+    const frames = buildFrames(manyServicesScenario(12, W), W);
+    render(<HealthTimelinePanel {...props({ pageSize: 5, sortBy: 'name' }, frames)} />);
+    expect(screen.getAllByTestId('selfheal-row').map((r) => r.getAttribute('data-service'))).toEqual(['svc-00', 'svc-01', 'svc-02', 'svc-03', 'svc-04']);
+    fireEvent.click(screen.getByRole('button', { name: '3' }));
+    expect(screen.getAllByTestId('selfheal-row').map((r) => r.getAttribute('data-service'))).toEqual(['svc-10', 'svc-11']);
+  });
+
+  it('explains the expected queries instead of drawing nothing', () => {
+    render(<HealthTimelinePanel {...props({}, [])} />);
+    expect(screen.queryAllByTestId('selfheal-row')).toHaveLength(0);
+    expect(document.body.textContent).toContain('Expected Prometheus time series with a "service" label');
+  });
+
+  it('keeps state per instance: hovering one panel leaves another alone', () => {
+    render(
+      <>
+        <div data-testid="one">
+          <HealthTimelinePanel {...props()} />
+        </div>
+        <div data-testid="two">
+          <HealthTimelinePanel {...props()} />
+        </div>
+      </>
+    );
+    const first = within(screen.getByTestId('one')).getByRole('button', { name: 'scale_up dry run for search' });
+    fireEvent.mouseMove(first, { clientX: 50, clientY: 50 });
+    expect(screen.getAllByTestId('selfheal-tooltip')).toHaveLength(1);
+  });
+});
+
+describe('shared crosshair', () => {
+  it("draws another panel's cursor time when the dashboard shares the crosshair, and not when it does not", async () => {
+    const { DashboardCursorSync, DataHoverEvent, DataHoverClearEvent } = await import('@grafana/data');
+    const { PanelContextProvider } = await import('@grafana/ui');
+    const { act } = await import('@testing-library/react');
+    const p = props();
+    const other = new EventBusSrv();
+    const view = (sync: number) => (
+      <PanelContextProvider value={{ eventsScope: 'global', eventBus: p.eventBus, sync: () => sync }}>
+        <HealthTimelinePanel {...p} />
+      </PanelContextProvider>
+    );
+    const { rerender } = render(view(DashboardCursorSync.Crosshair));
+    const hover = new DataHoverEvent({ point: { time: FROM + 3 * 3600_000 } });
+    Object.assign(hover, { origin: other });
+    act(() => p.eventBus.publish(hover));
+    const line = screen.getByTestId('selfheal-crosshair');
+    const left = parseFloat(line.style.left);
+    const labelWidth = Math.round(Math.min(280, Math.max(140, 900 * 0.25)));
+    expect(left).toBeCloseTo(labelWidth + (900 - labelWidth - 8) / 2, 0);
+    const clear = new DataHoverClearEvent();
+    Object.assign(clear, { origin: other });
+    act(() => p.eventBus.publish(clear));
+    expect(screen.queryByTestId('selfheal-crosshair')).toBeNull();
+
+    rerender(view(DashboardCursorSync.Off));
+    act(() => p.eventBus.publish(hover));
+    expect(screen.queryByTestId('selfheal-crosshair')).toBeNull();
+  });
+});
