@@ -22,7 +22,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // Report the closest branch's own problems rather than "invalid input".
       const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b));
-      if (best.length > 0 && best.length <= 3 && !issue.message.startsWith('give') && !issue.message.startsWith('auth') && !issue.message.startsWith('actuator')) {
+      if (best.length > 0 && best.length <= 3 && !issue.message.startsWith('give') && !issue.message.startsWith('actuator')) {
         return best.map((sub) => `${formatPath([...issue.path, ...sub.path])}: ${sub.message}`).join('; ');
       }
     }

@@ -15,7 +15,7 @@ const authSchema = z.preprocess(
     z.strictObject({ type: z.literal('bearer'), tokenFile: nonEmpty }),
     z.strictObject({ type: z.literal('basic'), username: nonEmpty, passwordFile: nonEmpty }),
     z.strictObject({ type: z.literal('none') }),
-  ], { error: 'auth.type must be bearer (tokenFile), basic (username, passwordFile) or none' }),
+  ], { error: 'must be bearer (tokenFile), basic (username, passwordFile) or none' }),
 );
 
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
