@@ -17,6 +17,8 @@ import { Random } from './random.js';
 const SCORE_BLOCK = 256;
 /** Heap layout grows as 2^depth per tree: deeper trees are refused (the default depth is 8). */
 export const MAX_DEPTH = 16;
+/** Feature ids share an int32 with the threshold index: up to 4096 features. */
+export const MAX_FEATURES = 4096;
 
 export interface ForestOptions {
   /** Number of trees (default 100). */
@@ -51,8 +53,20 @@ export class IsolationForestError extends Error {
 }
 
 /** Bits used for the feature id in a packed node. */
-export function featureShift(features: number): number {
+function featureBits(features: number): number {
   return Math.max(1, Math.ceil(Math.log2(features)));
+}
+
+/**
+ * A packed node is (thresholdIndex << shift) | (feature << 8): `node & fieldMask` is then directly the offset of
+ * the feature's row in the feature-major quantised block of 256 points, so a walk needs no per-point base.
+ */
+export function featureShift(features: number): number {
+  return 8 + featureBits(features);
+}
+
+export function featureField(node: number, features: number): number {
+  return (node >> 8) & ((1 << featureBits(features)) - 1);
 }
 
 /** Threshold index of padding nodes (always go left): larger than any real index. */
@@ -145,11 +159,11 @@ export class IsolationForest implements ForestModel {
     for (let f = 0; f < d; f++) {
       const x = row[f] as number;
       if (!Number.isFinite(x)) return NaN;
-      q[f] = lowerBound(this.thresholds, this.thresholdStart[f] as number, this.thresholdStart[f + 1] as number, x) -
+      q[f * SCORE_BLOCK] = lowerBound(this.thresholds, this.thresholdStart[f] as number, this.thresholdStart[f + 1] as number, x) -
         (this.thresholdStart[f] as number);
     }
     const { nodes, leaves, depth, treeCount, shift } = this;
-    const mask = (1 << shift) - 1;
+    const mask = (1 << shift) - 256;
     const inner = (1 << depth) - 1;
     let sum = 0;
     for (let t = 0; t < treeCount; t++) {
@@ -172,16 +186,16 @@ export class IsolationForest implements ForestModel {
     for (let f = 0; f < d; f++) {
       const lo = this.thresholdStart[f] as number;
       const hi = this.thresholdStart[f + 1] as number;
-      for (let j = 0, k = f; j < m; j++, k += d) q[k] = lowerBound(th, lo, hi, rows[offset + k] as number) - lo;
+      const qo = f * SCORE_BLOCK;
+      for (let j = 0, k = offset + f; j < m; j++, k += d) q[qo + j] = lowerBound(th, lo, hi, rows[k] as number) - lo;
     }
   }
 
   /** Sums the path lengths of the m quantised points of the current block over all trees into this.acc. */
   private walkBlock(m: number): void {
-    const d = this.features;
     const { nodes, leaves, depth, treeCount, shift, acc } = this;
     const q = this.quantised;
-    const mask = (1 << shift) - 1;
+    const mask = (1 << shift) - 256;
     const inner = (1 << depth) - 1;
     acc.fill(0, 0, m);
     const m8 = m - (m % 8);
@@ -189,24 +203,22 @@ export class IsolationForest implements ForestModel {
       const o = t * inner;
       const lo = t * (inner + 1) - inner;
       let j = 0;
-      let b0 = 0;
       // Eight independent walks at once: their loads overlap instead of waiting on each other.
-      for (; j < m8; j += 8, b0 += 8 * d) {
-        const b1 = b0 + d, b2 = b1 + d, b3 = b2 + d, b4 = b3 + d, b5 = b4 + d, b6 = b5 + d, b7 = b6 + d;
+      for (; j < m8; j += 8) {
         let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
         for (let s = 0; s < depth; s++) {
           const n0 = nodes[o + i0] as number, n1 = nodes[o + i1] as number;
           const n2 = nodes[o + i2] as number, n3 = nodes[o + i3] as number;
           const n4 = nodes[o + i4] as number, n5 = nodes[o + i5] as number;
           const n6 = nodes[o + i6] as number, n7 = nodes[o + i7] as number;
-          i0 = 2 * i0 + 1 + (((n0 >> shift) - (q[b0 + (n0 & mask)] as number)) >>> 31);
-          i1 = 2 * i1 + 1 + (((n1 >> shift) - (q[b1 + (n1 & mask)] as number)) >>> 31);
-          i2 = 2 * i2 + 1 + (((n2 >> shift) - (q[b2 + (n2 & mask)] as number)) >>> 31);
-          i3 = 2 * i3 + 1 + (((n3 >> shift) - (q[b3 + (n3 & mask)] as number)) >>> 31);
-          i4 = 2 * i4 + 1 + (((n4 >> shift) - (q[b4 + (n4 & mask)] as number)) >>> 31);
-          i5 = 2 * i5 + 1 + (((n5 >> shift) - (q[b5 + (n5 & mask)] as number)) >>> 31);
-          i6 = 2 * i6 + 1 + (((n6 >> shift) - (q[b6 + (n6 & mask)] as number)) >>> 31);
-          i7 = 2 * i7 + 1 + (((n7 >> shift) - (q[b7 + (n7 & mask)] as number)) >>> 31);
+          i0 = 2 * i0 + 1 + (((n0 >> shift) - (q[(n0 & mask) + j] as number)) >>> 31);
+          i1 = 2 * i1 + 1 + (((n1 >> shift) - (q[(n1 & mask) + j + 1] as number)) >>> 31);
+          i2 = 2 * i2 + 1 + (((n2 >> shift) - (q[(n2 & mask) + j + 2] as number)) >>> 31);
+          i3 = 2 * i3 + 1 + (((n3 >> shift) - (q[(n3 & mask) + j + 3] as number)) >>> 31);
+          i4 = 2 * i4 + 1 + (((n4 >> shift) - (q[(n4 & mask) + j + 4] as number)) >>> 31);
+          i5 = 2 * i5 + 1 + (((n5 >> shift) - (q[(n5 & mask) + j + 5] as number)) >>> 31);
+          i6 = 2 * i6 + 1 + (((n6 >> shift) - (q[(n6 & mask) + j + 6] as number)) >>> 31);
+          i7 = 2 * i7 + 1 + (((n7 >> shift) - (q[(n7 & mask) + j + 7] as number)) >>> 31);
         }
         acc[j] = (acc[j] as number) + (leaves[lo + i0] as number);
         acc[j + 1] = (acc[j + 1] as number) + (leaves[lo + i1] as number);
@@ -217,11 +229,11 @@ export class IsolationForest implements ForestModel {
         acc[j + 6] = (acc[j + 6] as number) + (leaves[lo + i6] as number);
         acc[j + 7] = (acc[j + 7] as number) + (leaves[lo + i7] as number);
       }
-      for (; j < m; j++, b0 += d) {
+      for (; j < m; j++) {
         let i = 0;
         for (let s = 0; s < depth; s++) {
           const node = nodes[o + i] as number;
-          i = 2 * i + 1 + (((node >> shift) - (q[b0 + (node & mask)] as number)) >>> 31);
+          i = 2 * i + 1 + (((node >> shift) - (q[(node & mask) + j] as number)) >>> 31);
         }
         acc[j] = (acc[j] as number) + (leaves[lo + i] as number);
       }
@@ -257,7 +269,7 @@ interface GrownTrees {
 }
 
 function fitForest(rows: Float64Array, features: number, options: ForestOptions): IsolationForest {
-  checkInt('features', features, 1, 1 << 16);
+  checkInt('features', features, 1, MAX_FEATURES);
   if (rows.length % features !== 0) {
     throw new IsolationForestError(`fit: rows.length ${rows.length} is not a multiple of features ${features}`);
   }
@@ -438,7 +450,7 @@ export function compile(grown: GrownTrees, features: number, psi: number, trees:
       }
       const a = thresholdStart[f] as number;
       const j = lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[pre] as number) - a;
-      nodes[o + h] = (j << shift) | f;
+      nodes[o + h] = (j << shift) | (f << 8);
       stack.push(pre + 1, 2 * h + 1, lvl + 1, pre + (skip[pre] as number), 2 * h + 2, lvl + 1);
     }
   }

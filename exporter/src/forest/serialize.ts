@@ -2,7 +2,7 @@
 // threshold indexes and the leaf's sample count (its path length is recomputed exactly), so a 100 x 256 forest
 // takes roughly 60 KB and restores bit-identical.
 import { BinaryReader, BinaryWriter } from './binary.js';
-import { featureShift, IsolationForest, MAX_DEPTH, padIndex } from './isolation-forest.js';
+import { featureField, featureShift, IsolationForest, MAX_DEPTH, MAX_FEATURES, padIndex } from './isolation-forest.js';
 import { averagePathLength } from './path-length.js';
 
 const MAGIC = 0x46494853; // "SHIF"
@@ -31,7 +31,6 @@ export function writeForest(w: BinaryWriter, f: IsolationForest): void {
   for (let k = 0; k < f.features; k++) w.varint((f.thresholdStart[k + 1] as number) - (f.thresholdStart[k] as number));
   for (let i = 0; i < f.thresholds.length; i++) w.f32(f.thresholds[i] as number);
   const shift = featureShift(f.features);
-  const mask = (1 << shift) - 1;
   const pad = padIndex(f.features);
   const inner = (1 << f.depth) - 1;
   const stack: number[] = [];
@@ -48,7 +47,7 @@ export function writeForest(w: BinaryWriter, f: IsolationForest): void {
         w.varint(leafSize(f.leaves[t * (inner + 1) + slot - inner] as number, level, f.sampleSize));
         continue;
       }
-      w.varint((node & mask) + 1);
+      w.varint(featureField(node, f.features) + 1);
       w.varint(node >> shift);
       stack.push(2 * h + 2, level + 1, 2 * h + 1, level + 1); // left popped first: pre-order
     }
@@ -59,7 +58,7 @@ export function readForest(r: BinaryReader): IsolationForest {
   if (r.u32() !== MAGIC) r.fail('not an isolation forest (bad magic)');
   const version = r.u8();
   if (version !== VERSION) r.fail(`unsupported forest format version ${version} (this build reads ${VERSION})`);
-  const features = r.length(1 << 16, 'features');
+  const features = r.length(MAX_FEATURES, 'features');
   const sampleSize = r.length(1 << 20, 'sampleSize');
   const treeCount = r.length(10_000, 'treeCount');
   const depth = r.u8();
@@ -92,7 +91,7 @@ export function readForest(r: BinaryReader): IsolationForest {
       if (level >= depth || feature >= features || j >= (thresholdStart[feature + 1] as number) - (thresholdStart[feature] as number)) {
         r.fail(`bad node in tree ${t}`);
       }
-      nodes[t * inner + h] = (j << shift) | feature;
+      nodes[t * inner + h] = (j << shift) | (feature << 8);
       stack.push(2 * h + 2, level + 1, 2 * h + 1, level + 1);
     }
   }
