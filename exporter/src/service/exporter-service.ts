@@ -119,8 +119,9 @@ export class ExporterService {
   async start(): Promise<string> {
     if (this.started) throw new Error('already started');
     this.started = true;
-    await Promise.all(this.runners.map((runner) => runner.restore()));
+    // Listen first: /-/healthy answers while a large state is being restored (/-/ready waits for a cycle).
     const url = await this.listen();
+    await Promise.all(this.runners.map((runner) => runner.restore()));
     for (const runner of this.runners) this.schedule(runner, 0);
     if (this.config.stateDir) {
       this.saveTimer = setInterval(() => void this.saveAll(), this.config.saveEvery * 1000);

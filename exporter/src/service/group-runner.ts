@@ -198,7 +198,11 @@ export class GroupRunner {
     const evaluateAt = Math.floor(now / step) * step;
     let phase: CyclePhase;
     if (this.lastEvaluatedAt === undefined) phase = 'train';
-    else if (evaluateAt <= this.lastEvaluatedAt) return { phase: 'idle', ok: true, seconds: 0, entities: this.entities.size };
+    else if (evaluateAt <= this.lastEvaluatedAt) {
+      // Nothing new on the step grid yet (interval shorter than step, or restored state from this step).
+      this.completed++;
+      return { phase: 'idle', ok: true, seconds: 0, entities: this.entities.size };
+    }
     else if (evaluateAt - this.lastEvaluatedAt > 2 * step) phase = 'catch_up';
     else phase = 'score';
 
@@ -314,7 +318,10 @@ export class GroupRunner {
           seenInChunk.add(key);
           let buffer = buffers.get(key);
           if (!buffer) {
-            if (buffers.size >= this.config.maxEntities && !this.entities.has(key)) continue;
+            if (buffers.size >= this.config.maxEntities && !this.entities.has(key)) {
+              this.warnOnce('maxEntities', `group has reached maxEntities (${this.config.maxEntities}); further entities are not scored`, { entity: series.metric });
+              continue;
+            }
             buffer = { metric: series.metric, values: new Float64Array(rowCount * featureCount).fill(Number.NaN) };
             buffers.set(key, buffer);
           }
