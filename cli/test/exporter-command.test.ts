@@ -31,6 +31,8 @@ describe('selfheal exporter (process)', () => {
 
   beforeAll(async () => {
     stack = await startStack({ withAlertmanager: false, includeShippedRules: false });
+    // A few seconds of self-scraped history for the first (range) read.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
@@ -44,13 +46,15 @@ describe('selfheal exporter (process)', () => {
     expect(output()).toMatch(/invalid config .*bad\.yml/);
     expect(output()).toMatch(/groups\[0\]\.features: define at least one feature/);
     expect(output()).toMatch(/groups\[0\]\.schedule\.interval: "1x" is not a duration/);
-  });
+  }, 30_000);
 
   it('runs, reloads on SIGHUP (keeping the old config when the new one is broken), saves on SIGTERM', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const file = join(dir, 'exporter.yml');
-    const group = (name: string) => `  - name: ${name}\n    groupBy: [job]\n    features:\n      up: sum by (job) (up)\n      samples: sum by (job) (scrape_samples_scraped)\n    schedule: {interval: 1s, trainWindow: 1m}\n`;
+    // Prometheus scrapes itself: one entity per HTTP handler of its API.
+    const group = (name: string) =>
+      `  - name: ${name}\n    groupBy: [handler]\n    features:\n      requests: sum by (handler) (prometheus_http_requests_total)\n      responses: sum by (handler) (prometheus_http_response_size_bytes_count)\n    schedule: {interval: 1s, trainWindow: 1m}\n`;
     const config = (groups: string) => `prometheus:\n  url: ${stack.prometheusUrl}\nlisten: 127.0.0.1:${port}\nstateDir: ${join(dir, 'state')}\nlogLevel: warn\ngroups:\n${groups}`;
     writeFileSync(file, config(group('first')));
     const { child, output, exited } = run(['exporter', '--config', file]);
@@ -60,7 +64,7 @@ describe('selfheal exporter (process)', () => {
       });
       expect(await metric(url, 'selfheal_exporter_config_last_reload_successful')).toBe(1);
 
-      writeFileSync(file, config(group('first').replace('groupBy: [job]', 'groupBy: job')));
+      writeFileSync(file, config(group('first').replace('groupBy: [handler]', 'groupBy: handler')));
       child.kill('SIGHUP');
       await waitFor(async () => (await metric(url, 'selfheal_exporter_config_last_reload_successful')) === 0, { what: 'the reload to be rejected', timeoutMs: 10_000 });
       expect(output()).toMatch(/configuration reload rejected; keeping the running configuration/);
