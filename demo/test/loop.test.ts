@@ -50,7 +50,7 @@ describe('figures', () => {
     expect(band.median).toBeCloseTo(0.03);
     expect(band.upper).toBeCloseTo(0.042, 4); // 40 % of the median beats 4 robust sigmas and the 0.01 floor
     expect(normalBand('error_ratio', [0, 0, 0, 0]).upper).toBeCloseTo(0.05);
-    expect(normalBand('memory_rss', [1e8, 1.01e8, 0.99e8]).upper).toBeCloseTo(1.2e8, -5);
+    expect(normalBand('memory_used', [1e8, 1.01e8, 0.99e8]).upper).toBeCloseTo(1.3e8, -5);
   });
 
   it('quantiles interpolate, and an empty list has none', () => {

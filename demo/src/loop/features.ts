@@ -8,7 +8,7 @@ import { CONFIG_DIR } from './configs.js';
 /** The exporter feature each fault kind moves (demo/config/exporter.yml). */
 export const FEATURE_FOR: Record<FaultKind, string> = {
   cpu_saturation: 'cpu',
-  memory_leak: 'memory_rss',
+  memory_leak: 'memory_used',
   slow_dependency: 'latency_p95',
   failing_dependency: 'error_ratio',
   bad_instance: 'instance_error_skew',
@@ -17,7 +17,7 @@ export const FEATURE_FOR: Record<FaultKind, string> = {
 /** How far above the normal median a feature may be and still count as normal: relative and absolute slack. */
 const SLACK: Record<string, { relative: number; absolute: number }> = {
   cpu: { relative: 0.4, absolute: 0.01 },
-  memory_rss: { relative: 0.2, absolute: 16 * 1024 * 1024 },
+  memory_used: { relative: 0.3, absolute: 16 * 1024 * 1024 },
   latency_p95: { relative: 0.6, absolute: 0.02 },
   error_ratio: { relative: 0, absolute: 0.05 },
   instance_error_skew: { relative: 0, absolute: 0.05 },

@@ -51,10 +51,10 @@ export interface FaultParams {
 }
 
 export const FAULT_DEFAULTS = {
-  loadMultiplier: 3,
-  leakBytesPerSecond: 4 * 1024 * 1024,
-  leakCapBytes: 192 * 1024 * 1024,
-  latencyMs: 250,
+  loadMultiplier: 4,
+  leakBytesPerSecond: 16 * 1024 * 1024,
+  leakCapBytes: 256 * 1024 * 1024,
+  latencyMs: 500,
   dependencyErrorRatio: 0.6,
   instanceErrorRatio: 0.8,
 } as const;
