@@ -5,7 +5,7 @@
 // on the same server: the HTTP stack alone), and checks that every acknowledged alert is in the store.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
@@ -72,6 +72,7 @@ const line = (name: string, r: Result) => {
 };
 
 console.log(`selfheal webhook ingest benchmark — loopback, ${DURATION}s per phase, durability on (WAL, synchronous=FULL, ack after commit)`);
+console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews every figure, the reference included)`);
 await ingest({ duration: 2 }); // warm-up (JIT, page cache)
 const reference = await run({ url: `${url}/-/healthy`, connections: 10, duration: DURATION });
 const sustained = await ingest({ overallRate: RATE, connections: 50 });

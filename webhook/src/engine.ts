@@ -70,6 +70,28 @@ export class HealingEngine {
     return task;
   }
 
+  private queued: number[] = [];
+
+  /**
+   * Starts work on new incidents in batches: everything the decisions write synchronously (matched, skipped,
+   * dry-run) lands in one transaction per batch. Real actions yield first (see attempt), so their `started`
+   * row is committed durably on its own, after the batch.
+   */
+  enqueue(incidentId: number): void {
+    this.queued.push(incidentId);
+    if (this.queued.length > 1) return;
+    setImmediate(() => {
+      const ids = this.queued;
+      this.queued = [];
+      if (this.abort.signal.aborted) return;
+      try {
+        this.d.store.tx(() => { for (const id of ids) void this.submit(id); });
+      } catch (err) {
+        this.d.logger.error({ err }, 'could not start work on new incidents; they resume at the next start');
+      }
+    });
+  }
+
   /** A resolved notification arrived: ends any verification waiting on it. */
   onResolved(incidentId: number): void {
     for (const wake of this.wakers.get(incidentId) ?? []) wake();
@@ -84,7 +106,10 @@ export class HealingEngine {
 
   /** Resolves when no incident is being worked on. */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    while (this.running.size > 0 || this.queued.length > 0) {
+      if (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   get busy(): number {
@@ -218,8 +243,7 @@ export class HealingEngine {
       if (!holds) return this.skip(inc, plan, step, action, `blast-radius guard: precondition ${q} does not hold`);
     }
 
-    // Synchronous from here to the insert of the `started` row: limits cannot be raced.
-    const now = this.now();
+    let now = this.now();
     const description = actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, prometheus: this.d.prometheus });
     if (plan.dryRun) {
       store.tx(() => {
@@ -231,7 +255,12 @@ export class HealingEngine {
       metrics.recordOutcome(service, action, 'dry_run', now);
       return 'dry_run';
     }
+    // Leave any batch transaction (see enqueue) before the guard check and the durable `started` commit.
+    await Promise.resolve();
+    this.checkStopped();
+    now = this.now();
     const cooldown = plan.rule.cooldown ?? config.guardrails.cooldown;
+    // Synchronous from here to the insert of the `started` row: limits cannot be raced.
     const blocked = guardReason(config.guardrails, store, this.d.pause, { incidentId: inc.id, target: plan.targetName, cooldownSeconds: cooldown, now });
     if (blocked) return this.skip(inc, plan, step, action, blocked, announce);
     // On disk before the action runs: after a crash this row stops the action from being repeated.

@@ -142,7 +142,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     }
     const counts = { new: 0, duplicate: 0, resolved: 0 };
     for (const o of outcomes) {
-      if (o.kind === 'new') { counts.new++; metrics.alertsReceived.inc({ status: 'firing' }); void engine.submit(o.incidentId); }
+      if (o.kind === 'new') { counts.new++; metrics.alertsReceived.inc({ status: 'firing' }); engine.enqueue(o.incidentId); }
       else if (o.kind === 'resolved') {
         counts.resolved++;
         metrics.alertsReceived.inc({ status: 'resolved' });
@@ -198,6 +198,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   });
 
   let server: Server | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   const healer: Healer = {
     app, store, engine, metrics, pause, logger,
     async listen(port?: number, host?: string) {
@@ -211,6 +212,18 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       });
       // Alertmanager cuts a receiver after 10 s; keep-alive lets it reuse connections.
       server!.keepAliveTimeout = 30_000;
+      // Retention: closed incidents and audit rows older than store.retention are pruned hourly.
+      const prune = () => {
+        try {
+          const n = store.prune(config.store.retention);
+          if (n > 0) logger.info({ pruned: n }, 'pruned closed incidents past retention');
+        } catch (err) {
+          logger.warn({ err }, 'pruning failed');
+        }
+      };
+      prune();
+      pruneTimer = setInterval(prune, 3600_000);
+      pruneTimer.unref();
       const resumed = engine.recover();
       if (resumed > 0) logger.info({ resumed }, 'resuming unfinished incidents after restart');
       ready = true;
@@ -219,6 +232,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     },
     async close() {
       ready = false;
+      clearInterval(pruneTimer);
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });

@@ -96,6 +96,26 @@ describe('verification and escalation', () => {
   });
 });
 
+describe('Grafana annotations', () => {
+  it('writes one annotation per finished action through Grafana\'s HTTP API with the token from the file', async () => {
+    const admin = await server((_q, _b, res) => { res.end('ok'); });
+    const grafana = await server((_q, _b, res) => { res.setHeader('content-type', 'application/json'); res.end('{"message":"Annotation added","id":1}'); });
+    const tokenDir = (await import('./support/harness.js')).tempDir();
+    writeFileSync(join(tokenDir, 'grafana-token'), 'glsa_testtoken\n');
+    svc = await startHealer(policy(admin.url, { grafana: { url: grafana.url, tokenFile: join(tokenDir, 'grafana-token') } }));
+    await svc.post(payload([{}]));
+    await svc.healer.engine.idle();
+    await eventually(() => grafana.requests.length === 1, 5000, 'the annotation');
+    const req = grafana.requests[0]!;
+    expect(req).toMatchObject({ method: 'POST', url: '/api/annotations' });
+    expect(req.headers.authorization).toBe('Bearer glsa_testtoken');
+    const body = JSON.parse(req.body) as { time: number; tags: string[]; text: string };
+    expect(body.tags).toEqual(['selfheal', 'service:checkout', 'action:scale_up', 'outcome:succeeded']);
+    expect(body.text).toMatch(/^selfheal scale_up on checkout \(checkout\): succeeded/);
+    expect(Math.abs(body.time - Date.now())).toBeLessThan(60_000);
+  });
+});
+
 describe('guardrails', () => {
   it('dry-run records what would have been done and calls nothing', async () => {
     const admin = await server((_q, _b, res) => { res.end('ok'); });

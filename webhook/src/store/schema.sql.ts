@@ -23,8 +23,8 @@ CREATE TABLE IF NOT EXISTS incidents (
   resolved_at TEXT,
   recovery_seconds REAL
 );
-CREATE INDEX IF NOT EXISTS incidents_phase ON incidents(phase);
-CREATE INDEX IF NOT EXISTS incidents_received ON incidents(received_at);
+-- Few indexes on purpose: every index costs a WAL page per commit on the ingest path. Unfinished
+-- incidents are looked up once, at start-up (a scan of the retained rows).
 
 CREATE TABLE IF NOT EXISTS actions (
   id INTEGER PRIMARY KEY,
@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
-CREATE INDEX IF NOT EXISTS audit_incident ON audit(incident_id);
 
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;

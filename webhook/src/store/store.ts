@@ -94,6 +94,8 @@ export class HealingStore {
   private syncing: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
   private readonly stmts;
+  /** One transaction wrapper, reused: better-sqlite3 builds BEGIN/COMMIT statements per wrapper. */
+  private readonly runTx: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(opts: StoreOptions) {
     this.now = opts.now ?? (() => Date.now() / 1000);
@@ -112,6 +114,7 @@ export class HealingStore {
     if (version > SCHEMA_VERSION) throw new Error(`the database ${opts.path} was written by a newer selfheal (schema ${version} > ${SCHEMA_VERSION})`);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const db = this.db;
+    this.runTx = db.transaction((fn: () => unknown) => fn());
     this.stmts = {
       insertIncident: db.prepare(`INSERT INTO incidents (key, fingerprint, starts_at, service, alertname, labels, annotations, phase, result, received_at, updated_at, resolved_at)
         VALUES (@key, @fingerprint, @starts_at, @service, @alertname, @labels, @annotations, @phase, @result, @now, @now, @resolved_at) ON CONFLICT(key) DO NOTHING`),
@@ -165,15 +168,16 @@ export class HealingStore {
 
   /** Runs `fn` in one transaction (nested calls become savepoints): one commit for several writes. */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.runTx(fn) as T;
   }
 
   /** Runs `fn` in a transaction that is synced to disk before it returns (when durability is on). */
   durably<T>(fn: () => T): T {
-    if (this.durableMode === 'NORMAL') return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) throw new Error('durably() called inside a transaction: the commit would not be durable on its own');
+    if (this.durableMode === 'NORMAL') return this.runTx.immediate(fn) as T;
     this.db.pragma('synchronous = FULL');
     try {
-      return this.db.transaction(fn).immediate();
+      return this.runTx.immediate(fn) as T;
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
@@ -210,7 +214,7 @@ export class HealingStore {
   ingest(batches: readonly (readonly ReceivedAlert[])[]): IngestOutcome[][] {
     const now = this.now();
     // Committed here; durable once flushToDisk() resolves (the caller acknowledges after that).
-    return this.db.transaction(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now)))).immediate();
+    return this.runTx.immediate(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now)))) as IngestOutcome[][];
   }
 
   private ingestOne(alert: ReceivedAlert, now: number): IngestOutcome {
@@ -262,25 +266,25 @@ export class HealingStore {
   }
 
   updateIncident(id: number, u: { phase: Phase; result?: string | null; reason?: string | null; rule?: string; target?: string; step?: number }, event?: AuditEvent): void {
-    this.db.transaction(() => {
+    this.tx(() => {
       this.stmts.updateIncident.run({ id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null, now: this.now() });
       if (event) this.audit(event);
-    })();
+    });
   }
 
   insertAction(a: Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null }, event: AuditEvent): number {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const info = this.stmts.insertAction.run({ ...a, reason: a.reason ?? null, detail: a.detail === undefined ? null : JSON.stringify(a.detail), finished_at: a.finished_at ?? null, cooldown_until: a.cooldown_until ?? null });
       this.audit(event);
       return Number(info.lastInsertRowid);
-    })();
+    });
   }
 
   finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent): void {
-    this.db.transaction(() => {
+    this.tx(() => {
       this.stmts.finishAction.run({ id, status, reason, detail: detail === undefined ? null : JSON.stringify(detail), finished_at: this.now() });
       this.audit(event);
-    })();
+    });
   }
 
   setActionStatus(id: number, status: ActionStatus): void {
