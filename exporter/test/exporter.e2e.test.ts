@@ -77,7 +77,14 @@ ${Object.entries(FIXTURE_FEATURES)
 
   it('trains every service from the history in Prometheus and serves scores', async () => {
     await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, { what: 'the exporter to be ready', timeoutMs: 60_000 });
-    const samples = await scrape(url);
+    // Ready = the first (training) cycle completed; the scores of the next scoring cycle are published.
+    const samples = await waitFor(
+      async () => {
+        const exposed = await scrape(url);
+        return series(exposed, 'selfheal_anomaly_score').length === SERVICES.length ? exposed : undefined;
+      },
+      { what: 'scores for every service', timeoutMs: 20_000, intervalMs: 250 },
+    );
     const scores = series(samples, 'selfheal_anomaly_score', { group: 'services' });
     expect(scores.map((s) => s.labels.service).sort()).toEqual([...SERVICES].sort());
     for (const service of SERVICES) {
@@ -96,7 +103,19 @@ ${Object.entries(FIXTURE_FEATURES)
   }, 90_000);
 
   it('scores the anomalous service above 1 with the right feature while the others stay below; the shipped alert fires', async () => {
+    // The backfilled history ends a few seconds before live scraping starts; Prometheus's lookback repeats
+    // its last sample over that gap, which the detectors rightly find unusual. Start from a calm state.
+    let calmSince = Date.now();
+    await waitFor(
+      async () => {
+        const report = await entities(url);
+        if (report.some((e) => (e.anomalyScore ?? 0) > 1 || !e.published)) calmSince = Date.now();
+        return Date.now() - calmSince >= 5000;
+      },
+      { what: 'every service to score below 1 for 5 s before the fault', timeoutMs: 60_000, intervalMs: 250 },
+    );
     let othersMax = 0;
+    let othersWorst = '';
     const seen: string[] = [];
     fixture.setFault('checkout', 'latency_p95', 8);
     try {
@@ -104,7 +123,10 @@ ${Object.entries(FIXTURE_FEATURES)
         async () => {
           const report = await entities(url);
           for (const entity of report) {
-            if (entity.entity.service !== 'checkout') othersMax = Math.max(othersMax, entity.anomalyScore ?? 0);
+            if (entity.entity.service !== 'checkout' && (entity.anomalyScore ?? 0) > othersMax) {
+              othersMax = entity.anomalyScore ?? 0;
+              othersWorst = `${entity.entity.service} at ${othersMax.toFixed(3)} (top feature ${entity.topFeature}, ${seen.length} polls after the fault started)`;
+            }
           }
           const checkout = report.find((e) => e.entity.service === 'checkout');
           seen.push(`${checkout?.anomalyScore?.toFixed(2)}/${checkout?.topFeature}`);
@@ -130,8 +152,8 @@ ${Object.entries(FIXTURE_FEATURES)
     } finally {
       fixture.setFault('checkout', 'latency_p95', 1);
     }
-    expect(othersMax).toBeLessThanOrEqual(1);
-  }, 90_000);
+    expect(othersMax, `another service scored above 1: ${othersWorst}`).toBeLessThanOrEqual(1);
+  }, 150_000);
 
   it('keeps running when Prometheus stops: scores go stale and are withheld, then recover by themselves', async () => {
     await stack.stopPrometheus();
