@@ -4,7 +4,7 @@
 // Prints throughput and acknowledgement latency, a reference measured in the same run (GET /-/healthy
 // on the same server: the HTTP stack alone), and checks that every acknowledged alert is in the store.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,16 @@ function body(): string {
   });
 }
 
+/** CPU seconds (user + system) the service process has used so far (Linux /proc; clock ticks of 10 ms). */
+function serviceCpuSeconds(): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function run(opts: autocannon.Options): Promise<Result> {
   return new Promise((resolve, reject) => {
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
@@ -66,21 +76,32 @@ const ingest = (extra: Partial<autocannon.Options>) => run({
   url: `${url}/api/v1/alerts`, method: 'POST', headers, connections: 10, duration: DURATION,
   requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: body() }) }], ...extra,
 });
+const cpu = new Map<Result, number>();
+async function measured(fn: () => Promise<Result>): Promise<Result> {
+  const before = serviceCpuSeconds();
+  const r = await fn();
+  cpu.set(r, serviceCpuSeconds() - before);
+  return r;
+}
 const line = (name: string, r: Result) => {
   const ok = r['2xx'];
-  console.log(`${name.padEnd(34)} ${(ok / r.duration).toFixed(0).padStart(6)} alerts/s  p50 ${String(r.latency.p50).padStart(4)} ms  p99 ${String(r.latency.p99).padStart(4)} ms  max ${String(r.latency.max).padStart(5)} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+  const cpuPer = (cpu.get(r) ?? Number.NaN) / Math.max(1, ok);
+  console.log(`${name.padEnd(34)} ${(ok / r.duration).toFixed(0).padStart(6)} alerts/s  p50 ${String(r.latency.p50).padStart(4)} ms  p99 ${String(r.latency.p99).padStart(4)} ms  max ${String(r.latency.max).padStart(5)} ms  non-2xx ${r.non2xx}  errors ${r.errors}  service CPU ${(cpuPer * 1e6).toFixed(0)} µs/alert`);
 };
 
 console.log(`selfheal webhook ingest benchmark — loopback, ${DURATION}s per phase, durability on (WAL, synchronous=FULL, ack after commit)`);
 console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews every figure, the reference included)`);
 await ingest({ duration: 2 }); // warm-up (JIT, page cache)
-const reference = await run({ url: `${url}/-/healthy`, connections: 10, duration: DURATION });
-const sustained = await ingest({ overallRate: RATE, connections: 50 });
-const peak = await ingest({ connections: 50 });
-console.log(`${'reference: GET /-/healthy'.padEnd(34)} ${(reference['2xx'] / reference.duration).toFixed(0).padStart(6)} req/s     p50 ${String(reference.latency.p50).padStart(4)} ms  p99 ${String(reference.latency.p99).padStart(4)} ms`);
+const reference = await measured(() => run({ url: `${url}/-/healthy`, connections: 10, duration: DURATION }));
+const sustained = await measured(() => ingest({ overallRate: RATE, connections: 50 }));
+const peak = await measured(() => ingest({ connections: 50 }));
+const refCpu = (cpu.get(reference) ?? Number.NaN) / Math.max(1, reference['2xx']);
+console.log(`${'reference: GET /-/healthy'.padEnd(34)} ${(reference['2xx'] / reference.duration).toFixed(0).padStart(6)} req/s     p50 ${String(reference.latency.p50).padStart(4)} ms  p99 ${String(reference.latency.p99).padStart(4)} ms  service CPU ${(refCpu * 1e6).toFixed(0)} µs/request`);
 line(`sustained at ${RATE} alerts/s`, sustained);
 line('peak (as fast as it goes)', peak);
-console.log(`ratio peak ingest / reference: ${(peak['2xx'] / peak.duration / (reference['2xx'] / reference.duration)).toFixed(2)}`);
+const peakCpu = (cpu.get(peak) ?? Number.NaN) / Math.max(1, peak['2xx']);
+console.log(`ratio peak ingest / reference: ${(peak['2xx'] / peak.duration / (reference['2xx'] / reference.duration)).toFixed(2)} (throughput), ${(peakCpu / refCpu).toFixed(2)} (service CPU per request)`);
+console.log(`service CPU capacity: ${(1 / peakCpu).toFixed(0)} alerts/s per fully available core (${(peakCpu * 1e6).toFixed(0)} µs CPU per acknowledged alert, HTTP + validation + durable record + decision)`);
 
 await new Promise((r) => setTimeout(r, 500));
 child.kill('SIGTERM');
