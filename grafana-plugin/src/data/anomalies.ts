@@ -95,7 +95,7 @@ export function attributionAt(time: number, featureScores: LabelledSeries[], fea
     }
     const i = lastIndexAtOrBefore(s.times, time + step / 2);
     const v = i >= 0 && time - s.times[i]! <= step * 3 ? s.values[i] : null;
-    if (v !== null && v !== undefined) {
+    if (v !== null && v !== undefined && !Number.isNaN(v)) {
       byFeature.set(feature, Math.max(v, byFeature.get(feature) ?? -Infinity));
     }
   }

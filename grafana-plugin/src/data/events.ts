@@ -30,7 +30,7 @@ export function eventsFromTimestamps(series: LabelledSeries[], l: EventLabels, f
     const { service, action, outcome } = labelsOf(s, l);
     let previous: number | null = null;
     for (const v of s.values) {
-      if (v === null || v === previous) {
+      if (v === null || v === previous || Number.isNaN(v)) {
         continue;
       }
       previous = v;
@@ -66,7 +66,7 @@ export function eventsFromCounters(series: LabelledSeries[], known: HealingEvent
     let prevV: number | undefined;
     for (let i = 0; i < s.times.length; i++) {
       const v = s.values[i];
-      if (v === null || v === undefined) {
+      if (v === null || v === undefined || Number.isNaN(v)) {
         continue;
       }
       const t = s.times[i]!;

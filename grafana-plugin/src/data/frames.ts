@@ -49,6 +49,17 @@ function toTime(v: unknown): number | null {
   return null;
 }
 
+/** The array itself when every entry is already a number or null (the usual case: no copy), else a converted copy. */
+function numbers(values: ArrayLike<unknown>, convert: (v: unknown) => number | null): Array<number | null> {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && typeof v !== 'number') {
+      return Array.from(values, convert);
+    }
+  }
+  return values as Array<number | null>;
+}
+
 /** Every labelled number field of every frame, with the frame's time field. */
 export function extractSeries(frames: DataFrame[]): LabelledSeries[] {
   const out: LabelledSeries[] = [];
@@ -57,24 +68,23 @@ export function extractSeries(frames: DataFrame[]): LabelledSeries[] {
     if (!timeField) {
       continue;
     }
-    const times: number[] = [];
-    const keep: number[] = [];
-    for (let i = 0; i < frame.length; i++) {
-      const t = toTime(timeField.values[i]);
-      if (t !== null) {
-        times.push(t);
-        keep.push(i);
-      }
+    let times = numbers(timeField.values, toTime);
+    let keep: number[] | undefined;
+    if (times.includes(null)) {
+      keep = [];
+      times.forEach((t, i) => t !== null && keep!.push(i));
+      times = keep.map((i) => times[i]!);
     }
     for (const field of frame.fields) {
       if (field === timeField || (field.type !== FieldType.number && field.type !== FieldType.string)) {
         continue;
       }
-      const values = keep.map((i) => toNumber(field.values[i]));
+      const all = numbers(field.values, toNumber);
+      const values = keep ? keep.map((i) => all[i] ?? null) : all;
       if (field.type === FieldType.string && values.every((v) => v === null)) {
         continue;
       }
-      out.push({ refId: frame.refId, labels: { ...(field.labels ?? {}) }, times, values });
+      out.push({ refId: frame.refId, labels: { ...(field.labels ?? {}) }, times: times as number[], values });
     }
   }
   return out;
@@ -119,7 +129,7 @@ export function mergeSeries(list: LabelledSeries[], pick: (a: number, b: number)
     const values: number[] = [];
     for (let i = 0; i < only.times.length; i++) {
       const v = only.values[i];
-      if (v !== null && v !== undefined) {
+      if (v !== null && v !== undefined && !Number.isNaN(v)) {
         times.push(only.times[i]!);
         values.push(v);
       }
@@ -130,7 +140,7 @@ export function mergeSeries(list: LabelledSeries[], pick: (a: number, b: number)
   for (const s of list) {
     for (let i = 0; i < s.times.length; i++) {
       const v = s.values[i];
-      if (v === null || v === undefined) {
+      if (v === null || v === undefined || Number.isNaN(v)) {
         continue;
       }
       const t = s.times[i]!;

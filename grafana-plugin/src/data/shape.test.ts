@@ -85,6 +85,30 @@ describe('shapeData on Prometheus-shaped frames', () => {
     expect(s.services[0]!.spans[0]!.open).toBe(true);
   });
 
+  it('reads string-typed numbers and ISO times, and skips NaN and null samples', () => {
+    const t = [FROM, FROM + 15_000, FROM + 30_000, FROM + 45_000];
+    const frame: DataFrame = {
+      length: 4,
+      fields: [
+        { name: 'Time', type: FieldType.time, config: {}, values: t.map((x) => new Date(x).toISOString()) },
+        { name: 'Value', type: FieldType.string, config: {}, values: ['0.5', '1.5', 'NaN', '0.2'], labels: { __name__: 'selfheal_anomaly_score', service: 'api' } },
+      ],
+    };
+    const gauge: DataFrame = {
+      length: 4,
+      fields: [
+        { name: 'Time', type: FieldType.time, config: {}, values: t },
+        { name: 'Value', type: FieldType.number, config: {}, values: [null, NaN, (FROM + 20_000) / 1000, (FROM + 20_000) / 1000], labels: { __name__: 'selfheal_healing_last_action_timestamp_seconds', service: 'api', action: 'restart', outcome: 'succeeded' } },
+      ],
+    };
+    const s = shapeData([frame, gauge], DEFAULT_OPTIONS, { from: FROM, to: FROM + 60_000 });
+    const api = s.services[0]!;
+    expect(api.anomaly).toEqual({ times: [t[0], t[1], t[3]], values: [0.5, 1.5, 0.2] });
+    expect(api.spans.map((x) => [x.start, x.end])).toEqual([[t[1], t[3]]]);
+    expect(api.events.map((e) => e.time)).toEqual([FROM + 20_000]);
+    expect(api.events[0]!.recoveredAfterMs).toBe(t[3]! - (FROM + 20_000));
+  });
+
   it('returns no services for frames it cannot use', () => {
     const other: DataFrame = {
       length: 1,

@@ -28,6 +28,8 @@ import { createRoot, type Root } from 'react-dom/client';
 import * as jsxRuntime from 'react/jsx-runtime';
 
 import type { HealthTimelineOptions } from '../../src/types';
+import { shapeData } from '../../src/data/shape';
+import { DEFAULT_OPTIONS } from '../../src/types';
 import { buildFrames, demoScenario, manyServicesScenario } from '../fixtures/scenario';
 
 type Scenario = 'demo' | 'many' | 'unusable';
@@ -45,6 +47,14 @@ export interface RenderRequest {
   options?: Partial<HealthTimelineOptions>;
 }
 
+export interface ShapingFigures {
+  samples: number;
+  /** Reference: one plain pass over every sample (the least any panel must do). */
+  scanMs: number;
+  /** The panel's data shaping (src/data/shape.ts) alone. */
+  shapeMs: number;
+}
+
 export interface RenderResult {
   /** From the render call to the first paint after React committed, in ms. */
   renderMs: number;
@@ -58,6 +68,7 @@ declare global {
     __grafana_public_path__?: string;
     selfheal?: {
       render: (req: RenderRequest) => Promise<RenderResult>;
+      measureShaping: (req: RenderRequest) => ShapingFigures;
       published: unknown[];
       navigations: string[];
     };
@@ -195,6 +206,32 @@ async function render(req: RenderRequest): Promise<RenderResult> {
   };
 }
 
+/** Shaping cost against a plain scan of the same frames, in the same page. */
+function measureShaping(req: RenderRequest): ShapingFigures {
+  const frames = framesFor(req);
+  let t = performance.now();
+  let acc = 0;
+  for (const f of frames) {
+    const values = f.fields[1]!.values;
+    let min = Infinity;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number | null;
+      if (v !== null && v < min) {
+        min = v;
+      }
+    }
+    acc += min;
+  }
+  const scanMs = performance.now() - t;
+  t = performance.now();
+  const shaped = shapeData(frames, DEFAULT_OPTIONS, { from: req.to - req.hours * 3600_000, to: req.to });
+  const shapeMs = performance.now() - t;
+  if (!Number.isFinite(acc) || shaped.services.length === 0) {
+    throw new Error('nothing measured');
+  }
+  return { samples: frames.reduce((n, f) => n + f.length, 0), scanMs, shapeMs };
+}
+
 const navigations: string[] = [];
 grafanaRuntime.locationService.getHistory().listen((location: { pathname: string; search: string }) => navigations.push(location.pathname + location.search));
-window.selfheal = { render, published, navigations };
+window.selfheal = { render, measureShaping, published, navigations };
