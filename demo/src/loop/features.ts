@@ -9,7 +9,7 @@ import { CONFIG_DIR } from './configs.js';
 export const FEATURE_FOR: Record<FaultKind, string> = {
   cpu_saturation: 'cpu',
   memory_leak: 'memory_used',
-  slow_dependency: 'latency_p95',
+  slow_dependency: 'latency_p50',
   failing_dependency: 'error_ratio',
   bad_instance: 'instance_error_skew',
 };
@@ -18,7 +18,7 @@ export const FEATURE_FOR: Record<FaultKind, string> = {
 const SLACK: Record<string, { relative: number; absolute: number }> = {
   cpu: { relative: 0.4, absolute: 0.01 },
   memory_used: { relative: 0.3, absolute: 16 * 1024 * 1024 },
-  latency_p95: { relative: 0.6, absolute: 0.02 },
+  latency_p50: { relative: 0.6, absolute: 0.02 },
   error_ratio: { relative: 0, absolute: 0.05 },
   instance_error_skew: { relative: 0, absolute: 0.05 },
 };

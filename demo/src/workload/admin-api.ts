@@ -14,7 +14,9 @@ export interface AdminTarget {
 }
 
 export interface AdminEvent {
+  /** When the call arrived (epoch ms); `finishedAt` when it was answered. */
   at: number;
+  finishedAt: number;
   service: string;
   action: string;
   detail: unknown;
@@ -68,8 +70,14 @@ export function adminRouter(target: AdminTarget): Router {
     if (!found) throw new ActionError(`unknown service "${name}"; known: ${[...target.pools.keys()].join(', ')}`, 404);
     return found;
   };
-  const record = (service: string, action: string, detail: unknown): void => {
-    target.onAction?.({ at: Date.now(), service, action, detail });
+  // Calls are timed from their arrival: a scale-up that starts five processes is taken when it is asked for.
+  router.use((req, _res, next) => {
+    (req as Request & { arrivedAt?: number }).arrivedAt = Date.now();
+    next();
+  });
+  const record = (req: Request, service: string, action: string, detail: unknown): void => {
+    const at = (req as Request & { arrivedAt?: number }).arrivedAt ?? Date.now();
+    target.onAction?.({ at, finishedAt: Date.now(), service, action, detail });
   };
 
   router.get('/state', (_req, res) => {
@@ -84,7 +92,7 @@ export function adminRouter(target: AdminTarget): Router {
       const current = p.inRotation().length;
       const wanted = body.replicas ?? Math.min(p.spec.maxReplicas, current + (body.delta ?? 0));
       const result = await p.scale(wanted);
-      record(p.spec.name, 'scale', result);
+      record(req, p.spec.name, 'scale', result);
       res.json({ service: p.spec.name, ...result });
     }),
   );
@@ -93,7 +101,7 @@ export function adminRouter(target: AdminTarget): Router {
     wrap(async (req, res) => {
       const p = pool(req);
       const result = await p.restart();
-      record(p.spec.name, 'restart', result);
+      record(req, p.spec.name, 'restart', result);
       res.json({ service: p.spec.name, ...result });
     }),
   );
@@ -101,14 +109,14 @@ export function adminRouter(target: AdminTarget): Router {
     const p = pool(req);
     const body = parse(cacheBody, req.body, `cache ${p.spec.name}`);
     p.setCache(body.enabled, body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : undefined);
-    record(p.spec.name, 'cache', body);
+    record(req, p.spec.name, 'cache', body);
     res.json({ service: p.spec.name, cacheEnabled: body.enabled });
   });
   router.post('/services/:service/circuit-breaker', (req, res) => {
     const p = pool(req);
     const body = parse(breakerBody, req.body, `circuit-breaker ${p.spec.name}`);
     p.setBreaker(body.open);
-    record(p.spec.name, 'circuit-breaker', body);
+    record(req, p.spec.name, 'circuit-breaker', body);
     res.json({ service: p.spec.name, breakerOpen: body.open });
   });
   router.post(
@@ -117,7 +125,7 @@ export function adminRouter(target: AdminTarget): Router {
       const p = pool(req);
       const body = parse(quarantineBody, req.body, `quarantine ${p.spec.name}`);
       const result = await p.quarantine(body.instance);
-      record(p.spec.name, 'quarantine', result);
+      record(req, p.spec.name, 'quarantine', result);
       res.json({ service: p.spec.name, ...result });
     }),
   );
@@ -129,11 +137,11 @@ export function adminRouter(target: AdminTarget): Router {
       const instance = String(req.params.instance);
       if (body.quarantined) {
         const result = await p.quarantine(instance);
-        record(p.spec.name, 'quarantine', result);
+        record(req, p.spec.name, 'quarantine', result);
         res.json({ service: p.spec.name, ...result });
       } else {
         await p.release(instance);
-        record(p.spec.name, 'release', { instance });
+        record(req, p.spec.name, 'release', { instance });
         res.json({ service: p.spec.name, instance, state: 'in_rotation' });
       }
     }),
@@ -164,7 +172,7 @@ export function adminRouter(target: AdminTarget): Router {
         detail = p.faults.bad_instance;
         break;
     }
-    record(p.spec.name, `inject ${kind}`, detail);
+    record(req, p.spec.name, `inject ${kind}`, detail);
     res.json({ service: p.spec.name, kind, ...(detail as object) });
   });
   router.delete('/services/:service/faults', (req, res) => {
@@ -173,7 +181,7 @@ export function adminRouter(target: AdminTarget): Router {
     delete p.faults.slow_dependency;
     delete p.faults.failing_dependency;
     p.clearInstanceFaults();
-    record(p.spec.name, 'clear faults', {});
+    record(req, p.spec.name, 'clear faults', {});
     res.json({ service: p.spec.name, faults: p.faults });
   });
   router.post(
@@ -181,15 +189,15 @@ export function adminRouter(target: AdminTarget): Router {
     wrap(async (req, res) => {
       const p = pool(req);
       await p.reset();
-      record(p.spec.name, 'reset', {});
+      record(req, p.spec.name, 'reset', {});
       res.json({ service: p.spec.name, replicas: p.inRotation().length });
     }),
   );
   router.post(
     '/reset',
-    wrap(async (_req, res) => {
+    wrap(async (req, res) => {
       await target.resetAll();
-      record('*', 'reset', {});
+      record(req, '*', 'reset', {});
       res.json(target.state());
     }),
   );
