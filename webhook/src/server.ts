@@ -148,7 +148,12 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
         metrics.alertsReceived.inc({ status: 'resolved' });
         if (o.recoverySeconds !== null) metrics.recovery.observe({ service: metrics.serviceLabel(o.service ?? 'unknown') }, o.recoverySeconds);
         engine.onResolved(o.incidentId);
-      } else counts.duplicate++;
+      } else {
+        counts.duplicate++;
+        // Recorded earlier but never started (e.g. the disk sync failed after the commit and we answered 500):
+        // the retry starts it. The engine ignores incidents already running or decided.
+        if (o.kind === 'duplicate' && o.pending) engine.enqueue(o.incidentId);
+      }
     }
     res.status(200).json({ status: 'success', received: alerts.length, ...counts });
   });

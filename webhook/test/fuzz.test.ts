@@ -88,5 +88,5 @@ describe('fuzz', () => {
     expect(svc.healer.store.listAudit({})).toEqual(auditBefore);
     expect(svc.healer.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect((await svc.post(payload([{ fingerprint: 'ffff' }]))).body).toMatchObject({ new: 1 });
-  }, 180_000);
+  }, 400_000);
 });

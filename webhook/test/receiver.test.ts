@@ -150,6 +150,23 @@ describe('edge-triggered, idempotent', () => {
   });
 });
 
+describe('disk sync failure after the commit', () => {
+  it('answers 500, and the retry (now a duplicate) still starts the action exactly once', async () => {
+    const store = svc.healer.store;
+    const original = store.flushToDisk.bind(store);
+    store.flushToDisk = () => Promise.reject(new Error('EIO: fdatasync failed (simulated)'));
+    expect((await svc.post(payload([{}]))).status).toBe(500);
+    store.flushToDisk = original;
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(0);
+    expect((await svc.post(payload([{}]))).body).toMatchObject({ status: 'success', duplicate: 1 });
+    await svc.healer.engine.idle();
+    expect((await svc.post(payload([{}]))).body).toMatchObject({ duplicate: 1 });
+    await svc.healer.engine.idle();
+    expect(admin.requests).toHaveLength(1);
+  });
+});
+
 describe('read APIs and pause', () => {
   it('filters actions by service and since, and pauses through POST /api/v1/pause', async () => {
     const paused = await fetch(`${svc.url}/api/v1/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"paused": true, "reason": "maintenance"}' });

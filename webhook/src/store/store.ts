@@ -75,7 +75,7 @@ export interface AuditEvent {
 /** What ingesting one alert did. */
 export type IngestOutcome =
   | { kind: 'new'; incidentId: number; alert: ReceivedAlert }
-  | { kind: 'duplicate'; incidentId: number }
+  | { kind: 'duplicate'; incidentId: number; pending: boolean }
   | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: ReceivedAlert }
   | { kind: 'already_resolved'; incidentId: number };
 
@@ -223,7 +223,7 @@ export class HealingStore {
     if (alert.status === 'firing') {
       if (existing) {
         this.stmts.bumpNotifications.run(existing.id);
-        return existing.resolved_at ? { kind: 'already_resolved', incidentId: existing.id } : { kind: 'duplicate', incidentId: existing.id };
+        return existing.resolved_at ? { kind: 'already_resolved', incidentId: existing.id } : { kind: 'duplicate', incidentId: existing.id, pending: existing.phase === 'pending' };
       }
       const info = this.stmts.insertIncident.run({
         key: alert.key, fingerprint: alert.fingerprint, starts_at: alert.startsAt, service, alertname: alert.labels.alertname ?? null,
