@@ -9,7 +9,7 @@ import type { HealthTimelineOptions } from './types';
 export function healthThresholds(frames: DataFrame[], options: HealthTimelineOptions): ThresholdsConfig | undefined {
   for (const frame of frames) {
     for (const field of frame.fields) {
-      const name = field.labels?.__name__;
+      const name = field.labels?.__name__ ?? field.name;
       if ((name === options.healthQuery || frame.refId === options.healthQuery) && field.config.thresholds?.steps.length) {
         return field.config.thresholds;
       }

@@ -7,6 +7,8 @@ import type { QueryRole } from './model';
 
 export interface LabelledSeries {
   refId?: string;
+  /** The value field's name: the metric name in Grafana's dataplane frames, often just "Value" otherwise. */
+  fieldName?: string;
   labels: Record<string, string>;
   times: number[];
   values: Array<number | null>;
@@ -84,17 +86,19 @@ export function extractSeries(frames: DataFrame[]): LabelledSeries[] {
       if (field.type === FieldType.string && values.every((v) => v === null)) {
         continue;
       }
-      out.push({ refId: frame.refId, labels: { ...(field.labels ?? {}) }, times: times as number[], values });
+      out.push({ refId: frame.refId, fieldName: field.name, labels: { ...(field.labels ?? {}) }, times: times as number[], values });
     }
   }
   return out;
 }
 
-/** The role of a series: its metric name (`__name__`) first, then its query's refId. */
+/**
+ * The role of a series: its metric name first (the `__name__` label, or the value field's name where Grafana's
+ * Prometheus data source follows the dataplane contract and moves `__name__` there), then its query's refId.
+ */
 export function roleOf(series: LabelledSeries, options: HealthTimelineOptions): QueryRole | undefined {
-  const name = series.labels.__name__;
-  if (name !== undefined) {
-    const byName = ROLES.find((role) => options[ROLE_OPTION[role]] === name);
+  for (const name of [series.labels.__name__, series.fieldName]) {
+    const byName = name === undefined ? undefined : ROLES.find((role) => options[ROLE_OPTION[role]] === name);
     if (byName) {
       return byName;
     }

@@ -57,6 +57,23 @@ describe('shapeData on Prometheus-shaped frames', () => {
     expect(events.every((e) => e.approximate)).toBe(true);
   });
 
+  it('reads dataplane frames, where the metric name is the value field name instead of a label', () => {
+    const dataplane: DataFrame[] = frames.map((f) => ({
+      ...f,
+      refId: 'X',
+      fields: f.fields.map((x) => {
+        if (!x.labels) {
+          return x;
+        }
+        const { __name__: name, ...labels } = x.labels;
+        return { ...x, name: name!, labels };
+      }),
+    }));
+    const s = shapeData(dataplane, DEFAULT_OPTIONS, W);
+    expect(s.missing).toEqual([]);
+    expect(s.services.flatMap((x) => x.events)).toHaveLength(10);
+  });
+
   it('matches series by refId when the query aggregates the metric name away', () => {
     const renamed: DataFrame[] = frames
       .filter((f) => f.refId === 'A')
