@@ -193,6 +193,8 @@ export class HealingEngine {
       const result = await this.attempt(inc, plan, step, baseVars, announce);
       announce = undefined;
       if (result === 'failed') continue;
+      // An earlier action failed and the next one may not run (guardrail, refusal): people must know.
+      if (result === 'skipped' && step > 0) await this.escalate(inc, plan, `${plan.steps[step]?.action ?? 'the next action'} was skipped: ${store.lastAction(incidentId)?.reason ?? ''}`);
       return; // succeeded / skipped / dry_run closed the incident themselves; stopped leaves it for the next start
     }
     await this.escalate(inc, plan);
@@ -344,10 +346,11 @@ export class HealingEngine {
     }
   }
 
-  private async escalate(inc: IncidentRow, plan: Plan): Promise<void> {
+  private async escalate(inc: IncidentRow, plan: Plan, why?: string): Promise<void> {
     const { store } = this.d;
     const service = inc.service ?? plan.targetName;
-    const reason = `every action failed (${plan.steps.map((s) => s.action).join(' -> ')})`;
+    const tried = store.listActions({ service: inc.service ?? undefined, limit: 50 }).filter((a) => a.incident_id === inc.id && a.status === 'failed').reverse().map((a) => a.action);
+    const reason = why ? `${tried.join(' -> ')} failed and ${why}` : `every action failed (${plan.steps.map((s) => s.action).join(' -> ')})`;
     let notified = 'no notification webhook configured';
     if (this.d.notifier) {
       try {

@@ -76,6 +76,17 @@ describe('verification and escalation', () => {
     expect(slack.requests).toHaveLength(1);
   });
 
+  it('tells people when the next action is held back by a guardrail after a failure', async () => {
+    const admin = await server((_q, _b, res) => { res.statusCode = 503; res.end('down'); });
+    const slack = await server((_q, _b, res) => { res.end('ok'); });
+    svc = await startHealer(policy(admin.url, { escalation: { notify: { url: slack.url } }, guardrails: { cooldown: 0, rateLimits: { perTarget: [{ window: '1h', max: 1 }], global: [] } } }, { actions: ['scale_up', 'restart'] }));
+    await svc.post(payload([{}]));
+    await svc.healer.engine.idle();
+    expect(admin.requests.map((r) => r.url)).toEqual(['/scale']);
+    expect(incidentOf(svc)).toMatchObject({ result: 'escalated' });
+    expect(JSON.parse(slack.requests[0]?.body ?? '{}').text).toMatch(/scale_up failed and restart was skipped: rate limit: 1 actions on target "checkout"/);
+  });
+
   it('a resolved notification ends verification as succeeded', async () => {
     const admin = await server((_q, _b, res) => { res.end('ok'); });
     const prom = await server(prometheusApi(() => []));
