@@ -160,6 +160,7 @@ ${features}
     const identity = await rawRead('identity');
     const gzip = await rawRead('gzip');
 
+    const baseRss = process.memoryUsage().rss;
     const train = await measure('train (all models from history)', promQueries, async () => {
       const [result] = await service.runCycles();
       process.stderr.write('\n');
@@ -180,6 +181,9 @@ ${features}
     const exposition = await service.metricsText();
     const entities = service.entities();
     const save = await measure('save all models', promQueries, () => service.saveAll());
+    // The service's own peak: training, scoring, scrapes and a save. The restore below builds a second set
+    // of models in this same process (a restarted exporter holds only one), so it is reported apart.
+    const servicePeakRss = Math.max(process.resourceUsage().maxRSS * 1024, peakSampledRss);
     const restoreService = new ExporterService({ config, factory, logger: pino({ level: 'warn' }), now: () => clock, processMetrics: false });
     let restored = 0;
     const restore = await measure('restore all models', promQueries, async () => {
@@ -190,7 +194,8 @@ ${features}
     const planted = entities.filter((e) => isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
     const normal = entities.filter((e) => !isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
     const above = (list: typeof entities): number => list.filter((e) => (e.anomalyScore ?? 0) > 1).length;
-    const peakRss = Math.max(process.resourceUsage().maxRSS * 1024, peakSampledRss);
+    const peakRss = servicePeakRss;
+    const rssAfterRestore = process.memoryUsage().rss;
 
     const scoreCpu = scoring.map((m) => m.cpuSeconds);
     const meanScoreCpu = scoreCpu.reduce((a, b) => a + b, 0) / Math.max(1, scoreCpu.length);
@@ -208,7 +213,8 @@ ${features}
     log(`planted anomalies above 1.0        ${above(planted)} of ${planted.length}; normal entities above 1.0: ${above(normal)} of ${normal.length}`);
     log(`/metrics exposition                ${mib(exposition.length)} (${exposition.split('\n').length.toLocaleString('en')} lines), rendered in ${fmt(scrape.wallSeconds * 1000, 0)} ms`);
     log(`state on disk                      ${mib(stateBytes)} (${fmt(stateBytes / Math.max(1, restored) / 1024, 1)} KiB per model), ${restored.toLocaleString('en')} restored`);
-    log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)})`);
+    log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)}; models: ${fmt((rssAfterTrain - baseRss) / entities.length / 1024, 0)} KiB each)`);
+    log(`RSS after restore                  ${mib(rssAfterRestore)} (two model sets in this process)`);
     log('');
     log('reference in the same run: the raw read of one feature over the training window (client alone)');
     log(`  accept-encoding identity          ${fmt(identity.seconds, 3)} s wall, ${fmt(identity.cpuSeconds, 3)} s CPU`);

@@ -93,8 +93,7 @@ export class ExporterService {
   }
 
   private newScoreMetrics(): ScoreMetrics {
-    const labels = [...new Set(this.config.groups.flatMap((group) => group.groupBy))];
-    return new ScoreMetrics(labels, () => this.runners.map((runner) => runner.snapshot()));
+    return new ScoreMetrics(() => this.runners.map((runner) => runner.snapshot()));
   }
 
   /** The text of GET /metrics. */
