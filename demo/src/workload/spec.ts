@@ -17,9 +17,9 @@ export interface ServiceSpec {
 }
 
 export const DEFAULT_SERVICES: readonly ServiceSpec[] = [
-  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
-  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
-  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 15, cpuMsPerRequest: 4 },
+  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
+  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
+  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
 ];
 
 /** The five fault kinds, one per healing action. */
@@ -51,7 +51,7 @@ export interface FaultParams {
 }
 
 export const FAULT_DEFAULTS = {
-  loadMultiplier: 4,
+  loadMultiplier: 3,
   leakBytesPerSecond: 16 * 1024 * 1024,
   leakCapBytes: 256 * 1024 * 1024,
   latencyMs: 500,
