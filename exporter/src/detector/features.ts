@@ -1,12 +1,16 @@
 // Causal feature extraction: turns each input sample into the model's row using only the past.
 // Per input feature (multi-scale): the value, its first difference, its deviation from the trailing mean of each
 // window in units of that window's trailing spread, and the log ratio of short- to long-window spread (a change
-// of volatility). Optional time-of-day / day-of-week terms. Missing values are carried forward (and reported).
+// of volatility); with seasonality 'daily', its deviation from the usual value at this time of day (a 5-minute-bin
+// profile learnt as it goes). Missing values are carried forward (and reported).
 import { BinaryReader, BinaryWriter } from '../forest/binary.js';
 
 const Z_LIMIT = 1e4;
+/** Time-of-day profile: 288 bins of 5 minutes, each an exponentially weighted mean and variance of the input. */
+const DAY_BINS = 288;
+const PROFILE_ALPHA = 0.1;
 
-export type Seasonality = 'none' | 'daily' | 'weekly';
+export type Seasonality = 'none' | 'daily';
 
 /** Names of the model's columns, for attribution and debugging. */
 export function derivedColumnNames(inputs: readonly string[], windows: readonly number[], seasonality: Seasonality): string[] {
@@ -16,15 +20,16 @@ export function derivedColumnNames(inputs: readonly string[], windows: readonly 
     for (const w of windows) names.push(`${name}:z${w}`);
     if (windows.length > 1) names.push(`${name}:spread_ratio`);
   }
-  if (seasonality !== 'none') names.push('time_of_day:sin', 'time_of_day:cos');
-  if (seasonality === 'weekly') names.push('day_of_week:sin', 'day_of_week:cos');
+  if (seasonality !== 'none') for (const name of inputs) names.push(`${name}:z_time_of_day`);
   return names;
 }
 
 export class FeatureExtractor {
   readonly columns: number;
-  /** Column -> input feature it derives from (-1 for calendar terms). */
+  /** Column -> input feature it derives from. */
   readonly columnInput: Int32Array;
+  /** 1 for columns already in units of spread (z-scores, log spread ratio), 0 for value and difference. */
+  readonly columnUnitless: Uint8Array;
   private readonly d: number;
   private readonly maxW: number;
   /** Last maxW values per input, ring of rows. */
@@ -34,6 +39,12 @@ export class FeatureExtractor {
   private readonly sum2: Float64Array;
   private count = 0;
   private sinceRecompute = 0;
+  /** Per input and time-of-day bin: visits, mean, variance (only with seasonality). */
+  private readonly profileN: Float64Array;
+  private readonly profileMean: Float64Array;
+  private readonly profileVar: Float64Array;
+  /** Per input: the spread of its longest window at the current sample (scratch). */
+  private readonly longSpread: Float64Array;
 
   constructor(
     private readonly inputs: number,
@@ -47,10 +58,21 @@ export class FeatureExtractor {
     this.sum1 = new Float64Array(windows.length * inputs);
     this.sum2 = new Float64Array(windows.length * inputs);
     const per = 2 + windows.length + (windows.length > 1 ? 1 : 0);
-    const calendar = seasonality === 'none' ? 0 : seasonality === 'daily' ? 2 : 4;
-    this.columns = per * inputs + calendar;
+    const seasonal = seasonality === 'none' ? 0 : inputs;
+    this.columns = per * inputs + seasonal;
+    const bins = seasonality === 'none' ? 0 : DAY_BINS * inputs;
+    this.profileN = new Float64Array(bins);
+    this.profileMean = new Float64Array(bins);
+    this.profileVar = new Float64Array(bins);
+    this.longSpread = new Float64Array(inputs);
     this.columnInput = new Int32Array(this.columns).fill(-1);
     for (let i = 0; i < inputs; i++) for (let k = 0; k < per; k++) this.columnInput[i * per + k] = i;
+    for (let i = 0; i < seasonal; i++) this.columnInput[per * inputs + i] = i;
+    this.columnUnitless = new Uint8Array(this.columns).fill(1);
+    for (let i = 0; i < inputs; i++) {
+      this.columnUnitless[i * per] = 0;
+      this.columnUnitless[i * per + 1] = 0;
+    }
   }
 
   /** Samples pushed so far. */
@@ -74,6 +96,7 @@ export class FeatureExtractor {
     }
     const W = windows.length;
     const per = 2 + W + (W > 1 ? 1 : 0);
+    this.longSpread.fill(0);
     for (let i = 0; i < d; i++) {
       const raw = values[i] as number;
       const x = Number.isFinite(raw) ? raw : (last[i] as number);
@@ -98,21 +121,30 @@ export class FeatureExtractor {
           else if (z < -Z_LIMIT) z = -Z_LIMIT;
           if (k === 0) sdShort = sd + floor;
           sdLong = sd + floor;
+          this.longSpread[i] = sd;
         }
         out[base + 2 + k] = z;
       }
       if (W > 1) out[base + 2 + W] = Number.isFinite(sdShort) && Number.isFinite(sdLong) ? Math.log(sdShort / sdLong) : 0;
     }
+    const longSpread = this.longSpread;
     let col = offset + d * per;
+    const bin = Math.floor((((timestampSeconds % 86400) + 86400) % 86400) / (86400 / DAY_BINS)) % DAY_BINS;
     if (this.seasonality !== 'none') {
-      const day = ((timestampSeconds % 86400) + 86400) % 86400 / 86400;
-      out[col++] = Math.sin(2 * Math.PI * day);
-      out[col++] = Math.cos(2 * Math.PI * day);
-      if (this.seasonality === 'weekly') {
-        // 1970-01-01 was a Thursday; the phase does not matter to the model, only its periodicity.
-        const week = ((timestampSeconds % 604800) + 604800) % 604800 / 604800;
-        out[col++] = Math.sin(2 * Math.PI * week);
-        out[col++] = Math.cos(2 * Math.PI * week);
+      // Deviation from what this time of day usually looks like (the day's profile), in its usual spread.
+      for (let i = 0; i < d; i++) {
+        const raw = values[i] as number;
+        const x = Number.isFinite(raw) ? raw : (last[i] as number);
+        const b = i * DAY_BINS + bin;
+        const n = this.profileN[b] as number;
+        let z = 0;
+        if (n >= 1) {
+          const mean = this.profileMean[b] as number;
+          // A bin seen on only a few days has an unreliable spread: floor it with a fraction of the series' spread.
+          const floor = Math.max(1e-9 * Math.max(1, Math.abs(mean)), 0.25 * (longSpread[i] as number));
+          z = Math.max(-Z_LIMIT, Math.min(Z_LIMIT, (x - mean) / (Math.sqrt(this.profileVar[b] as number) + floor)));
+        }
+        out[col++] = z;
       }
     }
     // Push the sample: add to every window, drop what leaves it.
@@ -134,6 +166,16 @@ export class FeatureExtractor {
       }
       ring[slot * d + i] = x;
       last[i] = x;
+      if (this.seasonality !== 'none') {
+        const b = i * DAY_BINS + bin;
+        const n = (this.profileN[b] as number) + 1;
+        const alpha = Math.max(1 / n, PROFILE_ALPHA);
+        const mean = this.profileMean[b] as number;
+        const delta = x - mean;
+        this.profileN[b] = n;
+        this.profileMean[b] = n === 1 ? x : mean + alpha * delta;
+        this.profileVar[b] = n === 1 ? 0 : (1 - alpha) * ((this.profileVar[b] as number) + alpha * delta * delta);
+      }
     }
     this.count++;
     // Running sums drift with cancellation; recompute them exactly from the ring now and then.
@@ -166,6 +208,9 @@ export class FeatureExtractor {
     w.f64Array(this.last);
     w.f64Array(this.sum1);
     w.f64Array(this.sum2);
+    w.f64Array(this.profileN);
+    w.f64Array(this.profileMean);
+    w.f64Array(this.profileVar);
     // Only the filled part of the ring, oldest first.
     const n = Math.min(this.count, this.maxW);
     w.varint(n);
@@ -180,6 +225,11 @@ export class FeatureExtractor {
     const last = r.f64Array(this.d);
     const sum1 = r.f64Array(this.sum1.length);
     const sum2 = r.f64Array(this.sum2.length);
+    const profile = [r.f64Array(this.profileN.length), r.f64Array(this.profileN.length), r.f64Array(this.profileN.length)];
+    if (profile.some((a) => a.length !== this.profileN.length)) r.fail('time-of-day profile does not match the detector');
+    this.profileN.set(profile[0] as Float64Array);
+    this.profileMean.set(profile[1] as Float64Array);
+    this.profileVar.set(profile[2] as Float64Array);
     if (last.length !== this.d || sum1.length !== this.sum1.length || sum2.length !== this.sum2.length) {
       r.fail('feature state does not match the detector\'s inputs and windows');
     }

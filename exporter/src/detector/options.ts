@@ -11,8 +11,12 @@ export interface DetectorOptions {
   retrainEvery: number;
   /** Trailing windows (samples) of the per-feature deviation terms: multi-scale, short to long. */
   windows: number[];
-  /** Adds time-of-day ("daily") or time-of-day and day-of-week ("weekly") terms to the model's input. */
-  seasonality: 'none' | 'daily' | 'weekly';
+  /**
+   * "daily" adds, per feature, the deviation from its usual value at this time of day (a profile of 5-minute bins
+   * learnt as data arrives, in units of that bin's usual spread): daily rhythms stop looking anomalous and a
+   * normal-looking value at an unusual hour does not.
+   */
+  seasonality: 'none' | 'daily';
   /** Isolation Forest size. */
   trees: number;
   sampleSize: number;
@@ -26,7 +30,7 @@ export interface DetectorOptions {
    * outside its training range (70 and 1000 look alike) and ignores features that were constant in training.
    */
   noveltyWeight: number;
-  /** Samples an alarm episode (anomaly score > 1) holds its peak, so `for:` in the alert rule can see it. */
+  /** Samples an alarm episode (anomaly score > 1) stays above 1 (at least 1.001), so `for:` in the alert rule can see it. */
   alarmHold: number;
   /**
    * Samples after an episode starts during which only a new high counts: the score is reduced by the episode's
@@ -46,12 +50,12 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
   trainWindow: 2000,
   retrainEvery: 200,
   windows: [12, 288],
-  seasonality: 'none',
+  seasonality: 'daily',
   trees: 100,
   sampleSize: 256,
   calibrationWindow: 1000,
   alertTailProbability: 1e-3,
-  noveltyWeight: 0.05,
+  noveltyWeight: 0.2,
   tailFraction: 0.02,
   alarmHold: 3,
   refractory: 200,
@@ -66,7 +70,7 @@ export const detectorOptionsSchema = z.strictObject({
   trainWindow: count(20, 1_000_000),
   retrainEvery: count(1, 1_000_000),
   windows: z.array(count(2, 100_000)).min(1).max(8),
-  seasonality: z.enum(['none', 'daily', 'weekly']),
+  seasonality: z.enum(['none', 'daily']),
   trees: count(1, 1000),
   sampleSize: count(16, 4096),
   calibrationWindow: count(50, 1_000_000),

@@ -11,9 +11,18 @@ import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
 const STATE_VERSION = 1;
+/** Score held during an alarm episode's first `alarmHold` samples: just above the alerting threshold. */
+const HOLD_LEVEL = 1.001;
 
 export class DetectorStateError extends Error {
   override name = 'DetectorStateError';
+}
+
+// One scratch buffer for all detectors (they run on one thread): training rows widened to float64.
+let scratch = new Float64Array(0);
+function trainingScratch(size: number): Float64Array {
+  if (scratch.length < size) scratch = new Float64Array(size);
+  return scratch.subarray(0, size);
 }
 
 /** Per-column location and spread of the training rows: attribution and the out-of-range check. */
@@ -47,7 +56,6 @@ export class IsolationForestDetector implements StreamingDetector {
   private episodePeak = 0;
   private last: Verdict;
   private readonly row: Float64Array;
-  private readonly trainScratch: Float64Array;
 
   constructor(featureNames: readonly string[], options: Readonly<Record<string, unknown>> = {}) {
     if (featureNames.length < 1) throw new DetectorStateError('a detector needs at least one feature name');
@@ -60,7 +68,6 @@ export class IsolationForestDetector implements StreamingDetector {
     this.extractor = new FeatureExtractor(featureNames.length, o.windows, o.seasonality);
     this.columns = this.extractor.columns;
     this.train = new Float32Array(o.trainWindow * this.columns);
-    this.trainScratch = new Float64Array(o.trainWindow * this.columns);
     this.calibrator = new ScoreCalibrator(o.calibrationWindow, o.alertTailProbability, o.tailFraction);
     this.recentRaw = new Float64Array(o.smoothing);
     this.row = new Float64Array(this.columns);
@@ -142,6 +149,8 @@ export class IsolationForestDetector implements StreamingDetector {
     w.f64(this.trainedTs ?? NaN);
     w.varint(this.trainedRows);
     w.f64(this.latchedTop);
+    w.f64(this.sinceEpisode);
+    w.f64(this.episodePeak);
     this.calibrator.write(w);
     w.varint(this.rawCount);
     w.f64Array(this.recentRaw);
@@ -186,6 +195,8 @@ export class IsolationForestDetector implements StreamingDetector {
     det.trainedTs = Number.isNaN(trainedTs) ? undefined : trainedTs;
     det.trainedRows = r.varint();
     det.latchedTop = r.f64();
+    det.sinceEpisode = r.f64();
+    det.episodePeak = r.f64();
     det.calibrator.read(r);
     det.rawCount = r.varint();
     const recent = r.f64Array(det.recentRaw.length);
@@ -229,14 +240,17 @@ export class IsolationForestDetector implements StreamingDetector {
     const o = this.options;
     const C = this.columns;
     const rows = Math.min(this.trainRows, o.trainWindow);
-    const data = this.trainScratch.subarray(0, rows * C);
+    const data = trainingScratch(rows * C);
     // Oldest first, so that a given history always gives the same forest.
     for (let k = 0, src = this.trainRows - rows; k < rows; k++, src++) {
       const slot = src % o.trainWindow;
       for (let c = 0; c < C; c++) data[k * C + c] = this.train[slot * C + c] as number;
     }
-    this.forest = IsolationForest.fit(data, C, { trees: o.trees, sampleSize: o.sampleSize, seed: o.seed + this.trainRows });
-    this.stats = columnStats(data, C);
+    // Trees that hold every training row score those rows as if they were old friends; the first model's scores
+    // of its own rows seed the calibration, so it samples at most half of them per tree.
+    const sampleSize = Math.max(2, Math.min(o.sampleSize, Math.floor(rows / 2)));
+    this.forest = IsolationForest.fit(data, C, { trees: o.trees, sampleSize, seed: o.seed + this.trainRows });
+    this.stats = columnStats(data, C, this.extractor.columnUnitless);
     this.sinceTrain = 0;
     this.trainedTs = timestampSeconds;
     this.trainedRows = rows;
@@ -271,7 +285,7 @@ export class IsolationForestDetector implements StreamingDetector {
 
   /**
    * One incident, one alarm: an episode starts when the score exceeds 1 outside a refractory period; the score then
-   * holds the episode's peak for `alarmHold` samples (enough for an alert's `for:`), after which, until `refractory` samples have
+   * stays at least just above 1 for `alarmHold` samples (so the alert's `for:` can see it), after which, until `refractory` samples have
    * passed, only the excess over the episode's peak is reported.
    */
   private damp(a: number): number {
@@ -285,9 +299,9 @@ export class IsolationForestDetector implements StreamingDetector {
       return a;
     }
     if (this.sinceEpisode < o.alarmHold) {
-      // Hold the episode's peak so the alert rule's `for:` sees a steady signal, not one spiky sample.
+      // Keep the episode just above the threshold so the alert rule's `for:` sees it, without claiming more.
       this.episodePeak = Math.max(this.episodePeak, a);
-      return this.episodePeak;
+      return Math.max(a, HOLD_LEVEL);
     }
     const excess = a - this.episodePeak;
     if (excess > 1) {
@@ -332,7 +346,7 @@ export function outOfRange(stats: ColumnStats, row: Float64Array): number {
   return worst;
 }
 
-function columnStats(data: Float64Array, C: number): ColumnStats {
+function columnStats(data: Float64Array, C: number, unitless: Uint8Array): ColumnStats {
   const rows = data.length / C;
   const mean = new Float64Array(C);
   const spread = new Float64Array(C);
@@ -355,8 +369,9 @@ function columnStats(data: Float64Array, C: number): ColumnStats {
   }
   for (let c = 0; c < C; c++) {
     const sd = Math.sqrt((spread[c] as number) / rows);
-    // A feature constant in training still needs a unit: a small fraction of its level.
-    spread[c] = Math.max(sd, 1e-3 * Math.abs(mean[c] as number), 1e-9);
+    // A feature constant in training still needs a unit: a small fraction of its level, or for z-scores (already
+    // in units of spread) one unit, so that a term that just became available is not an outlier by itself.
+    spread[c] = Math.max(sd, unitless[c] === 1 ? 1 : 1e-3 * Math.abs(mean[c] as number), 1e-9);
   }
   return { mean, spread, min, max };
 }
