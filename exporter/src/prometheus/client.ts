@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { parseMatrixFast, parseSampleValue } from './matrix-parser.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -152,7 +153,7 @@ export class PrometheusClient {
   }
 
   /** One attempt: POST form-encoded (long PromQL fits), the API envelope checked. */
-  private async attempt(endpoint: Endpoint, params: Record<string, string>): Promise<unknown> {
+  private async attempt(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown): Promise<unknown> {
     const started = performance.now();
     let outcome: RequestOutcome = 'success';
     try {
@@ -175,6 +176,10 @@ export class PrometheusClient {
         throw error;
       }
       const text = typeof response.data === 'string' ? response.data : String(response.data);
+      if (response.status < 300 && fast) {
+        const parsed = fast(text);
+        if (parsed !== undefined) return parsed;
+      }
       let body: ApiEnvelope | undefined;
       try {
         const parsed: unknown = JSON.parse(text);
@@ -204,10 +209,10 @@ export class PrometheusClient {
   }
 
   /** Retries retryable failures with exponential backoff and full jitter. */
-  private async request(endpoint: Endpoint, params: Record<string, string>): Promise<unknown> {
+  private async request(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(endpoint, params);
+        return await this.attempt(endpoint, params, fast);
       } catch (error) {
         if (!(error instanceof PrometheusError) || !error.retryable || attempt >= this.options.retries) throw error;
         const base = this.options.retryBackoffSeconds * 1000 * 2 ** attempt;
@@ -233,7 +238,7 @@ export class PrometheusClient {
     return vector.result.map((sample) => ({
       metric: sample.metric,
       timestamp: sample.value[0],
-      value: Number(sample.value[1]),
+      value: parseSampleValue(sample.value[1]),
     }));
   }
 
@@ -259,13 +264,22 @@ export class PrometheusClient {
       const count = Math.min(perChunk, total - first);
       const chunkStart = startSeconds + first * stepSeconds;
       const chunkEnd = chunkStart + (count - 1) * stepSeconds;
-      const data = await this.request('query_range', {
-        query: promql,
-        start: String(chunkStart),
-        end: String(chunkEnd),
-        step: String(stepSeconds),
-        timeout: `${this.options.timeoutSeconds}s`,
-      });
+      // The scanner's typed arrays when the answer has Prometheus's usual layout, else the generic path.
+      const data = await this.request(
+        'query_range',
+        {
+          query: promql,
+          start: String(chunkStart),
+          end: String(chunkEnd),
+          step: String(stepSeconds),
+          timeout: `${this.options.timeoutSeconds}s`,
+        },
+        parseMatrixFast,
+      );
+      if (Array.isArray(data)) {
+        onChunk(data as RangeSeries[]);
+        continue;
+      }
       const matrix = data as Partial<MatrixData>;
       if (matrix.resultType !== 'matrix' || !Array.isArray(matrix.result)) {
         throw new PrometheusError(`query_range ${JSON.stringify(promql)} returned a ${String(matrix.resultType)}, expected a matrix`, 'client_error');
@@ -278,7 +292,7 @@ export class PrometheusClient {
           for (let i = 0; i < n; i++) {
             const point = series.values[i] as [number, string];
             timestamps[i] = point[0];
-            values[i] = Number(point[1]);
+            values[i] = parseSampleValue(point[1]);
           }
           return { metric: series.metric, timestamps, values };
         }),
