@@ -2,7 +2,7 @@
 // the store that remembers everything, and the read APIs and metrics.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { ExecActuator } from './actuators/exec/exec-actuator.js';
 import { HttpActuator } from './actuators/http/http-actuator.js';
@@ -90,6 +90,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
@@ -103,12 +104,24 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.setHeader('WWW-Authenticate', config.auth.type === 'basic' ? 'Basic realm="selfheal"' : 'Bearer realm="selfheal"');
     res.status(401).json({ status: 'error', error: 'unauthorized: missing or wrong credentials' });
   };
-  // `__proto__` keys would be silently dropped by object construction: refuse them outright.
+  // `__proto__` keys would be silently dropped by object construction: refuse them outright. The reviver
+  // (slow) only runs when the text could contain one, escaped or not.
   const reviver = (key: string, value: unknown): unknown => {
     if (key === '__proto__') throw new SyntaxError('"__proto__" is not allowed as a key');
     return value;
   };
-  const json = express.json({ limit: config.bodyLimit, strict: true, type: () => true, reviver });
+  const text = express.text({ limit: config.bodyLimit, type: () => true });
+  const parseJson = (req: Request, res: Response, next: NextFunction): void => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    try {
+      req.body = raw === '' ? undefined : JSON.parse(raw, /__proto__|\\u/.test(raw) ? reviver : undefined);
+    } catch (err) {
+      res.status(400).json({ status: 'error', error: `body is not valid JSON: ${(err as Error).message.slice(0, 200)}` });
+      return;
+    }
+    next();
+  };
+  const json: RequestHandler[] = [text, parseJson];
 
   app.get('/-/healthy', (_req, res) => { res.type('text/plain').send('OK\n'); });
   app.get('/-/ready', (_req, res) => { res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'starting\n'); });
@@ -116,14 +129,14 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.post('/api/v1/alerts', requireAuth, (req, res, next) => {
+  app.post('/api/v1/alerts', requireAuth, (req: Request, res: Response, next: NextFunction) => {
     const type = req.headers['content-type'] ?? '';
     if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
       res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got "${type.slice(0, 100)}"` });
       return;
     }
     next();
-  }, json, async (req, res) => {
+  }, ...json, async (req: Request, res: Response) => {
     const parsed = payloadSchema.safeParse(req.body);
     if (!parsed.success) {
       const errors = formatIssues(parsed.error.issues.slice(0, 10));
@@ -180,7 +193,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
   });
   app.get('/api/v1/pause', requireAuth, (_req, res) => { res.json({ status: 'success', data: pause.state() }); });
-  app.post('/api/v1/pause', requireAuth, json, (req, res) => {
+  app.post('/api/v1/pause', requireAuth, ...json, (req: Request, res: Response) => {
     const body = (req.body ?? {}) as { paused?: unknown; reason?: unknown };
     const paused = body.paused === undefined ? true : body.paused;
     if (typeof paused !== 'boolean' || (body.reason !== undefined && typeof body.reason !== 'string')) {
