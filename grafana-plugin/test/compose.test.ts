@@ -217,6 +217,23 @@ describe('docker-compose.yml (static: Docker cannot run here)', () => {
       expect(new Set(actionUrls.map(portOf))).toEqual(new Set([workloadPort]));
     });
 
+    it('components listen on the loopback address the others use to reach them', () => {
+      // Node resolves "localhost" to ::1 first on some hosts; a client dialling 127.0.0.1 would then miss it.
+      const hostOf = (address: string) => address.replace(/^\w+:\/\//, '').replace(/:\d+.*$/, '');
+      const listens: Array<[string, string, string[]]> = [
+        ['workload', option(args(service('workload')), '--listen')!, Object.values(policy.targets).flatMap((t) => Object.values(t.actions).map((a) => a.url))],
+        ['exporter', option(args(service('exporter')), '--listen') ?? exporterCfg.listen, []],
+        ['webhook', option(args(service('webhook')), '--listen') ?? policy.listen, []],
+        ['prometheus', /--web\.listen-address=(\S+)/.exec(String(service('prometheus').command))![1]!, [exporterCfg.prometheus.url, policy.prometheus.url]],
+      ];
+      for (const [name, listen, urls] of listens) {
+        expect(['127.0.0.1', '0.0.0.0'], `${name} listens on ${listen}`).toContain(hostOf(listen));
+        for (const url of urls) {
+          expect(['127.0.0.1', 'localhost'], `${name} is reached at ${url}`).toContain(hostOf(url));
+        }
+      }
+    });
+
     it('no two components listen on one port (they share the host network)', () => {
       const ports = [prometheusPort, alertmanagerPort, exporterPort, webhookPort, workloadPort, grafanaPort];
       expect(ports.every((p) => Number.isInteger(p) && p > 0)).toBe(true);
