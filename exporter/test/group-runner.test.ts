@@ -54,7 +54,7 @@ groups:
   - name: services
     groupBy: [service]
     features: { cpu: '${FIXTURE_FEATURES.cpu}', latency_p95: '${FIXTURE_FEATURES.latency_p95}' }
-    schedule: { interval: 1s, trainWindow: 1m, vanishGrace: 3s }
+    schedule: { interval: 1s, trainWindow: 1m, vanishGrace: 8s }
 ${extraGroups}`,
       'runner.yml',
       factory,
@@ -74,7 +74,7 @@ ${extraGroups}`,
         await svc.runCycles();
         return svc.entities().some((e) => e.entity.service === 'gamma');
       },
-      { what: 'gamma to appear', timeoutMs: 15_000, intervalMs: 1000 },
+      { what: 'gamma to appear', timeoutMs: 30_000, intervalMs: 1000 },
     );
     const gamma = svc.entities().find((e) => e.entity.service === 'gamma');
     // A new entity warms up: no score is published for it yet.
@@ -86,7 +86,7 @@ ${extraGroups}`,
         await svc.runCycles();
         return svc.entities().find((e) => e.entity.service === 'beta')?.state === 'stale';
       },
-      { what: 'beta to go stale', timeoutMs: 15_000, intervalMs: 500 },
+      { what: 'beta to go stale', timeoutMs: 30_000, intervalMs: 250 },
     );
     const samples = parseExposition(await svc.metricsText());
     expect(series(samples, 'selfheal_entities', { group: 'services', state: 'stale' })[0]?.value).toBe(1);
@@ -95,13 +95,13 @@ ${extraGroups}`,
         await svc.runCycles();
         return !svc.entities().some((e) => e.entity.service === 'beta');
       },
-      { what: 'beta to be removed after vanishGrace', timeoutMs: 15_000, intervalMs: 500 },
+      { what: 'beta to be removed after vanishGrace', timeoutMs: 30_000, intervalMs: 500 },
     );
     expect(logs.some((l) => l.msg === 'entity vanished from Prometheus; its series are removed')).toBe(true);
     const after = parseExposition(await svc.metricsText());
     expect(series(after, 'selfheal_model_training_samples', { service: 'beta' })).toEqual([]);
     fixture.setPresent('beta', true);
-  }, 60_000);
+  }, 120_000);
 
   it('bounds entities by maxEntities and reports feature queries that are not aggregated per entity', async () => {
     const svc = service(`

@@ -340,8 +340,15 @@ export class GroupRunner {
     const packed = new Float64Array(rowCount * featureCount);
     const total = buffers.size;
     let done = 0;
+    let lastYield = performance.now();
     for (const [key, buffer] of buffers) {
-      if (this.deps.onProgress && done++ % 100 === 0) this.deps.onProgress(this.name, done, total);
+      if (this.deps.onProgress && done % 100 === 0) this.deps.onProgress(this.name, done + 1, total);
+      done++;
+      // Training thousands of models takes minutes: let scrapes and health checks through meanwhile.
+      if (performance.now() - lastYield > 50) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       let record = this.entities.get(key);
       if (!record) {
         record = this.newRecord(key, buffer.metric, now);
