@@ -7,7 +7,8 @@ import { KubernetesActuator } from '../src/actuators/kubernetes/kubernetes-actua
 import type { ActionName } from '../src/actions.js';
 import { templateVars } from '../src/policy/policy.js';
 import { configMap, deployment, hpa, pod, startFakeCluster, type FakeCluster } from './support/kube-apiserver.js';
-import { tempDir } from './support/harness.js';
+import { payload, prometheusApi, startHealer, startServer, tempDir } from './support/harness.js';
+import { PrometheusClient } from '../src/verify/prometheus.js';
 
 let dir: string;
 let cluster: FakeCluster | undefined;
@@ -18,12 +19,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment') {
+async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusClient) {
   const actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
   const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
   return actuator.execute({
     action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind, name: 'checkout' }, actions: {} },
-    params: kubernetesActionSchemas[action].parse(params), vars, signal: new AbortController().signal,
+    params: kubernetesActionSchemas[action].parse(params), vars, signal: new AbortController().signal, prometheus,
   });
 }
 
@@ -94,6 +95,38 @@ describe('KubernetesActuator (Kubernetes wire contract, no API server)', () => {
     expect((await act('open_circuit_breaker', { annotation: { key: 'selfheal.io/circuit-breaker', value: 'open' } })).outcome).toBe('succeeded');
     const tpl = (cluster.objects.get('deployments/shop/checkout')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
     expect(tpl.metadata.annotations['selfheal.io/circuit-breaker']).toBe('open');
+  });
+
+  it('finds the worst instance with a PromQL query when the alert names no pod', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), pod('shop', 'checkout-7d9f-aaaaa', { app: 'checkout' }), pod('shop', 'checkout-7d9f-bbbbb', { app: 'checkout' })]);
+    const queries: string[] = [];
+    const prom = await startServer(prometheusApi((q) => { queries.push(q); return [{ metric: { pod: 'checkout-7d9f-aaaaa' }, value: 0.4 }, { metric: { pod: 'checkout-7d9f-bbbbb' }, value: 3.2 }]; }));
+    try {
+      const result = await act('quarantine', { worstInstanceQuery: 'selfheal_anomaly_feature_score{service="{{ labels.service }}", feature="instance_outlier"}' }, { service: 'checkout' }, 'Deployment', new PrometheusClient(prom.url));
+      expect(result).toMatchObject({ outcome: 'succeeded', detail: { pod: 'checkout-7d9f-bbbbb' } });
+      expect(queries).toEqual(['selfheal_anomaly_feature_score{service="checkout", feature="instance_outlier"}']);
+      expect(cluster.objects.get('pods/shop/checkout-7d9f-aaaaa')?.metadata.labels?.app).toBe('checkout');
+    } finally {
+      await prom.close();
+    }
+  });
+
+  it('runs from the service config (kubeconfig file, lazily loaded client) on a real alert', async () => {
+    cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 2)]);
+    const svc = await startHealer({
+      actuators: { cluster: { type: 'kubernetes', kubeconfig: cluster.kubeconfig } },
+      targets: { checkout: { actuator: 'cluster', kubernetes: { namespace: 'shop', kind: 'Deployment', name: 'checkout' }, actions: { scale_up: { step: 3, maxReplicas: 4 } } } },
+      rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout' }],
+    });
+    try {
+      expect((await svc.post(payload([{}]))).status).toBe(200);
+      await svc.healer.engine.idle();
+      expect(svc.healer.store.listActions({})[0]).toMatchObject({ action: 'scale_up', status: 'succeeded' });
+      expect(svc.healer.store.listAudit({}).find((r) => r.event === 'applied')?.reason).toBe('scaled Deployment/checkout in shop from 2 to 4 replicas');
+      expect((cluster.objects.get('deployments/shop/checkout')?.spec as { replicas: number }).replicas).toBe(4);
+    } finally {
+      await svc.close();
+    }
   });
 
   it('reports the apiserver\'s Status message on errors', async () => {
