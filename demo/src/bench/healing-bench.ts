@@ -1,8 +1,8 @@
 // The healing benchmark (`npm run bench -w demo`, part of the root `npm run bench`; never in `npm test`):
-//  1. false actions: a fault-free soak of varied normal load with legitimate ramps (>= 10 min): healing
-//     actions taken (target 0) and the anomaly-score quantiles over the soak;
-//  2. the loop over 25 injected faults (5 per kind), scrape and evaluation every 1 s: median and p95 of MTTD,
-//     time to action and MTTR, and the healing success rate, against the targets and the design reference.
+//  1. the loop over 25 injected faults (5 per kind), scrape and evaluation every 1 s: median and p95 of MTTD,
+//     time to action and MTTR, and the healing success rate, against the targets and the design reference;
+//  2. false actions: a fault-free soak of varied normal load with legitimate ramps (>= 10 min): healing
+//     actions taken (target 0) and the anomaly-score quantiles over the soak.
 // Figures are printed and written to bench-results/closed-loop.json (and an HTML report with a chart per fault).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +66,16 @@ async function main(): Promise<void> {
     });
     for (const service of services) await waitQuiet(loop, service, 5000, 120_000);
 
-    // 1. Soak: normal load only, with legitimate ramps every 3 minutes (x1.6 over 60 s, hold 30 s, back in 60 s).
+    // 1. The loop over the faults.
+    const results: FaultRunResult[] = [];
+    for (const [i, fault] of plan.entries()) {
+      const result = await runFault(loop, fault, { timeoutMs: 120_000 });
+      results.push(result);
+      log(`${since(t0)}  [${i + 1}/${plan.length}] ${fault.kind} on ${fault.service}: ${result.outcome}, MTTD ${seconds(result.firingAfter)}, action ${result.action ?? '—'} after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
+      await resetService(loop, fault.service);
+      await waitQuiet(loop, fault.service, 8000, 120_000);
+    }
+    // 2. Soak (after the faults, so that the models have also seen incidents and repairs): normal load only, with legitimate ramps every 3 minutes (x1.6 over 60 s, hold 30 s, back in 60 s).
     log(`${since(t0)}  soak: ${SOAK_MINUTES} min of fault-free varied load`);
     const soakStart = Date.now();
     const cursor = loop.adminEvents.length;
@@ -86,15 +95,6 @@ async function main(): Promise<void> {
     const soakScores = await scoreQuantiles(loop.stack.prometheusUrl, soakStart / 1000, Date.now() / 1000);
     log(`${since(t0)}  soak done: ${falseActions.length} healing actions; anomaly score p50 ${soakScores.p50?.toFixed(3)}, p99 ${soakScores.p99?.toFixed(3)}, max ${soakScores.max?.toFixed(3)}`);
 
-    // 2. The loop over the faults.
-    const results: FaultRunResult[] = [];
-    for (const [i, fault] of plan.entries()) {
-      const result = await runFault(loop, fault, { timeoutMs: 120_000 });
-      results.push(result);
-      log(`${since(t0)}  [${i + 1}/${plan.length}] ${fault.kind} on ${fault.service}: ${result.outcome}, MTTD ${seconds(result.firingAfter)}, action ${result.action ?? '—'} after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
-      await resetService(loop, fault.service);
-      await waitQuiet(loop, fault.service, 8000, 120_000);
-    }
     const figures = loopFigures(results);
 
     log('');

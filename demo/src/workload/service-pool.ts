@@ -66,7 +66,7 @@ export class ServicePool {
       service: this.spec.name,
       instance: `${this.spec.name}-${this.seq}`,
       dependencyUrl: this.dependencyUrl,
-      dependencyTimeoutMs: 2000,
+      dependencyTimeoutMs: 5000,
       cpuMsPerRequest: this.spec.cpuMsPerRequest,
       settings: this.settings,
     });
