@@ -350,10 +350,12 @@ export class GroupRunner {
         lastYield = performance.now();
       }
       let record = this.entities.get(key);
+      let skip = 0;
       if (!record) {
         record = this.newRecord(key, buffer.metric, now);
         if (!record) continue;
         this.entities.set(key, record);
+        skip = this.staggerRows(key);
       }
       // Keep rows after the entity's last sample that have at least one value (absent rows are skipped).
       let rows = 0;
@@ -361,6 +363,10 @@ export class GroupRunner {
       for (let r = 0; r < rowCount; r++) {
         const t = from + r * step;
         if (record.lastTimestamp !== undefined && t <= record.lastTimestamp) continue;
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
         let any = false;
         for (let f = 0; f < featureCount; f++) if (!Number.isNaN(buffer.values[r * featureCount + f] ?? Number.NaN)) any = true;
         if (!any) continue;
@@ -378,6 +384,20 @@ export class GroupRunner {
       record.lastSeenAt = now - age;
       record.freshAt = now - age;
     }
+  }
+
+  /**
+   * Rows of history a new detector skips so that the detectors of a group, trained from the same history,
+   * do not all retrain on the same cycle (which would turn one scoring cycle in `retrainEvery` into a
+   * training storm): a per-entity offset in [0, retrainEvery), stable for the entity.
+   */
+  private staggerRows(key: string): number {
+    const options = this.detectorOptions();
+    const every = options.retrainEvery ?? this.deps.factory.defaults.retrainEvery;
+    if (typeof every !== 'number' || every <= 1) return 0;
+    let hash = 2166136261;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
+    return (hash >>> 0) % every;
   }
 
   private removeVanished(now: number): void {
