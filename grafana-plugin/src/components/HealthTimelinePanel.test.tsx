@@ -60,6 +60,19 @@ describe('HealthTimelinePanel', () => {
     expect(screen.queryByTestId('selfheal-tooltip')).toBeNull();
   });
 
+  it('shows the anomaly period on hover: feature, peak score, duration, attribution; open periods say ongoing', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const payments = screen.getAllByTestId('selfheal-row').find((r) => r.getAttribute('data-service') === 'payments')!;
+    const spans = within(payments).getAllByTestId('selfheal-span');
+    expect(spans).toHaveLength(2);
+    fireEvent.mouseMove(spans[1]!, { clientX: 10, clientY: 10 });
+    const text = screen.getByTestId('selfheal-tooltip').textContent!;
+    expect(text).toContain('Anomaly · error_rate');
+    expect(text).toContain('Toongoing');
+    expect(text).toMatch(/Peak score2\.\d\d at 2026-11-23/);
+    expect(text).toMatch(/Attributionerror_rate \d\.\d\d, /);
+  });
+
   it('opens the event link with the incident time range on click and on Enter', () => {
     const push = vi.spyOn(locationService, 'push').mockImplementation(() => undefined);
     render(<HealthTimelinePanel {...props({ eventLink: '/d/x?from=${__from}&to=${__to}&var-service=${service}&a=${action}' })} />);
