@@ -301,17 +301,18 @@ export class HealingEngine {
     store.audit({ event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
     const row = store.openAction(inc.id);
     if (!row) return 'failed';
-    return this.verifyAndFinish(inc, plan, row, vars, result.detail);
+    return this.verifyAndFinish(inc, plan, row, vars, result.detail, result.reason);
   }
 
   /** Polls the verification condition until it holds, the alert resolves, or the deadline passes. */
-  private async verifyAndFinish(inc: IncidentRow, plan: Plan, row: ActionRow, vars: TemplateVars, detail?: Record<string, unknown>): Promise<'succeeded' | 'failed'> {
+  private async verifyAndFinish(inc: IncidentRow, plan: Plan, row: ActionRow, vars: TemplateVars, detail?: Record<string, unknown>, applied?: string): Promise<'succeeded' | 'failed'> {
     const { store, config, metrics } = this.d;
     const service = row.service;
     store.setActionStatus(row.id, 'verifying');
     store.updateIncident(inc.id, { phase: 'verifying', step: row.step });
-    const finish = (ok: boolean, reason: string): 'succeeded' | 'failed' => {
+    const finish = (ok: boolean, verdict: string): 'succeeded' | 'failed' => {
       const outcome = ok ? 'succeeded' : 'failed';
+      const reason = applied ? `${applied}; ${verdict}` : verdict;
       store.finishAction(row.id, outcome, reason, detail, { event: outcome, incidentId: inc.id, fingerprint: inc.fingerprint, service, action: row.action, target: row.target, reason });
       const at = this.now();
       metrics.recordOutcome(service, row.action, outcome, at);

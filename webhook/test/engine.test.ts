@@ -95,7 +95,7 @@ describe('verification and escalation', () => {
     await eventually(() => incidentOf(svc!)?.phase === 'verifying', 5000, 'verifying');
     await svc.post(payload([{ status: 'resolved' }]));
     await svc.healer.engine.idle();
-    expect(svc.healer.store.listActions({})[0]).toMatchObject({ status: 'succeeded', reason: 'the alert resolved' });
+    expect(svc.healer.store.listActions({})[0]).toMatchObject({ status: 'succeeded', reason: `POST ${admin.url}/scale answered 200; the alert resolved` });
   });
 
   it('falls back to the feature\'s default action when the rule lists none', async () => {
