@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, payload, prometheusApi, startHealer, startServer, type TestHealer, type TestServer } from './support/harness.js';
+import { eventually, payload, prometheusApi, startHealer, startServer, tempDir, type TestHealer, type TestServer } from './support/harness.js';
 
 const servers: TestServer[] = [];
 let svc: TestHealer | undefined;
@@ -111,9 +111,9 @@ describe('Grafana annotations', () => {
   it('writes one annotation per finished action through Grafana\'s HTTP API with the token from the file', async () => {
     const admin = await server((_q, _b, res) => { res.end('ok'); });
     const grafana = await server((_q, _b, res) => { res.setHeader('content-type', 'application/json'); res.end('{"message":"Annotation added","id":1}'); });
-    const tokenDir = (await import('./support/harness.js')).tempDir();
-    writeFileSync(join(tokenDir, 'grafana-token'), 'glsa_testtoken\n');
-    svc = await startHealer(policy(admin.url, { grafana: { url: grafana.url, tokenFile: join(tokenDir, 'grafana-token') } }));
+    const dir = tempDir();
+    writeFileSync(join(dir, 'grafana-token'), 'glsa_testtoken\n');
+    svc = await startHealer(policy(admin.url, { grafana: { url: grafana.url, tokenFile: join(dir, 'grafana-token') } }), { dir });
     await svc.post(payload([{}]));
     await svc.healer.engine.idle();
     await eventually(() => grafana.requests.length === 1, 5000, 'the annotation');
