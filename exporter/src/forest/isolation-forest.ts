@@ -9,7 +9,7 @@
 //   (float32, exact in the serialised form), a node stores the index j of its threshold, and a point is first
 //   quantised to q = #thresholds < x. Then x <= t_j  <=>  q <= j, and the step is pure integer arithmetic:
 //   i = 2i + 1 + ((j - q) >>> 31). A node packs (j << shift) | feature into one int32.
-// - Points are scored in blocks; each tree walks a whole block (8 points interleaved) while it is in cache.
+// - Points are scored in blocks; each tree walks a whole block (4 points interleaved) while it is in cache.
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
 
@@ -198,36 +198,26 @@ export class IsolationForest implements ForestModel {
     const mask = (1 << shift) - 256;
     const inner = (1 << depth) - 1;
     acc.fill(0, 0, m);
-    const m8 = m - (m % 8);
+    const m4 = m - (m % 4);
     for (let t = 0; t < treeCount; t++) {
       const o = t * inner;
       const lo = t * (inner + 1) - inner;
       let j = 0;
-      // Eight independent walks at once: their loads overlap instead of waiting on each other.
-      for (; j < m8; j += 8) {
-        let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+      // Four independent walks at once: their loads overlap instead of waiting on each other.
+      for (; j < m4; j += 4) {
+        let i0 = 0, i1 = 0, i2 = 0, i3 = 0;
         for (let s = 0; s < depth; s++) {
           const n0 = nodes[o + i0] as number, n1 = nodes[o + i1] as number;
           const n2 = nodes[o + i2] as number, n3 = nodes[o + i3] as number;
-          const n4 = nodes[o + i4] as number, n5 = nodes[o + i5] as number;
-          const n6 = nodes[o + i6] as number, n7 = nodes[o + i7] as number;
           i0 = 2 * i0 + 1 + (((n0 >> shift) - (q[(n0 & mask) + j] as number)) >>> 31);
           i1 = 2 * i1 + 1 + (((n1 >> shift) - (q[(n1 & mask) + j + 1] as number)) >>> 31);
           i2 = 2 * i2 + 1 + (((n2 >> shift) - (q[(n2 & mask) + j + 2] as number)) >>> 31);
           i3 = 2 * i3 + 1 + (((n3 >> shift) - (q[(n3 & mask) + j + 3] as number)) >>> 31);
-          i4 = 2 * i4 + 1 + (((n4 >> shift) - (q[(n4 & mask) + j + 4] as number)) >>> 31);
-          i5 = 2 * i5 + 1 + (((n5 >> shift) - (q[(n5 & mask) + j + 5] as number)) >>> 31);
-          i6 = 2 * i6 + 1 + (((n6 >> shift) - (q[(n6 & mask) + j + 6] as number)) >>> 31);
-          i7 = 2 * i7 + 1 + (((n7 >> shift) - (q[(n7 & mask) + j + 7] as number)) >>> 31);
         }
         acc[j] = (acc[j] as number) + (leaves[lo + i0] as number);
         acc[j + 1] = (acc[j + 1] as number) + (leaves[lo + i1] as number);
         acc[j + 2] = (acc[j + 2] as number) + (leaves[lo + i2] as number);
         acc[j + 3] = (acc[j + 3] as number) + (leaves[lo + i3] as number);
-        acc[j + 4] = (acc[j + 4] as number) + (leaves[lo + i4] as number);
-        acc[j + 5] = (acc[j + 5] as number) + (leaves[lo + i5] as number);
-        acc[j + 6] = (acc[j + 6] as number) + (leaves[lo + i6] as number);
-        acc[j + 7] = (acc[j + 7] as number) + (leaves[lo + i7] as number);
       }
       for (; j < m; j++) {
         let i = 0;
