@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { FieldConfigSource } from '@grafana/data';
+
+import type { HealthTimelineOptions } from '../src/types';
 import type { RenderRequest, RenderResult } from './harness/harness';
 import { buildHarness, buildPlugin, HARNESS_DIR } from './harness/build';
 import { PLUGIN_DIR } from './paths';
@@ -202,6 +205,23 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     // The anomaly (18 min from minute 190) with 5 minutes either side.
     expect(Number(to) - Number(from)).toBeGreaterThan(25 * 60_000);
     expect(Number(from)).toBeLessThan(TO - 6 * 3600_000 + 190 * 60_000);
+  });
+
+  it('works out of the box on the provisioned dashboard (its options and thresholds, dataplane frames)', async () => {
+    const dashboard = JSON.parse(readFileSync(join(PLUGIN_DIR, '..', 'provisioning/dashboards/selfheal/selfheal-overview.json'), 'utf8')) as {
+      panels: Array<{ type: string; options: Partial<HealthTimelineOptions>; fieldConfig: FieldConfigSource }>;
+    };
+    const panel = dashboard.panels.find((p) => p.type === 'selfheal-healthtimeline-panel')!;
+    // JSON cannot hold -Infinity: a saved dashboard's base threshold is null, as Grafana saves it.
+    expect(panel.fieldConfig.defaults.thresholds?.steps[0]?.value).toBeNull();
+    await render({ dataplane: true, options: panel.options, fieldConfig: panel.fieldConfig });
+    await expect.poll(() => page.getByTestId('selfheal-row').count()).toBe(6);
+    const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
+    expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
+    expect(await page.getByTestId('selfheal-span').count()).toBe(8);
+    const colour = (service: string) =>
+      page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
+    expect(await colour('payments')).not.toBe(await colour('catalog'));
   });
 
   it('says which queries it expects when the data does not fit', async () => {

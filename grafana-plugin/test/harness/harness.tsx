@@ -11,6 +11,7 @@ import {
   createTheme,
   DashboardCursorSync,
   type DataFrame,
+  type FieldConfigSource,
   dateTime,
   EventBusSrv,
   FieldType,
@@ -45,6 +46,14 @@ export interface RenderRequest {
   stepMs: number;
   services?: number;
   options?: Partial<HealthTimelineOptions>;
+  /** The panel's field config as saved in a dashboard (default: the plugin's defaults). */
+  fieldConfig?: FieldConfigSource;
+  /**
+   * Frames as Grafana's Prometheus data source returns them under the dataplane contract: the metric name is the
+   * value field's name (no `__name__` label) and the refId is the query's (here: the metric name, as in the
+   * provisioned dashboard).
+   */
+  dataplane?: boolean;
 }
 
 export interface ShapingFigures {
@@ -138,15 +147,21 @@ function framesFor(req: RenderRequest): DataFrame[] {
   }
 }
 
+function toDataplane(frame: DataFrame): DataFrame {
+  const value = frame.fields[1]!;
+  const { __name__: name = 'Value', ...labels } = value.labels ?? {};
+  return { ...frame, refId: name, name: undefined, fields: [frame.fields[0]!, { ...value, name, labels }] };
+}
+
 async function render(req: RenderRequest): Promise<RenderResult> {
   const plugin = await pluginPromise;
   const Panel = plugin.panel!;
   const theme = createTheme({ colors: { mode: req.theme } });
   document.body.style.background = theme.colors.background.canvas;
-  const frames = framesFor(req);
+  const frames = req.dataplane ? framesFor(req).map(toDataplane) : framesFor(req);
   const replaceVariables: InterpolateFunction = (value, scopedVars) =>
     value.replace(/\$\{(\w+)\}/g, (m, name: string) => String(scopedVars?.[name]?.value ?? m));
-  const fieldConfig = plugin.fieldConfigDefaults;
+  const fieldConfig = req.fieldConfig ?? plugin.fieldConfigDefaults;
   const series = applyFieldOverrides({ data: frames, fieldConfig, fieldConfigRegistry: plugin.fieldConfigRegistry, replaceVariables, theme, timeZone: 'utc' });
   const from = dateTime(req.to - req.hours * 3600_000);
   const to = dateTime(req.to);
