@@ -52,9 +52,9 @@ export interface FaultParams {
 
 export const FAULT_DEFAULTS = {
   loadMultiplier: 3,
-  leakBytesPerSecond: 16 * 1024 * 1024,
+  leakBytesPerSecond: 8 * 1024 * 1024,
   leakCapBytes: 256 * 1024 * 1024,
-  latencyMs: 500,
+  latencyMs: 1000,
   dependencyErrorRatio: 0.6,
   instanceErrorRatio: 0.8,
 } as const;
