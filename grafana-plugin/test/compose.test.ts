@@ -183,7 +183,8 @@ describe('docker-compose.yml (static: Docker cannot run here)', () => {
       targets: Record<string, { actions: Record<string, { url: string }> }>;
     }>('webhook');
     const datasources = yamlFile<{ datasources: Array<{ uid: string; type: string; url: string }> }>('provisioning/datasources/selfheal.yml');
-    const dsPort = (type: string) => portOf(datasources.datasources.find((d) => d.type === type)!.url);
+    const dsUrl = (type: string) => datasources.datasources.find((d) => d.type === type)!.url;
+    const dsPort = (type: string) => portOf(dsUrl(type));
 
     const prometheusPort = portOf(/--web\.listen-address=(\S+)/.exec(String(service('prometheus').command))![1]!);
     const alertmanagerPort = portOf(option(args(service('alertmanager')), '--web.listen-address')!);
@@ -224,7 +225,8 @@ describe('docker-compose.yml (static: Docker cannot run here)', () => {
         ['workload', option(args(service('workload')), '--listen')!, Object.values(policy.targets).flatMap((t) => Object.values(t.actions).map((a) => a.url))],
         ['exporter', option(args(service('exporter')), '--listen') ?? exporterCfg.listen, []],
         ['webhook', option(args(service('webhook')), '--listen') ?? policy.listen, []],
-        ['prometheus', /--web\.listen-address=(\S+)/.exec(String(service('prometheus').command))![1]!, [exporterCfg.prometheus.url, policy.prometheus.url]],
+        ['prometheus', /--web\.listen-address=(\S+)/.exec(String(service('prometheus').command))![1]!, [exporterCfg.prometheus.url, policy.prometheus.url, dsUrl('prometheus')]],
+        ['alertmanager', option(args(service('alertmanager')), '--web.listen-address')!, [dsUrl('alertmanager')]],
       ];
       for (const [name, listen, urls] of listens) {
         expect(['127.0.0.1', '0.0.0.0'], `${name} listens on ${listen}`).toContain(hostOf(listen));
