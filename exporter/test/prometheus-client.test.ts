@@ -1,7 +1,9 @@
 // The Prometheus client against a real Prometheus (query shapes, chunking under the real 11,000-point
 // limit, the real error envelope) and against a local HTTP server for faults Prometheus cannot be made
 // to produce on demand (5xx bursts, hangs, garbage).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -169,5 +171,48 @@ describe('PrometheusClient faults', () => {
     await gzip.c.query('up');
     expect(lastHeaders['accept-encoding']).toBe('gzip');
     expect(lastHeaders.authorization).toBe(`Basic ${Buffer.from('u:s3cret').toString('base64')}`);
+  });
+});
+
+describe('PrometheusClient over TLS', () => {
+  let server: https.Server;
+  let url: string;
+  const dir = mkdtempSync(join(tmpdir(), 'selfheal-tls-'));
+  const caFile = join(dir, 'cert.pem');
+
+  beforeAll(async () => {
+    // A self-signed certificate for the name prometheus.test only (not for 127.0.0.1).
+    const made = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=prometheus.test', '-addext', 'subjectAltName=DNS:prometheus.test', '-keyout', join(dir, 'key.pem'), '-out', caFile],
+      { encoding: 'utf8' },
+    );
+    if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+    const app = express();
+    app.post('/api/v1/query', (_req, res) => {
+      res.json({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, '7'] }] } });
+    });
+    server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(caFile) }, app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('refuses an unknown certificate, and a known one for another name', async () => {
+    const unknown = (await client(url, { retries: 0 }).c.query('up').catch((e: unknown) => e)) as PrometheusError;
+    expect(unknown.outcome).toBe('connection_error');
+    expect(unknown.message).toMatch(/self[- ]signed/i);
+    const otherName = (await client(url, { retries: 0, tls: { caFile, insecureSkipVerify: false } }).c.query('up').catch((e: unknown) => e)) as PrometheusError;
+    expect(otherName.outcome).toBe('connection_error');
+    expect(otherName.message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID|altnames/);
+  });
+
+  it('verifies with caFile and serverName, or skips verification when told', async () => {
+    const verified = client(url, { tls: { caFile, serverName: 'prometheus.test', insecureSkipVerify: false } });
+    expect((await verified.c.query('up'))[0]?.value).toBe(7);
+    const skipped = client(url, { tls: { insecureSkipVerify: true } });
+    expect((await skipped.c.query('up'))[0]?.value).toBe(7);
   });
 });
