@@ -48,6 +48,12 @@ export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const lookupDuration = new Histogram({
+    name: 'demo_dependency_lookup_duration_seconds',
+    help: 'Time to get the dependency answer a request needs (from the cache, the breaker fallback or the dependency), in seconds.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const depCalls = new Counter({
     name: 'demo_dependency_requests_total',
     help: 'Lookups of the downstream dependency, by outcome (ok, error, timeout, cache_hit, short_circuited).',
@@ -123,7 +129,9 @@ export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
       return;
     }
     burnCpu(config.cpuMsPerRequest);
+    const stopLookup = lookupDuration.startTimer();
     const result = await lookup(req.params.id);
+    stopLookup();
     if ('error' in result) finish(502, { error: result.error, instance: config.instance });
     else finish(200, { item: result.body, source: result.source, instance: config.instance });
   });
