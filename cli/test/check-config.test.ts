@@ -63,5 +63,7 @@ describe('selfheal check-config', () => {
     expect(result.errors[0]).toMatch(/cannot tell what kind of config this is.*--kind/);
     expect(checkConfigFile(file('broken.yml', 'a: [1\n')).errors[0]).toMatch(/not valid YAML/);
     expect(checkConfigFile(join(dir, 'missing.yml')).errors[0]).toMatch(/cannot read/);
+    expect(checkConfigFile(file('k8s.yml', 'apiVersion: v1\nkind: ConfigMap\n')).errors[0]).toMatch(/a Kubernetes ConfigMap manifest, not a Selfheal config/);
+    expect(checkConfigFile(file('multi.yml', 'a: 1\n---\nb: 2\n')).errors[0]).toMatch(/several YAML documents in one file/);
   });
 });

@@ -82,7 +82,27 @@ export function checkConfigFile(file: string, forcedKind?: ConfigKind): CheckRes
   try {
     doc = parse(text);
   } catch (error) {
-    if (!forcedKind) return { file, kind: undefined, ok: false, errors: [`not valid YAML: ${(error as Error).message.split('\n')[0]}`], notes: [] };
+    const message = (error as Error).message.split('\n')[0] ?? '';
+    const multi = /multiple documents/.test(message);
+    if (!forcedKind) {
+      return {
+        file,
+        kind: undefined,
+        ok: false,
+        errors: [multi ? 'several YAML documents in one file (Kubernetes manifests?): a Selfheal config is one document' : `not valid YAML: ${message}`],
+        notes: [],
+      };
+    }
+  }
+  if (!forcedKind && doc !== null && typeof doc === 'object' && 'apiVersion' in doc && 'kind' in doc) {
+    const kind = String((doc as { kind: unknown }).kind);
+    return {
+      file,
+      kind: undefined,
+      ok: false,
+      errors: [`a Kubernetes ${kind} manifest, not a Selfheal config; check the config it carries (e.g. a ConfigMap's data) as its own file`],
+      notes: [],
+    };
   }
   const kind = forcedKind ?? detectKind(doc);
   switch (kind) {
