@@ -100,7 +100,8 @@ describe('built plugin (dist/) as the plugin validator checks it', () => {
   });
 });
 
-describe('panel in a real browser (Chromium, built dist/module.js, harness standing in for Grafana)', () => {
+// Generous per-test time: the full `npm test` runs this beside the other packages' end-to-end tests on 2 cores.
+describe('panel in a real browser (Chromium, built dist/module.js, harness standing in for Grafana)', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     await buildHarness();
     server = await serveStatic(
