@@ -571,6 +571,18 @@ describe('Kubernetes configs and the sharded overlay, static (no cluster)', () =
     expect(bad.stderr + bad.stdout).toMatch(/no target named "nowhere"/);
   });
 
+  it('the image (deploy/container/Dockerfile) runs the `selfheal` CLI as the uid the pods run as', () => {
+    const dockerfile = readFileSync(join(ROOT, 'deploy', 'container', 'Dockerfile'), 'utf8');
+    const entry = /^ENTRYPOINT \["node", "\/opt\/selfheal\/(.+)"\]$/m.exec(dockerfile)?.[1];
+    expect(entry).toBe('cli/bin/selfheal.js');
+    expect(existsSync(join(ROOT, entry as string))).toBe(true);
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    for (const w of workloads(loadSources())) {
+      expect(w.spec.securityContext?.runAsUser).toBe(Number(user?.[1]));
+      expect(w.spec.securityContext?.fsGroup).toBe(Number(user?.[2]));
+    }
+  });
+
   it('the configs differ from the shipped examples only in the in-cluster settings', () => {
     const read = (f: string): unknown => parse(readFileSync(join(ROOT, f), 'utf8'));
     expect(diffPaths(read('exporter/examples/exporter.yml'), read('deploy/kubernetes/config/exporter.yml')).sort())
