@@ -34,7 +34,11 @@ describe('exporter end-to-end with a real Prometheus and the real detector', () 
   beforeAll(async () => {
     fixture = await startFixtureTarget(SERVICES);
     const work = mkdtempSync(join(tmpdir(), 'selfheal-exporter-e2e-'));
-    const dataDir = backfillFixtureHistory(work, SERVICES, HISTORY_SECONDS, { job: 'fixture', instance: fixture.address });
+    // The history runs 30 s into the future: live scraping starts within it, with the same values (the fixture's
+    // values are a function of the second), so the detectors never see a gap that Prometheus's lookback would
+    // fill with a flat line — an anomaly in itself, which would open an alarm episode before the test's fault.
+    const historyEnd = Math.floor(Date.now() / 1000) + 30;
+    const dataDir = backfillFixtureHistory(work, SERVICES, HISTORY_SECONDS + 30, { job: 'fixture', instance: fixture.address }, historyEnd);
     const exporterPort = await freePort();
     stack = await startStack({
       scrapeTargets: { fixture: [fixture.address], 'selfheal-exporter': [`127.0.0.1:${exporterPort}`] },
@@ -132,7 +136,7 @@ ${Object.entries(FIXTURE_FEATURES)
           seen.push(`${checkout?.anomalyScore?.toFixed(2)}/${checkout?.topFeature}`);
           return checkout && (checkout.anomalyScore ?? 0) > 1 ? checkout : undefined;
         },
-        { what: 'checkout to score above 1', timeoutMs: 30_000, intervalMs: 250 },
+        { what: 'checkout to score above 1', timeoutMs: 60_000, intervalMs: 250 },
       ).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; checkout scores seen: ${seen.slice(-40).join(' ')}`);
       });
