@@ -78,6 +78,7 @@ declare global {
     selfheal?: {
       render: (req: RenderRequest) => Promise<RenderResult>;
       measureShaping: (req: RenderRequest) => ShapingFigures;
+      measureHover: (index: number) => Promise<number>;
       published: unknown[];
       navigations: string[];
     };
@@ -247,6 +248,28 @@ function measureShaping(req: RenderRequest): ShapingFigures {
   return { samples: frames.reduce((n, f) => n + f.length, 0), scanMs, shapeMs };
 }
 
+/** From a mouse move over the index-th action marker to its tooltip in the DOM, in ms (in the page: no driver round trips). */
+function measureHover(index: number): Promise<number> {
+  const marker = document.querySelectorAll('[data-testid="selfheal-event"]')[index];
+  if (!marker) {
+    return Promise.reject(new Error(`no marker ${index}`));
+  }
+  const box = marker.getBoundingClientRect();
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const done = () => {
+      if (document.querySelector('[data-testid="selfheal-tooltip"]')) {
+        observer.disconnect();
+        resolve(performance.now() - start);
+      }
+    };
+    const observer = new MutationObserver(done);
+    observer.observe(document.body, { childList: true, subtree: true });
+    marker.dispatchEvent(new MouseEvent('mousemove', { bubbles: true, clientX: box.x + box.width / 2, clientY: box.y + box.height / 2 }));
+    done();
+  });
+}
+
 const navigations: string[] = [];
 grafanaRuntime.locationService.getHistory().listen((location: { pathname: string; search: string }) => navigations.push(location.pathname + location.search));
-window.selfheal = { render, measureShaping, published, navigations };
+window.selfheal = { render, measureShaping, measureHover, published, navigations };
