@@ -328,6 +328,7 @@ interface Policy {
   actuators: Record<string, { type: string; tokenFile?: string }>;
   targets: Record<string, { actuator: string; kubernetes?: { namespace: string }; actions?: Record<string, { configMap?: { name: string } }> }>;
 }
+const alertmanagerFile = join(DEPLOY, 'alertmanager', 'alertmanager.yml');
 const policy = parse(readFileSync(policyFile, 'utf8')) as Policy;
 const exporterConfig = parse(readFileSync(exporterConfigFile, 'utf8')) as { listen: string; stateDir: string };
 
@@ -561,8 +562,8 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
 
 describe('Kubernetes configs and the sharded overlay, static (no cluster)', () => {
   it('the shipped configs pass `selfheal check-config`, and a broken copy does not', () => {
-    const ok = spawnSync(process.execPath, [CLI, 'check-config', exporterConfigFile, policyFile], { encoding: 'utf8' });
-    expect(ok.stderr + ok.stdout).toMatch(/exporter.yml: OK[\s\S]*policy.yml: OK/);
+    const ok = spawnSync(process.execPath, [CLI, 'check-config', exporterConfigFile, policyFile, alertmanagerFile], { encoding: 'utf8' });
+    expect(ok.stderr + ok.stdout).toMatch(/exporter.yml: OK[\s\S]*policy.yml: OK[\s\S]*alertmanager.yml: OK/);
     expect(ok.status).toBe(0);
     const broken = join(tmp, 'policy.yml');
     writeFileSync(broken, readFileSync(policyFile, 'utf8').replace('target: checkout\n', 'target: nowhere\n'));
@@ -591,6 +592,17 @@ describe('Kubernetes configs and the sharded overlay, static (no cluster)', () =
       'actuators.checkout-admin.tokenFile', 'actuators.cluster.inCluster', 'actuators.scripts', 'auth.tokenFile',
       'escalation.notify.urlFile', 'listen', 'pauseFile', 'prometheus.url', 'rules.legacy', 'targets.legacy-vm',
     ]);
+    // The plain Alertmanager receiver: prometheus/alertmanager.yml but for the webhook's URL and token file ...
+    expect(diffPaths(read('prometheus/alertmanager.yml'), read('deploy/kubernetes/alertmanager/alertmanager.yml')))
+      .toEqual(['receivers.selfheal-healer.webhook_configs']);
+    // ... which are those of the AlertmanagerConfig (same Service URL, the Secret's key as the file name).
+    type Hook = { url: string; http_config: { authorization: { credentials_file: string } } };
+    const hook = (read('deploy/kubernetes/alertmanager/alertmanager.yml') as { receivers: { name: string; webhook_configs?: Hook[] }[] })
+      .receivers.find((r) => r.name === 'selfheal-healer')?.webhook_configs?.[0];
+    const amc = pick<KObject & { spec: { receivers: { webhookConfigs: { url: string; httpConfig: { authorization: { credentials: { key: string } } } }[] }[] } }>(loadSources(), 'AlertmanagerConfig', 'selfheal');
+    const operatorHook = amc.spec.receivers[0]?.webhookConfigs[0];
+    expect(hook?.url).toBe(operatorHook?.url);
+    expect(posix.basename(hook?.http_config.authorization.credentials_file as string)).toBe(operatorHook?.httpConfig.authorization.credentials.key);
   });
 
   const exporterHasShard = helpFlags('exporter').has('--shard');
