@@ -18,7 +18,7 @@ export const FEATURE_FOR: Record<FaultKind, string> = {
 const SLACK: Record<string, { relative: number; absolute: number }> = {
   cpu: { relative: 0.4, absolute: 0.01 },
   memory_used: { relative: 0.3, absolute: 16 * 1024 * 1024 },
-  latency_p50: { relative: 0.6, absolute: 0.02 },
+  latency_p50: { relative: 0, absolute: 0.05 },
   error_ratio: { relative: 0, absolute: 0.05 },
   instance_error_skew: { relative: 0, absolute: 0.05 },
 };
