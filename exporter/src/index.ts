@@ -21,3 +21,4 @@ export type { DetectorFactory, DetectorOptionsSpec } from './service/detector-fa
 export { runExporter, type RunOptions, type RunningExporter } from './service/run.js';
 export { loadGroupState, saveGroupState, stateFile } from './state/store.js';
 export { defaultDetectorFactory } from './service/real-detector.js';
+export { ShardError, parseShard, formatShard, shardOf, shardKey, hashmod, type Shard } from './shard/shard.js';

@@ -1,7 +1,7 @@
 // `selfheal exporter --config FILE`: the anomaly exporter service.
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
-import { ConfigError, defaultDetectorFactory, runExporter } from '@selfheal/exporter';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, ShardError, defaultDetectorFactory, parseShard, runExporter, type Shard } from '@selfheal/exporter';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,17 +14,29 @@ export function registerExporter(program: Command): void {
     .requiredOption('-c, --config <file>', 'exporter config (YAML); see exporter/examples/exporter.yml and `selfheal check-config`')
     .option('--listen <host:port>', 'override the listen address of the config')
     .option('--state-dir <dir>', 'override the state directory (saved models)')
+    .option(
+      '--shard <index/count>',
+      'score only the entities that hash to shard INDEX of COUNT (0 <= INDEX < COUNT, e.g. 0/3); overrides `shard:` of the config',
+      (value: string): Shard => {
+        try {
+          return parseShard(value);
+        } catch (error) {
+          if (error instanceof ShardError) throw new InvalidArgumentError(error.message.replace(/^--shard "[^"]*": /, ''));
+          throw error;
+        }
+      },
+    )
     .addOption(new Option('--log-level <level>', 'override the log level').choices(LOG_LEVELS))
     .addHelpText(
       'after',
       '\nEndpoints: /metrics, /-/healthy, /-/ready, /api/v1/entities.\nSignals: SIGHUP reloads the config (kept when invalid), SIGTERM/SIGINT save the models and stop.',
     )
-    .action(async (options: { config: string; listen?: string; stateDir?: string; logLevel?: (typeof LOG_LEVELS)[number] }) => {
+    .action(async (options: { config: string; listen?: string; stateDir?: string; shard?: Shard; logLevel?: (typeof LOG_LEVELS)[number] }) => {
       try {
         const running = await runExporter({
           configFile: options.config,
           factory: defaultDetectorFactory(),
-          overrides: { listen: options.listen, stateDir: options.stateDir, logLevel: options.logLevel },
+          overrides: { listen: options.listen, stateDir: options.stateDir, shard: options.shard, logLevel: options.logLevel },
         });
         await running.stopped;
       } catch (error) {

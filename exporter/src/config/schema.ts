@@ -1,6 +1,7 @@
 // The exporter's configuration file, validated with zod at start-up and on reload (SIGHUP).
 // Durations are Prometheus strings in the file ("15s", "6h") and seconds after parsing.
 import { z } from 'zod';
+import { shardProblem } from '../shard/shard.js';
 import { parseDuration } from './duration.js';
 
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
@@ -144,6 +145,17 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
       stateDir: nonEmpty('directory where models are saved and restored from').optional(),
       saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** This exporter scores only the entities that hash to shard `index` of `count` (src/shard/shard.ts). */
+      shard: z
+        .strictObject({
+          index: z.int({ error: 'expected a whole number, this shard\'s index (0 .. count-1)' }).min(0, { error: 'the shard index is at least 0' }),
+          count: z.int({ error: 'expected a whole number of shards' }).min(1, { error: 'the shard count is at least 1' }).max(10_000),
+        })
+        .superRefine((shard, ctx) => {
+          const problem = shardProblem(shard.index, shard.count);
+          if (problem) ctx.addIssue({ code: 'custom', path: ['index'], message: problem });
+        })
+        .default({ index: 0, count: 1 }),
       groups: z
         .array(groupSchema(detectorOptions), { error: 'expected a list of groups' })
         .min(1, { error: 'define at least one group of entities' }),

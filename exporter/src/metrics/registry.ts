@@ -44,6 +44,7 @@ export class ExporterMetrics {
   readonly stateErrors: Counter<'operation'>;
   readonly configReloadSuccessful: Gauge;
   readonly configReloadTimestamp: Gauge;
+  readonly shardInfo: Gauge<'index' | 'count'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -93,6 +94,20 @@ export class ExporterMetrics {
       help: 'When the configuration was last loaded successfully.',
       registers,
     });
+    // So that operators can check that shards 0..count-1 are all up: count(selfheal_exporter_shard_info) == count.
+    // The score series carry no shard label (dashboards and alert rules do not change with sharding).
+    this.shardInfo = new Gauge({
+      name: 'selfheal_exporter_shard_info',
+      help: 'The shard this exporter is (index of count); it scores only the entities that hash to it. Value 1.',
+      labelNames: ['index', 'count'],
+      registers,
+    });
+  }
+
+  /** Sets the shard info series (one series; replaced on a change). */
+  setShard(shard: { index: number; count: number }): void {
+    this.shardInfo.reset();
+    this.shardInfo.set({ index: String(shard.index), count: String(shard.count) }, 1);
   }
 
   /** The callback for PrometheusClient.onRequest. */

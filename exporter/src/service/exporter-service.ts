@@ -7,6 +7,7 @@ import type { ExporterConfig, PrometheusConfig } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { ExporterMetrics, ScoreMetrics, exposition } from '../metrics/registry.js';
 import { PrometheusClient } from '../prometheus/client.js';
+import { formatShard, sameShard } from '../shard/shard.js';
 import type { DetectorFactory } from './detector-factory.js';
 import { GroupRunner, type CycleResult, type EntityReport } from './group-runner.js';
 
@@ -65,6 +66,7 @@ export class ExporterService {
     this.scoreMetrics = this.newScoreMetrics();
     this.metrics.configReloadSuccessful.set(1);
     this.metrics.configReloadTimestamp.set(Date.now() / 1000);
+    this.metrics.setShard(this.config.shard);
   }
 
   get currentConfig(): ExporterConfig {
@@ -87,6 +89,7 @@ export class ExporterService {
       metrics: this.metrics,
       logger: this.logger,
       stateDir: this.config.stateDir,
+      shard: this.config.shard,
       ...(this.options.now ? { now: this.options.now } : {}),
       ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
     });
@@ -125,7 +128,10 @@ export class ExporterService {
     if (this.config.stateDir) {
       this.saveTimer = setInterval(() => void this.saveAll(), this.config.saveEvery * 1000);
     }
-    this.logger.info({ url, groups: this.runners.map((r) => r.name), prometheus: this.config.prometheus.url }, 'selfheal exporter started');
+    this.logger.info(
+      { url, groups: this.runners.map((r) => r.name), prometheus: this.config.prometheus.url, shard: formatShard(this.config.shard) },
+      'selfheal exporter started',
+    );
     return url;
   }
 
@@ -177,12 +183,15 @@ export class ExporterService {
     }
     // Let cycles in flight finish before their entities change hands.
     await Promise.all(previous.map((runner) => runner.idle()));
+    const shardChanged = !sameShard(this.config.shard, next.shard);
+    if (shardChanged) this.logger.warn({ from: formatShard(this.config.shard), to: formatShard(next.shard) }, 'shard changed: models are re-partitioned');
     this.config = { ...next, listen: this.config.listen };
     this.client = prometheusClient(this.config.prometheus, this.metrics);
     const runners: GroupRunner[] = [];
     for (const group of this.config.groups) {
       const runner = this.newRunner(group);
-      const old = previous.find((r) => r.name === group.name && r.fingerprint === runner.fingerprint);
+      // A changed shard goes through save and restore, which re-partitions the models.
+      const old = shardChanged ? undefined : previous.find((r) => r.name === group.name && r.fingerprint === runner.fingerprint);
       if (old) runner.adopt(old);
       else {
         const before = previous.find((r) => r.name === group.name);
@@ -198,6 +207,7 @@ export class ExporterService {
     if (this.started) for (const runner of runners) this.schedule(runner, 0);
     this.metrics.configReloadSuccessful.set(1);
     this.metrics.configReloadTimestamp.set(Date.now() / 1000);
+    this.metrics.setShard(this.config.shard);
     this.logger.info({ groups: runners.map((r) => r.name) }, 'configuration reloaded');
   }
 

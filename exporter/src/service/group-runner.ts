@@ -8,6 +8,7 @@ import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
 import type { InstantSample, Labels, PrometheusClient, RangeSeries } from '../prometheus/client.js';
+import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
 import type { DetectorFactory } from './detector-factory.js';
 
@@ -57,6 +58,8 @@ export interface GroupRunnerDeps {
   metrics: ExporterMetrics;
   logger: Logger;
   stateDir: string | undefined;
+  /** The shard this exporter is (default 0/1: every entity). */
+  shard?: Shard;
   /** Wall clock in seconds (injectable for tests). */
   now?: () => number;
   /** Progress of long (range) cycles: entities fed so far of the total. */
@@ -79,6 +82,12 @@ export class GroupRunner {
   private readonly warnedOnce = new Set<string>();
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly shard: Shard;
+  /** Entity key -> owned by this shard (md5 once per entity, not per cycle); bounded, see owns(). */
+  private readonly ownership = new Map<string, boolean>();
+  /** Set when the restored state was saved by another shard layout: the next cycle reads the whole trainWindow
+   * so that entities this shard newly owns train from history (restored ones only catch up). */
+  private backfillNewEntities = false;
 
   constructor(
     readonly config: GroupConfig,
@@ -89,6 +98,20 @@ export class GroupRunner {
     this.fingerprint = groupFingerprint({ groupBy: config.groupBy, features: config.features, detector: this.detectorOptions(), step: config.schedule.step });
     this.now = deps.now ?? (() => Date.now() / 1000);
     this.logger = deps.logger.child({ group: config.name });
+    this.shard = deps.shard ?? NO_SHARD;
+  }
+
+  /** Whether this shard scores the entity (always, without sharding). */
+  owns(key: string, metric: Labels): boolean {
+    if (this.shard.count <= 1) return true;
+    let owned = this.ownership.get(key);
+    if (owned === undefined) {
+      // Bounded: entities come and go; a full map is simply rebuilt (the hash is cheap, ~1 µs).
+      if (this.ownership.size >= 4 * this.config.maxEntities * this.shard.count) this.ownership.clear();
+      owned = shardOf(this.name, this.config.groupBy, metric, this.shard.count) === this.shard.index;
+      this.ownership.set(key, owned);
+    }
+    return owned;
   }
 
   /** True once a cycle has succeeded (the service is ready when every group is). */
@@ -123,6 +146,7 @@ export class GroupRunner {
     if (!this.deps.stateDir) return 0;
     const now = this.now();
     let restored = 0;
+    let foreign = 0;
     let last: number | undefined;
     // Entry by entry: a large state file is never held in memory as a whole.
     const loaded = await loadGroupState(this.deps.stateDir, this.name, this.fingerprint, (stored) => {
@@ -140,6 +164,10 @@ export class GroupRunner {
         return;
       }
       const key = entityKey(this.config.groupBy, stored.labels);
+      if (!this.owns(key, stored.labels)) {
+        foreign++;
+        return;
+      }
       // The restored verdict is not known until new data arrives: the entity is fresh once it is fed.
       this.entities.set(key, { key, labels: stored.labels, detector, lastTimestamp: stored.lastTimestamp, lastSeenAt: now, verdict: undefined, freshAt: -Infinity });
       last = last === undefined ? stored.lastTimestamp : Math.max(last, stored.lastTimestamp);
@@ -148,6 +176,18 @@ export class GroupRunner {
     for (const problem of loaded.problems) {
       this.deps.metrics.stateErrors.inc({ operation: 'load' });
       this.logger.warn({ problem }, 'model state not restored');
+    }
+    const savedShard = loaded.header?.shard ?? NO_SHARD;
+    if (loaded.header && !sameShard(savedShard, this.shard)) {
+      // Re-partition (N or this shard's index changed): keep the models this shard still owns, drop the rest, and
+      // read the whole trainWindow once so that the entities it newly owns train from history. Never fatal.
+      this.backfillNewEntities = restored > 0;
+      this.logger.warn(
+        { savedShard: formatShard(savedShard), shard: formatShard(this.shard), kept: restored, dropped: foreign },
+        'models were saved by another shard layout; re-partitioned: models of entities this shard no longer owns are dropped, newly owned entities train from history',
+      );
+    } else if (foreign > 0) {
+      this.logger.warn({ shard: formatShard(this.shard), dropped: foreign }, 'the state file holds models of entities another shard owns; dropped');
     }
     if (restored > 0) {
       this.lastEvaluatedAt = last;
@@ -159,7 +199,13 @@ export class GroupRunner {
   /** Saves every model (atomic file replace). Failures are logged and counted, never thrown. */
   async save(): Promise<void> {
     if (!this.deps.stateDir) return;
-    const header: StateHeader = { group: this.name, fingerprint: this.fingerprint, featureNames: [...this.featureNames], savedAt: this.now() };
+    const header: StateHeader = {
+      group: this.name,
+      fingerprint: this.fingerprint,
+      featureNames: [...this.featureNames],
+      savedAt: this.now(),
+      shard: { index: this.shard.index, count: this.shard.count },
+    };
     const records = [...this.entities.values()].filter((record) => record.lastTimestamp !== undefined);
     const started = performance.now();
     try {
@@ -198,6 +244,7 @@ export class GroupRunner {
     const evaluateAt = Math.floor(now / step) * step;
     let phase: CyclePhase;
     if (this.lastEvaluatedAt === undefined) phase = 'train';
+    else if (this.backfillNewEntities) phase = 'catch_up';
     else if (evaluateAt <= this.lastEvaluatedAt) {
       // Nothing new on the step grid yet (interval shorter than step, or restored state from this step).
       this.completed++;
@@ -212,8 +259,10 @@ export class GroupRunner {
       if (phase === 'score') {
         await this.score(evaluateAt, now);
       } else {
-        const from = phase === 'train' ? evaluateAt - trainWindow : Math.max((this.lastEvaluatedAt ?? 0) + step, evaluateAt - trainWindow);
+        // After a re-partition the range starts at trainWindow: restored entities skip the rows they have seen.
+        const from = phase === 'train' || this.backfillNewEntities ? evaluateAt - trainWindow : Math.max((this.lastEvaluatedAt ?? 0) + step, evaluateAt - trainWindow);
         await this.ingestRange(from, evaluateAt, now, phase === 'train');
+        this.backfillNewEntities = false;
       }
       this.lastEvaluatedAt = evaluateAt;
       this.removeVanished(now);
@@ -267,6 +316,7 @@ export class GroupRunner {
       const seen = new Set<string>();
       for (const sample of samples) {
         const key = entityKey(this.config.groupBy, sample.metric);
+        if (!this.owns(key, sample.metric)) continue;
         if (seen.has(key)) {
           this.noteDuplicate(this.featureNames[f] ?? '', sample.metric);
           continue;
@@ -304,13 +354,17 @@ export class GroupRunner {
     const rowCount = Math.floor((to - from) / step + 1e-9) + 1;
     if (rowCount < 1) return;
     const buffers = new Map<string, { metric: Labels; values: Float64Array }>();
-    let expectedSeries = Math.max(1, this.entities.size);
+    // Prometheus answers every shard's series (PromQL cannot hash), so chunks are sized for all of them.
+    let expectedSeries = Math.max(1, this.entities.size * this.shard.count);
+    let answeredSeries = 0;
     for (let f = 0; f < featureCount; f++) {
       const feature = this.featureNames[f] ?? '';
       await this.deps.client.queryRangeChunks(this.config.features[feature] ?? '', from, to, step, expectedSeries, (chunk: readonly RangeSeries[]) => {
         const seenInChunk = new Set<string>();
+        answeredSeries = Math.max(answeredSeries, chunk.length);
         for (const series of chunk) {
           const key = entityKey(this.config.groupBy, series.metric);
+          if (!this.owns(key, series.metric)) continue;
           if (seenInChunk.has(key)) {
             this.noteDuplicate(feature, series.metric);
             continue;
@@ -332,7 +386,7 @@ export class GroupRunner {
           }
         }
       });
-      expectedSeries = Math.max(expectedSeries, buffers.size);
+      expectedSeries = Math.max(expectedSeries, buffers.size, answeredSeries);
     }
 
     if (fresh) this.entities.clear();

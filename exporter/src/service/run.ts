@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { loadExporterConfig } from '../config/load.js';
 import type { ExporterConfig } from '../config/schema.js';
+import type { Shard } from '../shard/shard.js';
 import type { DetectorFactory } from './detector-factory.js';
 import { ExporterService } from './exporter-service.js';
 
@@ -10,7 +11,7 @@ export interface RunOptions {
   configFile: string;
   factory: DetectorFactory;
   /** Overrides of the file's settings from the command line. */
-  overrides?: { listen?: string | undefined; logLevel?: ExporterConfig['logLevel'] | undefined; stateDir?: string | undefined };
+  overrides?: { listen?: string | undefined; logLevel?: ExporterConfig['logLevel'] | undefined; stateDir?: string | undefined; shard?: Shard | undefined };
 }
 
 export interface RunningExporter {
@@ -26,6 +27,8 @@ function withOverrides(config: ExporterConfig, overrides: RunOptions['overrides'
     ...(overrides?.listen ? { listen: overrides.listen } : {}),
     ...(overrides?.logLevel ? { logLevel: overrides.logLevel } : {}),
     ...(overrides?.stateDir ? { stateDir: overrides.stateDir } : {}),
+    // The flag wins over the file's `shard:` (a StatefulSet derives it from the pod ordinal).
+    ...(overrides?.shard ? { shard: { index: overrides.shard.index, count: overrides.shard.count } } : {}),
   };
 }
 

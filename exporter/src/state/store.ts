@@ -2,7 +2,7 @@
 // at once instead of warming up blind. Versioned binary format, written atomically (temp file + rename);
 // each entry carries a CRC so that one damaged entry is skipped without losing the others.
 //
-//   "SHXSTATE"  u32 version  u32 headerLength  header JSON {group, fingerprint, featureNames, savedAt}
+//   "SHXSTATE"  u32 version  u32 headerLength  header JSON {group, fingerprint, featureNames, savedAt, shard}
 //   entries:    u32 metaLength  meta JSON {labels, lastTimestamp}  u32 blobLength  blob  u32 crc32(meta, blob)
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -17,6 +17,8 @@ export interface StateHeader {
   fingerprint: string;
   featureNames: string[];
   savedAt: number;
+  /** The shard that saved the file (absent in files of unsharded exporters before sharding existed = 0/1). */
+  shard?: { index: number; count: number };
 }
 
 export interface StoredEntity {
