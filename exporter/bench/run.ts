@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['forest-speed', 'nab', 'exporter-bench'];
+const BENCHES = ['forest-speed', 'nab', 'exporter-bench', 'shard-bench'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const here = (name: string): string => fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
