@@ -12,7 +12,8 @@ export interface ConfigCheck {
 
 export function summarizeExporterConfig(config: ExporterConfig): string {
   const groups = config.groups.map((g) => `${g.name} (by ${g.groupBy.join(', ')}: ${Object.keys(g.features).join(', ')}; every ${g.schedule.interval}s)`);
-  return `Prometheus ${config.prometheus.url}; listen ${config.listen}; ${config.groups.length} group(s): ${groups.join('; ')}`;
+  const shard = config.shard.count > 1 ? `; shard ${config.shard.index}/${config.shard.count}` : '';
+  return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}`;
 }
 
 export function checkExporterConfigWith(file: string, detector: DetectorOptionsSpec): ConfigCheck {
