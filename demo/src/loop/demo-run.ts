@@ -74,8 +74,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     print(`  Alertmanager                                       ${l.stack.alertmanagerUrl ?? '-'}`);
     print(`  anomaly exporter                                   ${l.exporterUrl}/api/v1/entities`);
     print(`  healing service (bearer token in ${l.workDir}/webhook-token)  ${l.webhookUrl}/metrics`);
-    print('  Grafana view: `docker compose up` in the repository root starts Grafana with the Selfheal panel');
-    print('  provisioned (provisioning/); point its Prometheus data source at the URL above.');
+    print('  Grafana view: with Docker, `docker compose up -d` in the repository root runs the same loop with Grafana');
+    print('  (http://localhost:3000, Selfheal overview dashboard with the health-timeline panel; see docker-compose.yml).');
     print('');
 
     const started = Date.now();
