@@ -111,6 +111,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     const figures = loopFigures(results);
     print('');
     print(`healed ${figures.healed}/${figures.faults}; median MTTD ${seconds(figures.mttd.median)}, median time to action ${seconds(figures.timeToAction.median)}, median MTTR ${seconds(figures.mttr.median)}`);
+    const collateral = results.flatMap((r) => r.collateralActions);
+    print(`actions on services without a fault: ${collateral.length ? collateral.join(', ') : 'none'}`);
     const dir = resolve(options.reportDir ?? 'demo-report');
     const report = await writeReport(dir, results, 'Selfheal demo: the closed loop', [`Run at ${new Date(started).toISOString()}.`]);
     print(`report: ${report.html}`);
