@@ -14,12 +14,14 @@ import { writeReport } from '../loop/report.js';
 import { loopFigures, quantile, resultsTable, seconds, table } from '../loop/summary.js';
 import { waitForModels } from '../loop/warmup.js';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
+const env = (name: string, fallback: number, min = 1): number => {
+  const raw = process.env[name];
+  const v = Number(raw);
+  return raw !== undefined && raw !== '' && Number.isFinite(v) && v >= min ? v : fallback;
 };
 const SOAK_MINUTES = env('BENCH_SOAK_MINUTES', 10);
-const PER_KIND = env('BENCH_FAULTS_PER_KIND', 5);
+/** 0 runs the soak only. */
+const PER_KIND = env('BENCH_FAULTS_PER_KIND', 5, 0);
 const WARMUP = env('BENCH_WARMUP_SAMPLES', 200);
 const OUT_DIR = join(REPO_ROOT, 'bench-results');
 const REFERENCE = { mttd: 5.2, mttr: 42, success: 0.975 };
