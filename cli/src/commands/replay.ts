@@ -1,7 +1,8 @@
 // `selfheal replay --config FILE payload.json...`: what the healing service would have done with recorded
 // Alertmanager notifications (policy + guardrails on the alerts' own clock; nothing is executed).
 import type { Command } from 'commander';
-import { ConfigError, formatReplay, loadConfig, replay } from '@selfheal/webhook';
+import { formatReplay, replay } from '@selfheal/webhook';
+import { loadWebhookConfigOrReport } from './webhook-config.js';
 
 export function registerReplay(program: Command): void {
   program
@@ -11,14 +12,8 @@ export function registerReplay(program: Command): void {
     .option('--json', 'print JSON lines instead of text')
     .argument('<payloads...>', 'JSON files, each an Alertmanager webhook payload (version 4) or an array of them')
     .action(async (files: string[], opts: { config: string; json?: boolean }) => {
-      let config;
-      try {
-        config = loadConfig(opts.config);
-      } catch (err) {
-        console.error(err instanceof ConfigError ? err.message : String(err));
-        process.exitCode = 1;
-        return;
-      }
+      const config = loadWebhookConfigOrReport(opts.config);
+      if (!config) return;
       const lines = await replay(config, files);
       console.log(opts.json ? lines.map((l) => JSON.stringify(l)).join('\n') : formatReplay(lines));
       if (lines.some((l) => l.kind === 'invalid')) process.exitCode = 2;

@@ -1,6 +1,7 @@
 // `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
 import type { Command } from 'commander';
-import { checkWebhookConfig, createHealer, loadConfig, ConfigError } from '@selfheal/webhook';
+import { checkWebhookConfig, createHealer } from '@selfheal/webhook';
+import { loadWebhookConfigOrReport } from './webhook-config.js';
 
 export function registerWebhook(program: Command): void {
   program
@@ -19,14 +20,8 @@ export function registerWebhook(program: Command): void {
         process.exitCode = result.ok ? 0 : 1;
         return;
       }
-      let config;
-      try {
-        config = loadConfig(opts.config);
-      } catch (err) {
-        console.error(err instanceof ConfigError ? err.message : String(err));
-        process.exitCode = 1;
-        return;
-      }
+      const config = loadWebhookConfigOrReport(opts.config);
+      if (!config) return;
       if (opts.listen) config.listen = opts.listen;
       if (opts.dryRun) config.dryRun = true;
       let healer;
