@@ -2,6 +2,7 @@
 export { ACTIONS, OUTCOMES, DEFAULT_FEATURE_ACTIONS, type ActionName, type Outcome } from './actions.js';
 export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
 export { configSchema, type Config } from './config/schema.js';
+export { checkConfigFiles, configFileProblems } from './config/files.js';
 export { createHealer, buildActuators, type Healer, type HealerOptions } from './server.js';
 export { HealingEngine } from './engine.js';
 export { HealingStore } from './store/store.js';

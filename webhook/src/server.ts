@@ -8,6 +8,7 @@ import { ExecActuator } from './actuators/exec/exec-actuator.js';
 import { HttpActuator } from './actuators/http/http-actuator.js';
 import { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 import type { Actuator } from './actuators/types.js';
+import { checkConfigFiles } from './config/files.js';
 import { formatIssues } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HealingEngine } from './engine.js';
@@ -29,6 +30,8 @@ export interface HealerOptions {
   paused?: boolean;
   /** Replace actuators by name (tests inject a KubeConfig-bound Kubernetes actuator this way). */
   actuators?: Map<string, Actuator>;
+  /** The config file's name, for error messages. */
+  configFile?: string;
   /** Register Node's default process metrics (off in tests that start many instances). */
   defaultMetrics?: boolean;
 }
@@ -72,10 +75,13 @@ const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 
 export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const logger = opts.logger ?? pino({ name: 'selfheal-webhook' });
+  // Every secret file and kubeconfig the config names must be there now, not when the first action runs.
+  checkConfigFiles(config, opts.configFile);
   const authenticate = makeAuthenticator(config.auth);
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
   }
+  if (!('path' in config.store)) throw new Error('store: the PostgreSQL store is not available in this build');
   const store = new HealingStore({ path: config.store.path, synchronous: config.store.synchronous });
   const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);

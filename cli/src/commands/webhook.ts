@@ -1,7 +1,18 @@
 // `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
 import type { Command } from 'commander';
-import { checkWebhookConfig, createHealer } from '@selfheal/webhook';
+import { checkWebhookConfig, ConfigError, createHealer } from '@selfheal/webhook';
 import { loadWebhookConfigOrReport } from './webhook-config.js';
+
+/** A store URL for the log, without any password in it. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
 
 export function registerWebhook(program: Command): void {
   program
@@ -26,14 +37,14 @@ export function registerWebhook(program: Command): void {
       if (opts.dryRun) config.dryRun = true;
       let healer;
       try {
-        healer = createHealer(config, { paused: opts.paused });
+        healer = createHealer(config, { paused: opts.paused, configFile: opts.config });
       } catch (err) {
-        console.error(`selfheal webhook: ${(err as Error).message}`);
+        console.error(err instanceof ConfigError ? err.message : `selfheal webhook: ${(err as Error).message}`);
         process.exitCode = 1;
         return;
       }
       const url = await healer.listen();
-      healer.logger.info({ url, dryRun: config.dryRun, store: config.store.path }, `healing service listening on ${url}`);
+      healer.logger.info({ url, dryRun: config.dryRun, store: 'path' in config.store ? config.store.path : redactUrl(config.store.url) }, `healing service listening on ${url}`);
       const shutdown = (signal: string) => {
         healer.logger.info({ signal }, 'shutting down');
         void healer.close().then(() => process.exit(0));

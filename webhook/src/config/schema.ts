@@ -18,6 +18,40 @@ const authSchema = z.preprocess(
   ], { error: 'must be bearer (tokenFile), basic (username, passwordFile) or none' }),
 );
 
+/** postgres://user@host:5432/db?sslmode=require; the password in the URL or (better) in passwordFile. */
+const postgresUrl = z.string().refine((u) => {
+  try {
+    return /^postgres(ql)?:$/.test(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be a PostgreSQL URL, e.g. postgres://selfheal@db.example:5432/selfheal');
+
+const retention = duration.default(30 * 86400);
+const sqliteStoreSchema = z.strictObject({
+  path: nonEmpty.default('selfheal-webhook.db'),
+  /** SQLite synchronous mode: full = every acknowledged alert survives a power cut. */
+  synchronous: z.enum(['full', 'normal']).default('full'),
+  retention,
+});
+const postgresStoreSchema = z.strictObject({
+  url: postgresUrl,
+  /** The password, read from this file at start (not kept in the config). */
+  passwordFile: nonEmpty.optional(),
+  /** Connections per replica. */
+  poolSize: z.number().int().min(2).max(100).default(10),
+  /** Give up connecting (and answer 500 / not ready) after this long. */
+  connectTimeout: duration.default(10),
+  retention,
+});
+/** `store: PATH` or `{path}`: embedded SQLite (default). `store: postgres://...` or `{url, passwordFile}`: PostgreSQL, shared by replicas. */
+const storeSchema = z.preprocess(
+  (v) => (v === undefined || v === null ? {} : typeof v === 'string' ? (/^postgres(ql)?:\/\//.test(v) ? { url: v } : { path: v }) : v),
+  z.union([sqliteStoreSchema, postgresStoreSchema], { error: 'store must be a SQLite path ({path}) or a PostgreSQL URL ({url, passwordFile})' }),
+);
+export type SqliteStoreConfig = z.infer<typeof sqliteStoreSchema>;
+export type PostgresStoreConfig = z.infer<typeof postgresStoreSchema>;
+
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 
 const verifySchema = z.strictObject({
@@ -66,12 +100,7 @@ export const configSchema = z.strictObject({
   auth: authSchema,
   /** Largest accepted webhook body (Alertmanager's max_alerts: 0 sends whole groups). */
   bodyLimit: z.string().default('1mb'),
-  store: z.strictObject({
-    path: nonEmpty.default('selfheal-webhook.db'),
-    /** SQLite synchronous mode: full = every acknowledged alert survives a power cut. */
-    synchronous: z.enum(['full', 'normal']).default('full'),
-    retention: duration.default(30 * 86400),
-  }).prefault({}),
+  store: storeSchema,
   prometheus: z.strictObject({ url, timeout: duration.default(5) }).optional(),
   dryRun: z.boolean().default(false),
   /** While this file exists, no action runs (each decision is recorded as skipped: paused). */

@@ -1,6 +1,6 @@
 // Calls an application's admin API or a runbook-automation service: templated URL, method and JSON body,
 // with a timeout and retries on network errors and 5xx.
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import axios from 'axios';
 import { render, renderDeep } from '../../util/template.js';
@@ -9,10 +9,19 @@ import type { HttpActuatorConfig, HttpCall } from './config.js';
 
 export class HttpActuator implements Actuator {
   readonly type = 'http' as const;
-  private readonly token: string | undefined;
+  constructor(private readonly config: HttpActuatorConfig) {}
 
-  constructor(private readonly config: HttpActuatorConfig) {
-    this.token = config.tokenFile ? readFileSync(config.tokenFile, 'utf8').trim() : undefined;
+  /** Read when acting, not at start: a rotated token is picked up, and describe/replay never need the file. */
+  private async token(): Promise<string | undefined> {
+    if (!this.config.tokenFile) return undefined;
+    let token: string;
+    try {
+      token = (await readFile(this.config.tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new Error(`cannot read tokenFile ${this.config.tokenFile}: ${errorMessage(err)}`);
+    }
+    if (!token) throw new Error(`tokenFile ${this.config.tokenFile} is empty`);
+    return token;
   }
 
   private prepare(req: Omit<ActionRequest, 'signal'>) {
@@ -24,7 +33,6 @@ export class HttpActuator implements Actuator {
       if (/[\r\n]/.test(value)) throw new Error(`header ${k}: alert values may not contain line breaks`);
       headers[k] = value;
     }
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
     const body = call.body === undefined ? undefined : renderDeep(call.body, req.vars);
     return { call, url, headers, body };
   }
@@ -42,6 +50,8 @@ export class HttpActuator implements Actuator {
     let prepared;
     try {
       prepared = this.prepare(req);
+      const token = await this.token();
+      if (token) prepared.headers.authorization = `Bearer ${token}`;
     } catch (err) {
       return { outcome: 'failed', reason: `cannot prepare the call: ${errorMessage(err)}` };
     }
