@@ -111,6 +111,21 @@ describe('PrometheusClient faults', () => {
         res.json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { service: 'a' }, value: [1000, '1.5'] }] } });
       }
     });
+    // query_range answers the streaming scanner must decline or report: another key order (the envelope is not
+    // recognised: read from the bytes already received), a native histogram series after a float one (recognised,
+    // then declined: asked again as text), a 422 error, and an answer cut off mid-matrix.
+    const series = { metric: { service: 'a' }, values: [[1000, '1.5'], [1060, '2.5']] };
+    app.post('/api/v1/query_range', (req, res) => {
+      const query = String((req.body as Record<string, string>).query);
+      if (query === 'reordered') res.json({ data: { result: [series], resultType: 'matrix' }, status: 'success' });
+      else if (query === 'histograms') {
+        // Long enough to arrive in several chunks: the envelope is recognised (and dropped) before the histogram.
+        const many = Array.from({ length: 5000 }, (_, i) => ({ metric: { service: `s${i}` }, values: series.values }));
+        res.json({ status: 'success', data: { resultType: 'matrix', result: [...many, { metric: { service: 'b' }, histograms: [[1000, { count: '1', sum: '2' }]] }] } });
+      } else if (query === 'invalid') res.status(422).json({ status: 'error', errorType: 'execution', error: 'too many samples' });
+      else if (query === 'cut') res.type('json').send('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1000,"1"]');
+      else res.json({ status: 'success', data: { resultType: 'matrix', result: [series] } });
+    });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -148,6 +163,27 @@ describe('PrometheusClient faults', () => {
     const { c, calls } = client(url);
     await expect(c.query('garbage')).rejects.toThrow(/not a Prometheus API answer \(HTTP 200\): <html>proxy login/);
     expect(calls.length).toBe(1);
+  });
+
+  it('reads range answers as they stream in, and the unusual ones the generic way', async () => {
+    const { c, calls } = client(url);
+    const read = async (query: string) => (await c.queryRange(query, 1000, 1060, 60)).map((s) => ({ metric: s.metric, values: Array.from(s.values) }));
+    expect(await read('plain')).toEqual([{ metric: { service: 'a' }, values: [1.5, 2.5] }]);
+    expect(calls.length).toBe(1);
+    expect(await read('reordered')).toEqual([{ metric: { service: 'a' }, values: [1.5, 2.5] }]);
+    expect(calls.length).toBe(2);
+    // A series without float values: declined mid-answer, asked again as text, which reads the float series.
+    const mixed = await read('histograms');
+    expect(mixed.length).toBe(5001);
+    expect(mixed[4999]).toEqual({ metric: { service: 's4999' }, values: [1.5, 2.5] });
+    expect(mixed[5000]).toEqual({ metric: { service: 'b' }, values: [] });
+    expect(calls.map((call) => call.outcome)).toEqual(['success', 'success', 'success', 'success']);
+    const invalid = (await c.queryRange('invalid', 1000, 1060, 60).catch((e: unknown) => e)) as PrometheusError;
+    expect(invalid.outcome).toBe('client_error');
+    expect(invalid.message).toMatch(/HTTP 422: execution: too many samples/);
+    const cut = (await c.queryRange('cut', 1000, 1060, 60).catch((e: unknown) => e)) as PrometheusError;
+    expect(cut.outcome).toBe('invalid_response');
+    expect(cut.message).toMatch(/ended before the matrix was complete/);
   });
 
   it('counts connection errors when Prometheus is down', async () => {

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
+import type { IncomingMessage } from 'node:http';
 import { parseMatrixFast, parseSampleValue } from './matrix-parser.js';
+import { MatrixStreamParser } from './matrix-stream.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -96,7 +98,7 @@ interface VectorData {
 
 interface MatrixData {
   resultType: 'matrix';
-  result: { metric: Labels; values: [number, string][] }[];
+  result: { metric: Labels; values?: [number, string][] }[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -153,12 +155,19 @@ export class PrometheusClient {
   }
 
   /** One attempt: POST form-encoded (long PromQL fits), the API envelope checked. */
-  private async attempt(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown): Promise<unknown> {
-    const started = performance.now();
+  private async attempt(
+    endpoint: Endpoint,
+    params: Record<string, string>,
+    fast?: (text: string) => unknown,
+    /** An answer already received (by attemptStream): checked, not requested. */
+    received?: { status: number; text: string; started: number },
+  ): Promise<unknown> {
+    const started = received?.started ?? performance.now();
     let outcome: RequestOutcome = 'success';
     try {
-      let response;
-      try {
+      let response: { status: number; data: unknown };
+      if (received) response = { status: received.status, data: received.text };
+      else try {
         response = await this.http.post<string>(`/api/v1/${endpoint}`, new URLSearchParams(params).toString(), {
           headers: { ...this.options.headers, ...this.authHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
         });
@@ -208,11 +217,96 @@ export class PrometheusClient {
     }
   }
 
+  /**
+   * One query_range attempt whose answer is scanned as it arrives (MatrixStreamParser): the body is never held
+   * whole. Answers that are not in Prometheus's usual layout are read as text and go through `attempt`'s checks
+   * (from the bytes already received when the envelope was not recognised, else by asking again as text);
+   * errors (HTTP >= 300) likewise.
+   */
+  private async attemptStream(params: Record<string, string>, expectedPoints: number): Promise<unknown> {
+    const started = performance.now();
+    let outcome: RequestOutcome = 'success';
+    let response;
+    try {
+      response = await this.http.post<IncomingMessage>('/api/v1/query_range', new URLSearchParams(params).toString(), {
+        headers: { ...this.options.headers, ...this.authHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        responseType: 'stream',
+      });
+    } catch (error) {
+      if (error instanceof AxiosError) {
+        const timedOut = error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' || /timeout/i.test(error.message);
+        outcome = timedOut ? 'timeout' : 'connection_error';
+        this.options.onRequest?.('query_range', outcome, (performance.now() - started) / 1000);
+        throw new PrometheusError(
+          timedOut
+            ? `query_range: no answer from ${this.options.url} within ${this.options.timeoutSeconds}s`
+            : `query_range: cannot reach ${this.options.url}: ${error.code ?? ''} ${error.message}`.replace(/\s+/g, ' '),
+          outcome,
+        );
+      }
+      throw error;
+    }
+    const body = response.data;
+    // The whole attempt (headers and body) stays within the timeout.
+    const remainingMs = Math.max(1, this.options.timeoutSeconds * 1000 - (performance.now() - started));
+    const parser = response.status < 300 ? new MatrixStreamParser(expectedPoints) : undefined;
+    // Kept only until the parser has recognised the envelope (or for error answers, which are small).
+    let held: Buffer[] | undefined = [];
+    let settled: 'parsed' | 'text' | 'again';
+    try {
+      settled = await new Promise<'parsed' | 'text' | 'again'>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          body.destroy();
+          reject(new PrometheusError(`query_range: no complete answer from ${this.options.url} within ${this.options.timeoutSeconds}s`, 'timeout'));
+        }, remainingMs);
+        const finish = (how: 'parsed' | 'text' | 'again'): void => {
+          clearTimeout(timer);
+          resolve(how);
+        };
+        body.on('data', (chunk: Buffer) => {
+          if (held) held.push(chunk);
+          if (!parser || parser.failed) return;
+          if (!parser.write(chunk)) {
+            // Not the usual layout: with the envelope unrecognised every byte is still here; otherwise ask again.
+            if (!held) {
+              body.destroy();
+              finish('again');
+            }
+            return;
+          }
+          if (parser.recognised) held = undefined;
+        });
+        body.on('end', () => finish(parser && !parser.failed ? 'parsed' : 'text'));
+        body.on('error', (error: Error) => {
+          clearTimeout(timer);
+          reject(new PrometheusError(`query_range: the answer from ${this.options.url} broke off: ${error.message}`, 'connection_error'));
+        });
+      });
+    } catch (error) {
+      outcome = (error as PrometheusError).outcome ?? 'connection_error';
+      this.options.onRequest?.('query_range', outcome, (performance.now() - started) / 1000);
+      throw error;
+    }
+    if (settled === 'parsed') {
+      const series = parser?.end();
+      this.options.onRequest?.('query_range', series ? 'success' : 'invalid_response', (performance.now() - started) / 1000);
+      if (!series) throw new PrometheusError('query_range: the answer ended before the matrix was complete', 'invalid_response', response.status);
+      return series;
+    }
+    if (settled === 'again') {
+      this.options.onRequest?.('query_range', 'success', (performance.now() - started) / 1000);
+      return this.attempt('query_range', params, parseMatrixFast);
+    }
+    // Error answers and unrecognised bodies: the generic checks, from the bytes received.
+    const text = Buffer.concat(held ?? []).toString('utf8');
+    return this.attempt('query_range', params, parseMatrixFast, { status: response.status, text, started });
+  }
+
   /** Retries retryable failures with exponential backoff and full jitter. */
-  private async request(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown): Promise<unknown> {
+  private async request(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown, expectedPoints?: number): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(endpoint, params, fast);
+        return await (expectedPoints !== undefined ? this.attemptStream(params, expectedPoints) : this.attempt(endpoint, params, fast));
       } catch (error) {
         if (!(error instanceof PrometheusError) || !error.retryable || attempt >= this.options.retries) throw error;
         const base = this.options.retryBackoffSeconds * 1000 * 2 ** attempt;
@@ -275,6 +369,7 @@ export class PrometheusClient {
           timeout: `${this.options.timeoutSeconds}s`,
         },
         parseMatrixFast,
+        count,
       );
       if (Array.isArray(data)) {
         onChunk(data as RangeSeries[]);
@@ -286,11 +381,13 @@ export class PrometheusClient {
       }
       onChunk(
         matrix.result.map((series) => {
-          const n = series.values.length;
+          // A native-histogram series has `histograms` and no float `values`: no feature value to read.
+          const points = Array.isArray(series.values) ? series.values : [];
+          const n = points.length;
           const timestamps = new Float64Array(n);
           const values = new Float64Array(n);
           for (let i = 0; i < n; i++) {
-            const point = series.values[i] as [number, string];
+            const point = points[i] as [number, string];
             timestamps[i] = point[0];
             values[i] = parseSampleValue(point[1]);
           }

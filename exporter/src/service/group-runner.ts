@@ -88,6 +88,7 @@ export class GroupRunner {
   /** Set when the restored state was saved by another shard layout: the next cycle reads the whole trainWindow
    * so that entities this shard newly owns train from history (restored ones only catch up). */
   private backfillNewEntities = false;
+  private options: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     readonly config: GroupConfig,
@@ -125,7 +126,9 @@ export class GroupRunner {
 
   /** The detector options of this group: the schedule's, overridden by the group's `detector:` section. */
   detectorOptions(): Record<string, unknown> {
-    return { ...detectorScheduleOptions(this.config, this.deps.factory.defaults), ...(this.config.detector ?? {}) };
+    // Computed once (the configuration of a runner never changes): thousands of detectors are created from it.
+    this.options ??= Object.freeze({ ...detectorScheduleOptions(this.config, this.deps.factory.defaults), ...(this.config.detector ?? {}) });
+    return this.options;
   }
 
   /** Takes over the entities of a runner of an identical previous configuration (config reload). */
@@ -409,7 +412,7 @@ export class GroupRunner {
         record = this.newRecord(key, buffer.metric, now);
         if (!record) continue;
         this.entities.set(key, record);
-        skip = this.staggerRows(key);
+        skip = this.staggerRows(key, completeRows(buffer.values, featureCount));
       }
       // Keep rows after the entity's last sample that have at least one value (absent rows are skipped).
       let rows = 0;
@@ -431,7 +434,7 @@ export class GroupRunner {
       }
       buffers.delete(key);
       if (rows === 0) continue;
-      record.verdict = record.detector.updateBatch(timestamps.subarray(0, rows), packed.slice(0, rows * featureCount));
+      record.verdict = record.detector.updateBatch(timestamps.subarray(0, rows), packed.subarray(0, rows * featureCount));
       record.lastTimestamp = lastRowTime;
       // Data that ended before `to` is as old as its last row.
       const age = to - lastRowTime;
@@ -443,15 +446,15 @@ export class GroupRunner {
   /**
    * Rows of history a new detector skips so that the detectors of a group, trained from the same history,
    * do not all retrain on the same cycle (which would turn one scoring cycle in `retrainEvery` into a
-   * training storm): a per-entity offset in [0, retrainEvery), stable for the entity.
+   * training storm): a per-entity offset in [0, retrainEvery), stable for the entity, but never so large that
+   * fewer than `warmup` complete rows remain (the entity would otherwise stay warming although its history
+   * is long enough to train on).
    */
-  private staggerRows(key: string): number {
+  private staggerRows(key: string, complete: number): number {
     const options = this.detectorOptions();
     const every = options.retrainEvery ?? this.deps.factory.defaults.retrainEvery;
-    if (typeof every !== 'number' || every <= 1) return 0;
-    let hash = 2166136261;
-    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
-    return (hash >>> 0) % every;
+    const warmup = options.warmup ?? this.deps.factory.defaults.warmup;
+    return staggerOffset(key, typeof every === 'number' ? every : 0, complete - (typeof warmup === 'number' ? warmup : 0));
   }
 
   private removeVanished(now: number): void {
@@ -519,4 +522,27 @@ export class GroupRunner {
       };
     });
   }
+}
+
+/**
+ * A per-entity offset in [0, every) from an FNV-1a hash of its key, folded into [0, maxSkip] when larger
+ * (0 when maxSkip < 0): see GroupRunner.staggerRows.
+ */
+export function staggerOffset(key: string, every: number, maxSkip: number): number {
+  if (every <= 1 || maxSkip <= 0) return 0;
+  let hash = 2166136261;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
+  const offset = (hash >>> 0) % every;
+  return offset <= maxSkip ? offset : offset % (maxSkip + 1);
+}
+
+/** Rows (of `featureCount` values, row-major) where every feature has a value. */
+function completeRows(values: Float64Array, featureCount: number): number {
+  let complete = 0;
+  for (let r = 0; r + featureCount <= values.length; r += featureCount) {
+    let all = true;
+    for (let f = 0; f < featureCount; f++) if (Number.isNaN(values[r + f] as number)) all = false;
+    if (all) complete++;
+  }
+  return complete;
 }

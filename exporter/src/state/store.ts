@@ -63,10 +63,15 @@ export async function saveGroupState(dir: string, header: StateHeader, entities:
     const headerBytes = Buffer.from(JSON.stringify(header));
     let pending: Buffer[] = [Buffer.from(STATE_MAGIC, 'latin1'), u32(STATE_VERSION), u32(headerBytes.length), headerBytes];
     let pendingBytes = 0;
+    // Each entry's pieces are written as they are (one writev per few MiB), never copied into one buffer.
     const flush = async (): Promise<void> => {
-      const chunk = Buffer.concat(pending);
-      await handle.write(chunk);
-      written += chunk.length;
+      for (let i = 0; i < pending.length; i += 1024) {
+        const part = pending.slice(i, i + 1024);
+        const expected = part.reduce((sum, b) => sum + b.length, 0);
+        const { bytesWritten } = await handle.writev(part);
+        if (bytesWritten !== expected) throw new Error(`short write to ${temp}: ${bytesWritten} of ${expected} bytes`);
+        written += bytesWritten;
+      }
       pending = [];
       pendingBytes = 0;
     };
