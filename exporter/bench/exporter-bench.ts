@@ -43,9 +43,38 @@ const log = (line: string): void => {
 };
 
 let peakSampledRss = 0;
-const rssSampler = setInterval(() => {
-  peakSampledRss = Math.max(peakSampledRss, process.memoryUsage().rss);
-}, 20);
+/** Peak RSS per phase (sampled every 20 ms, and at each phase's start and end). */
+const phasePeaks = new Map<string, number>();
+let currentPhase = 'start-up';
+const sampleRss = (): void => {
+  const rss = process.memoryUsage().rss;
+  peakSampledRss = Math.max(peakSampledRss, rss);
+  phasePeaks.set(currentPhase, Math.max(phasePeaks.get(currentPhase) ?? 0, rss));
+};
+const rssSampler = setInterval(sampleRss, 20);
+function phase(name: string): void {
+  sampleRss();
+  currentPhase = name;
+  sampleRss();
+}
+
+/**
+ * Bytes of typed arrays reachable from `value` (each ArrayBuffer once), by the path of own properties that leads to
+ * them (depth 2: `forest.nodes`, `extractor.profileMean`...). The models' memory is almost all typed arrays; this
+ * splits it by part without knowing the detector's layout.
+ */
+function typedArrayBytes(value: unknown, path: string, depth: number, seen: Set<ArrayBufferLike>, out: Map<string, number>): void {
+  if (ArrayBuffer.isView(value)) {
+    if (seen.has(value.buffer)) return;
+    seen.add(value.buffer);
+    out.set(path, (out.get(path) ?? 0) + value.buffer.byteLength);
+    return;
+  }
+  if (value === null || typeof value !== 'object' || depth > 6) return;
+  for (const [key, child] of Object.entries(value)) {
+    typedArrayBytes(child, depth < 2 ? (path ? `${path}.${key}` : key) : path, depth + 1, seen, out);
+  }
+}
 
 interface Measure {
   label: string;
@@ -156,17 +185,35 @@ ${features}
       if (points === 0) throw new Error('the seeded Prometheus returned no data');
       return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
     };
+    phase('reference reads');
     await rawRead('identity'); // warm Prometheus's page cache and the JIT
     const identity = await rawRead('identity');
     const gzip = await rawRead('gzip');
 
     const baseRss = process.memoryUsage().rss;
+    const baseHeap = process.memoryUsage().heapUsed;
+    phase('train');
     const train = await measure('train (all models from history)', promQueries, async () => {
       const [result] = await service.runCycles();
       process.stderr.write('\n');
       if (!result?.ok) throw new Error(`training failed: ${result?.error}`);
     });
+    phase('after training');
     const rssAfterTrain = process.memoryUsage().rss;
+    const heapAfterTrain = process.memoryUsage().heapUsed;
+    // Where the models' memory is: typed arrays by part, over every detector.
+    const parts = new Map<string, number>();
+    let detectorCount = 0;
+    let trainedCount = 0;
+    for (const group of service.groups) {
+      for (const detector of group.detectors()) {
+        detectorCount++;
+        if (detector.state === 'ready') trainedCount++;
+        typedArrayBytes(detector, '', 0, new Set(), parts);
+      }
+    }
+    const modelBytes = [...parts.values()].reduce((a, b) => a + b, 0);
+    phase('score');
     const scoring: Measure[] = [];
     for (let i = 0; i < cycles; i++) {
       clock += step;
@@ -177,10 +224,13 @@ ${features}
         }),
       );
     }
+    phase('scrape');
     const scrape = await measure('/metrics scrape', promQueries, () => service.metricsText());
     const exposition = await service.metricsText();
     const entities = service.entities();
+    phase('save');
     const save = await measure('save all models', promQueries, () => service.saveAll());
+    phase('restore (second model set)');
     // The service's own peak: training, scoring, scrapes and a save. The restore below builds a second set
     // of models in this same process (a restarted exporter holds only one), so it is reported apart.
     const servicePeakRss = Math.max(process.resourceUsage().maxRSS * 1024, peakSampledRss);
@@ -216,6 +266,17 @@ ${features}
     log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)}; models: ${fmt((rssAfterTrain - baseRss) / entities.length / 1024, 0)} KiB each)`);
     log(`RSS after restore                  ${mib(rssAfterRestore)} (two model sets in this process)`);
     log('');
+    log('peak RSS by phase (MiB; the bar is the 1.5 GiB target):');
+    for (const [name, peak] of phasePeaks) log(`  ${name.padEnd(28)} ${bar(peak, TARGETS.peakRssBytes)} ${mib(peak)}`);
+    log('');
+    log(`model memory after training: ${detectorCount.toLocaleString('en')} detectors (${trainedCount.toLocaleString('en')} with a forest), typed arrays ${mib(modelBytes)}`);
+    log(`  (+ JS heap ${fmt((heapAfterTrain - baseHeap) / Math.max(1, detectorCount) / 1024, 1)} KiB per entity: objects, labels, records)`);
+    log(`  ${'part'.padEnd(30)} ${'KiB per detector'.padStart(16)} ${'MiB in all'.padStart(11)}`);
+    for (const [name, bytes] of [...parts].sort((a, b) => b[1] - a[1])) {
+      if (bytes / modelBytes < 0.002) continue;
+      log(`  ${name.padEnd(30)} ${fmt(bytes / Math.max(1, detectorCount) / 1024, 1).padStart(16)} ${fmt(bytes / 2 ** 20, 0).padStart(11)}`);
+    }
+    log('');
     log('reference in the same run: the raw read of one feature over the training window (client alone)');
     log(`  accept-encoding identity          ${fmt(identity.seconds, 3)} s wall, ${fmt(identity.cpuSeconds, 3)} s CPU`);
     log(`  accept-encoding gzip              ${fmt(gzip.seconds, 3)} s wall, ${fmt(gzip.cpuSeconds, 3)} s CPU  (gzip/identity wall: ${fmt(gzip.seconds / identity.seconds)}x)`);
@@ -239,6 +300,10 @@ ${features}
           expositionBytes: exposition.length,
           stateBytes,
           peakRssBytes: peakRss,
+          peakRssByPhase: Object.fromEntries(phasePeaks),
+          rssAfterTrainBytes: rssAfterTrain,
+          baseRssBytes: baseRss,
+          detectors: { count: detectorCount, trained: trainedCount, typedArrayBytes: Object.fromEntries(parts) },
           rawRead: { identity, gzip },
           targets: TARGETS,
         },

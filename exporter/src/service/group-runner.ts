@@ -499,6 +499,11 @@ export class GroupRunner {
     };
   }
 
+  /** The entities' detectors (for measurements such as the benchmark's memory breakdown). */
+  *detectors(): Generator<StreamingDetector> {
+    for (const record of this.entities.values()) yield record.detector;
+  }
+
   report(): EntityReport[] {
     const now = this.now();
     return [...this.entities.values()].map((record) => {
