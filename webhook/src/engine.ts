@@ -1,6 +1,7 @@
 // The healing engine: for each new alert occurrence, decide (policy), guard (guardrails), act (actuator),
 // verify (PromQL) and escalate (next action, then people). Every step is written to the store before it
-// happens, so a restart resumes where it stopped and never repeats an action that had started.
+// happens, so a restart resumes where it stopped and never repeats an action that had started. With several
+// replicas on one PostgreSQL store, an incident is worked on by the replica that claimed it in the store.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ActionName, Outcome } from './actions.js';
@@ -9,18 +10,19 @@ import { errorMessage } from './actuators/types.js';
 import type { Config } from './config/schema.js';
 import type { GrafanaAnnotator } from './escalation/grafana.js';
 import type { Notifier } from './escalation/notify.js';
-import { guardReason } from './guardrails/guardrails.js';
+import { guardReason, guardWindows } from './guardrails/guardrails.js';
 import type { PauseSwitch } from './guardrails/pause.js';
 import type { HealingMetrics } from './metrics.js';
 import { templateVars, type Plan, type Policy } from './policy/policy.js';
-import type { ActionRow, HealingStore, IncidentRow } from './store/store.js';
+import type { ReceivedAlert } from './receiver/payload.js';
+import type { ActionRow, AuditEvent, ImmediateDecision, IncidentRow, IncidentUpdate, Store } from './store/types.js';
 import { formatDuration } from './util/duration.js';
 import { render, type TemplateVars } from './util/template.js';
 import type { PrometheusClient } from './verify/prometheus.js';
 
 export interface EngineDeps {
   config: Config;
-  store: HealingStore;
+  store: Store;
   policy: Policy;
   actuators: ReadonlyMap<string, Actuator>;
   metrics: HealingMetrics;
@@ -42,6 +44,9 @@ const promqlEscape = (value: string, ref: string): string => (ref === 'entity' ?
 
 class Stopped extends Error {}
 
+/** The `matched` record of a pending incident, written with its first step's record. */
+type Announce = { update: IncidentUpdate; event: AuditEvent };
+
 export class HealingEngine {
   private readonly running = new Map<number, Promise<void>>();
   private readonly wakers = new Map<number, Set<() => void>>();
@@ -61,35 +66,63 @@ export class HealingEngine {
       .catch((err: unknown) => {
         if (err instanceof Stopped || this.abort.signal.aborted) return;
         this.d.logger.error({ err, incidentId }, 'healing task failed unexpectedly');
-        try {
-          this.d.store.updateIncident(incidentId, { phase: 'done', result: 'failed', reason: `internal error: ${errorMessage(err)}` }, { event: 'failed', incidentId, reason: `internal error: ${errorMessage(err)}` });
-        } catch { /* store closed */ }
+        return this.d.store.updateIncident(incidentId, { phase: 'done', result: 'failed', reason: `internal error: ${errorMessage(err)}` }, { event: 'failed', incidentId, reason: `internal error: ${errorMessage(err)}` })
+          .catch(() => undefined); // store closed or unreachable: the incident stays unfinished and is taken over later
       })
       .finally(() => this.running.delete(incidentId));
     this.running.set(incidentId, task);
     return task;
   }
 
-  private queued: number[] = [];
-
   /**
-   * Starts work on new incidents in batches: everything the decisions write synchronously (matched, skipped,
-   * dry-run) lands in one transaction per batch. Real actions yield first (see attempt), so their `started`
-   * row is committed durably on its own, after the batch.
+   * Decides a new alert inside the ingest transaction when nothing needs waiting for: no rule, a policy skip,
+   * or a dry run without a blast-radius precondition. One commit per alert instead of two; the metrics are
+   * recorded by the caller once the commit is durable (see recordDecided).
    */
+  decideAtIngest(alert: ReceivedAlert, incidentId: number): ImmediateDecision | undefined {
+    if (this.d.simulate) return undefined;
+    const baseVars = templateVars(alert, this.d.config.verify.nonEntityLabels);
+    const service = alert.labels.service ?? 'unknown';
+    const decision = this.d.policy.decide(alert.labels, baseVars);
+    if (decision.kind === 'skip') {
+      return {
+        events: [],
+        incident: { phase: 'done', result: decision.rule ? 'skipped' : 'no_rule', reason: decision.reason, rule: decision.rule,
+          event: { event: 'skipped', incidentId, fingerprint: alert.fingerprint, service, action: decision.action, reason: decision.reason } },
+        outcome: decision.rule && decision.action ? { service, action: decision.action, outcome: 'skipped' } : undefined,
+      };
+    }
+    const { plan } = decision;
+    const first = plan.steps[0];
+    const actuator = this.d.actuators.get(plan.target.actuator);
+    if (!plan.dryRun || plan.rule.precondition || !first || !actuator) return undefined;
+    const now = this.now();
+    const service2 = alert.labels.service ?? plan.targetName;
+    const vars: TemplateVars = { ...baseVars, action: first.action, target: plan.targetName };
+    const description = actuator.describe({ action: first.action, targetName: plan.targetName, target: plan.target, params: first.params, vars, prometheus: this.d.prometheus });
+    return {
+      events: [this.matchedEvent(incidentId, alert.fingerprint, service, plan)],
+      action: {
+        row: { incident_id: incidentId, service: service2, action: first.action, target: plan.targetName, rule: plan.rule.name, step: 0, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
+        event: { event: 'dry_run', incidentId, fingerprint: alert.fingerprint, service: service2, action: first.action, target: plan.targetName, reason: `would ${description}` },
+      },
+      incident: { phase: 'done', result: 'dry_run', reason: null, rule: plan.rule.name, target: plan.targetName, step: 0 },
+      outcome: { service: service2, action: first.action, outcome: 'dry_run' },
+    };
+  }
+
+  /** Metrics of decisions made at ingest, once their commit is durable. */
+  recordDecided(d: ImmediateDecision): void {
+    if (d.outcome) this.d.metrics.recordOutcome(d.outcome.service, d.outcome.action, d.outcome.outcome, this.now());
+  }
+
+  private matchedEvent(incidentId: number, fingerprint: string, service: string, plan: Plan) {
+    return { event: 'matched', incidentId, fingerprint, service, target: plan.targetName, reason: `rule "${plan.rule.name}"`, detail: { actions: plan.steps.map((s) => s.action), dryRun: plan.dryRun } };
+  }
+
+  /** Starts work on a new incident after its ingest commit (no-op if already running or finished). */
   enqueue(incidentId: number): void {
-    this.queued.push(incidentId);
-    if (this.queued.length > 1) return;
-    setImmediate(() => {
-      const ids = this.queued;
-      this.queued = [];
-      if (this.abort.signal.aborted) return;
-      try {
-        this.d.store.tx(() => { for (const id of ids) void this.submit(id); });
-      } catch (err) {
-        this.d.logger.error({ err }, 'could not start work on new incidents; they resume at the next start');
-      }
-    });
+    void this.submit(incidentId);
   }
 
   /** A resolved notification arrived: ends any verification waiting on it. */
@@ -97,19 +130,16 @@ export class HealingEngine {
     for (const wake of this.wakers.get(incidentId) ?? []) wake();
   }
 
-  /** After a restart: picks up every incident that was not finished. */
-  recover(): number {
-    const open = this.d.store.unfinishedIncidents();
-    for (const inc of open) void this.submit(inc.id);
+  /** After a restart, or when another replica died: picks up every unfinished incident left to this one. */
+  async recover(): Promise<number> {
+    const open = await this.d.store.takeOver();
+    for (const id of open) void this.submit(id);
     return open.length;
   }
 
   /** Resolves when no incident is being worked on. */
   async idle(): Promise<void> {
-    while (this.running.size > 0 || this.queued.length > 0) {
-      if (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-      else await new Promise((resolve) => setImmediate(resolve));
-    }
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
   get busy(): number {
@@ -146,19 +176,21 @@ export class HealingEngine {
 
   private async run(incidentId: number): Promise<void> {
     const { store, policy } = this.d;
-    const inc = store.incident(incidentId);
+    // Another replica may hold it (it received the same alert): the store says who works on it.
+    if (!(await store.claimIncident(incidentId))) return;
+    const inc = await store.incident(incidentId);
     if (!inc || inc.phase === 'done') return;
     const alert = { labels: JSON.parse(inc.labels) as Record<string, string>, annotations: JSON.parse(inc.annotations) as Record<string, string>, fingerprint: inc.fingerprint, status: 'firing', startsAt: inc.starts_at };
     const baseVars = templateVars(alert, this.d.config.verify.nonEntityLabels);
     const service = inc.service ?? 'unknown';
 
     if (inc.phase === 'pending' && inc.resolved_at) {
-      store.updateIncident(incidentId, { phase: 'done', result: 'resolved', reason: 'resolved before any action' });
+      await store.updateIncident(incidentId, { phase: 'done', result: 'resolved', reason: 'resolved before any action' });
       return;
     }
     const decision = policy.decide(alert.labels, baseVars);
     if (decision.kind === 'skip') {
-      store.updateIncident(incidentId, { phase: 'done', result: decision.rule ? 'skipped' : 'no_rule', reason: decision.reason, rule: decision.rule },
+      await store.updateIncident(incidentId, { phase: 'done', result: decision.rule ? 'skipped' : 'no_rule', reason: decision.reason, rule: decision.rule },
         { event: 'skipped', incidentId, fingerprint: inc.fingerprint, service, action: decision.action, reason: decision.reason });
       if (decision.rule && decision.action) this.d.metrics.recordOutcome(service, decision.action, 'skipped', this.now());
       return;
@@ -166,24 +198,24 @@ export class HealingEngine {
     const plan = decision.plan;
     let step = inc.step;
     // Written in the same transaction as the first step's record (one commit per alert on the fast path).
-    let announce: (() => void) | undefined;
+    let announce: Announce | undefined;
     if (inc.phase === 'pending') {
-      announce = () => store.updateIncident(incidentId, { phase: 'acting', rule: plan.rule.name, target: plan.targetName, step: 0 },
-        { event: 'matched', incidentId, fingerprint: inc.fingerprint, service, target: plan.targetName, reason: `rule "${plan.rule.name}"`, detail: { actions: plan.steps.map((s) => s.action), dryRun: plan.dryRun } });
+      announce = { update: { phase: 'acting', rule: plan.rule.name, target: plan.targetName, step: 0 }, event: this.matchedEvent(incidentId, inc.fingerprint, service, plan) };
     } else {
-      // Resumed after a restart. An action that had started is never run again: we verify it instead.
-      const open = store.openAction(incidentId);
-      const last = store.lastAction(incidentId);
+      // Resumed after a restart (or taken over from a dead replica). An action that had started is never run
+      // again: we verify it instead.
+      const open = await store.openAction(incidentId);
+      const last = await store.lastAction(incidentId);
       if (!open && last) {
         // Stopped between steps: carry on after the last recorded one.
         if (last.status !== 'failed') {
-          store.updateIncident(incidentId, { phase: 'done', result: last.status === 'succeeded' ? 'healed' : last.status, reason: last.reason });
+          await store.updateIncident(incidentId, { phase: 'done', result: last.status === 'succeeded' ? 'healed' : last.status, reason: last.reason });
           return;
         }
         step = last.step + 1;
       }
       if (open) {
-        store.audit({ event: 'interrupted', incidentId, fingerprint: inc.fingerprint, service, action: open.action, target: open.target, reason: `the service restarted while ${open.action} was ${open.status === 'started' ? 'running' : 'being verified'}; not repeating it, verifying instead` });
+        await store.audit({ event: 'interrupted', incidentId, fingerprint: inc.fingerprint, service, action: open.action, target: open.target, reason: `the service restarted while ${open.action} was ${open.status === 'started' ? 'running' : 'being verified'}; not repeating it, verifying instead` });
         const result = await this.verifyAndFinish(inc, plan, open, { ...baseVars, action: open.action, target: open.target });
         if (result === 'succeeded') return;
         step = open.step + 1;
@@ -194,28 +226,27 @@ export class HealingEngine {
       announce = undefined;
       if (result === 'failed') continue;
       // An earlier action failed and the next one may not run (guardrail, refusal): people must know.
-      if (result === 'skipped' && step > 0) await this.escalate(inc, plan, `${plan.steps[step]?.action ?? 'the next action'} was skipped: ${store.lastAction(incidentId)?.reason ?? ''}`);
+      if (result === 'skipped' && step > 0) await this.escalate(inc, plan, `${plan.steps[step]?.action ?? 'the next action'} was skipped: ${(await store.lastAction(incidentId))?.reason ?? ''}`);
       return; // succeeded / skipped / dry_run closed the incident themselves; stopped leaves it for the next start
     }
     await this.escalate(inc, plan);
   }
 
-  private skip(inc: IncidentRow, plan: Plan, step: number, action: ActionName, reason: string, announce?: () => void): 'skipped' {
+  private async skip(inc: IncidentRow, plan: Plan, step: number, action: ActionName, reason: string, announce?: Announce): Promise<'skipped'> {
     const service = inc.service ?? plan.targetName;
     const now = this.now();
-    const { store } = this.d;
-    store.tx(() => {
-      announce?.();
-      store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
-        { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason });
-      store.updateIncident(inc.id, { phase: 'done', result: 'skipped', reason });
+    await this.d.store.recordStep({
+      announce,
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
+      event: { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason },
+      update: { phase: 'done', result: 'skipped', reason },
     });
     this.d.metrics.recordOutcome(service, action, 'skipped', now);
     this.d.logger.info({ incident: inc.id, service, action, target: plan.targetName, reason }, 'action skipped');
     return 'skipped';
   }
 
-  private async attempt(inc: IncidentRow, plan: Plan, step: number, baseVars: TemplateVars, announceFirst?: () => void): Promise<StepResult> {
+  private async attempt(inc: IncidentRow, plan: Plan, step: number, baseVars: TemplateVars, announceFirst?: Announce): Promise<StepResult> {
     let announce = announceFirst;
     const { store, config, metrics } = this.d;
     const planned = plan.steps[step];
@@ -226,11 +257,11 @@ export class HealingEngine {
     const actuator = this.d.actuators.get(plan.target.actuator);
     if (!actuator) return this.skip(inc, plan, step, action, `actuator "${plan.target.actuator}" is not available`, announce);
     this.checkStopped();
-    if (store.incident(inc.id)?.resolved_at) return this.skip(inc, plan, step, action, 'the alert resolved before the action started', announce);
+    if ((await store.incident(inc.id))?.resolved_at) return this.skip(inc, plan, step, action, 'the alert resolved before the action started', announce);
 
     // Blast-radius guard (asynchronous): fail safe, an unanswerable precondition blocks the action.
     if (plan.rule.precondition && !this.d.simulate) {
-      announce?.(); // before waiting on Prometheus, so the audit keeps its order
+      if (announce) await store.updateIncident(inc.id, announce.update, announce.event); // before waiting on Prometheus, so the audit keeps its order
       announce = undefined;
       if (!this.d.prometheus) return this.skip(inc, plan, step, action, 'blast-radius precondition set but no prometheus.url configured');
       const q = render(plan.rule.precondition, vars, promqlEscape);
@@ -248,37 +279,42 @@ export class HealingEngine {
     let now = this.now();
     const description = actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, prometheus: this.d.prometheus });
     if (plan.dryRun) {
-      store.tx(() => {
-        announce?.();
-        store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
-          { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: `would ${description}` });
-        store.updateIncident(inc.id, { phase: 'done', result: 'dry_run', reason: null });
+      await store.recordStep({
+        announce,
+        action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
+        event: { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: `would ${description}` },
+        update: { phase: 'done', result: 'dry_run', reason: null },
       });
       metrics.recordOutcome(service, action, 'dry_run', now);
       return 'dry_run';
     }
-    // Leave any batch transaction (see enqueue) before the guard check and the durable `started` commit.
-    await Promise.resolve();
     this.checkStopped();
     now = this.now();
     const cooldown = plan.rule.cooldown ?? config.guardrails.cooldown;
-    // Synchronous from here to the insert of the `started` row: limits cannot be raced.
-    const blocked = guardReason(config.guardrails, store, this.d.pause, { incidentId: inc.id, target: plan.targetName, cooldownSeconds: cooldown, now });
-    if (blocked) return this.skip(inc, plan, step, action, blocked, announce);
-    // On disk before the action runs: after a crash this row stops the action from being repeated.
-    const actionId = store.durably(() => {
-      announce?.();
-      store.updateIncident(inc.id, { phase: 'acting', step });
-      return store.insertAction({ incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: now + cooldown },
-        { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description });
+    const local = this.d.pause.local();
+    const guard = { incidentId: inc.id, target: plan.targetName, cooldownSeconds: cooldown, now };
+    // One durable transaction reads the guardrails' counters, checks them and records `started`: limits cannot
+    // be raced (not by another incident, not by another replica). On disk before the action runs: after a
+    // crash this row stops the action from being repeated.
+    const claim = await store.claimAction({
+      incidentId: inc.id, target: plan.targetName, now, ...guardWindows(config.guardrails, now),
+      check: (snapshot) => guardReason(config.guardrails, snapshot, guard, local ? (local.reason ?? local.source) : undefined),
+      announce,
+      update: { phase: 'acting', step },
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: now + cooldown },
+      event: { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description },
     });
+    if (!claim.ok && claim.lost) {
+      this.d.logger.warn({ incident: inc.id, reason: claim.reason }, 'incident taken over by another replica; leaving it');
+      throw new Stopped();
+    }
+    if (!claim.ok) return this.skip(inc, plan, step, action, claim.reason, announce);
+    const actionId = claim.actionId;
     this.d.logger.info({ incident: inc.id, service, action, target: plan.targetName }, `action started: ${description}`);
 
     if (this.d.simulate) {
-      store.tx(() => {
-        store.finishAction(actionId, 'succeeded', `replay: would ${description}`, { replay: true }, { event: 'succeeded', incidentId: inc.id, service, action, target: plan.targetName, reason: 'replay (not executed)' });
-        store.updateIncident(inc.id, { phase: 'done', result: 'healed', reason: 'replay' });
-      });
+      await store.finishAction(actionId, 'succeeded', `replay: would ${description}`, { replay: true }, { event: 'succeeded', incidentId: inc.id, service, action, target: plan.targetName, reason: 'replay (not executed)' },
+        { phase: 'done', result: 'healed', reason: 'replay' });
       metrics.recordOutcome(service, action, 'succeeded', now);
       return 'succeeded';
     }
@@ -289,17 +325,14 @@ export class HealingEngine {
     this.checkStopped(); // a stop mid-action leaves `started`: the next start verifies instead of repeating
     if (result.outcome !== 'succeeded') {
       const status: Outcome = result.outcome;
-      store.finishAction(actionId, status, result.reason, result.detail, { event: status, incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
+      await store.finishAction(actionId, status, result.reason, result.detail, { event: status, incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail },
+        status === 'skipped' ? { phase: 'done', result: 'skipped', reason: result.reason } : undefined);
       metrics.recordOutcome(service, action, status, this.now());
       this.d.logger.warn({ incident: inc.id, service, action, reason: result.reason }, `action ${status}`);
-      if (status === 'skipped') {
-        store.updateIncident(inc.id, { phase: 'done', result: 'skipped', reason: result.reason });
-        return 'skipped';
-      }
-      return 'failed';
+      return status === 'skipped' ? 'skipped' : 'failed';
     }
-    store.audit({ event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
-    const row = store.openAction(inc.id);
+    await store.audit({ event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
+    const row = await store.openAction(inc.id);
     if (!row) return 'failed';
     return this.verifyAndFinish(inc, plan, row, vars, result.detail, result.reason);
   }
@@ -308,12 +341,12 @@ export class HealingEngine {
   private async verifyAndFinish(inc: IncidentRow, plan: Plan, row: ActionRow, vars: TemplateVars, detail?: Record<string, unknown>, applied?: string): Promise<'succeeded' | 'failed'> {
     const { store, config, metrics } = this.d;
     const service = row.service;
-    store.setActionStatus(row.id, 'verifying');
-    store.updateIncident(inc.id, { phase: 'verifying', step: row.step });
-    const finish = (ok: boolean, verdict: string): 'succeeded' | 'failed' => {
+    await store.markVerifying(row.id, inc.id, row.step);
+    const finish = async (ok: boolean, verdict: string): Promise<'succeeded' | 'failed'> => {
       const outcome = ok ? 'succeeded' : 'failed';
       const reason = applied ? `${applied}; ${verdict}` : verdict;
-      store.finishAction(row.id, outcome, reason, detail, { event: outcome, incidentId: inc.id, fingerprint: inc.fingerprint, service, action: row.action, target: row.target, reason });
+      await store.finishAction(row.id, outcome, reason, detail, { event: outcome, incidentId: inc.id, fingerprint: inc.fingerprint, service, action: row.action, target: row.target, reason },
+        ok ? { phase: 'done', result: 'healed', reason, step: row.step } : undefined);
       const at = this.now();
       metrics.recordOutcome(service, row.action, outcome, at);
       this.d.logger.info({ incident: inc.id, service, action: row.action, reason }, `action ${outcome}`);
@@ -321,7 +354,6 @@ export class HealingEngine {
         this.d.grafana.annotate(`selfheal ${row.action} on ${row.target} (${service}): ${outcome} — ${reason}`, [`service:${service}`, `action:${row.action}`, `outcome:${outcome}`], at * 1000)
           .catch((err: unknown) => this.d.logger.warn({ err: errorMessage(err) }, 'Grafana annotation failed'));
       }
-      if (ok) store.updateIncident(inc.id, { phase: 'done', result: 'healed', reason, step: row.step });
       return outcome;
     };
     const v = plan.rule.verify;
@@ -333,7 +365,7 @@ export class HealingEngine {
     let lastError = '';
     for (;;) {
       this.checkStopped();
-      if (store.incident(inc.id)?.resolved_at) return finish(true, 'the alert resolved');
+      if ((await store.incident(inc.id))?.resolved_at) return finish(true, 'the alert resolved');
       try {
         if (await this.d.prometheus.holds(query, this.abort.signal)) return finish(true, `verified: ${query}`);
         lastError = '';
@@ -350,7 +382,7 @@ export class HealingEngine {
   private async escalate(inc: IncidentRow, plan: Plan, why?: string): Promise<void> {
     const { store } = this.d;
     const service = inc.service ?? plan.targetName;
-    const tried = store.listActions({ service: inc.service ?? undefined, limit: 50 }).filter((a) => a.incident_id === inc.id && a.status === 'failed').reverse().map((a) => a.action);
+    const tried = (await store.actionsOf(inc.id)).filter((a) => a.status === 'failed').map((a) => a.action);
     const reason = why ? `${tried.join(' -> ')} failed and ${why}` : `every action failed (${plan.steps.map((s) => s.action).join(' -> ')})`;
     let notified = 'no notification webhook configured';
     if (this.d.notifier) {
@@ -363,7 +395,7 @@ export class HealingEngine {
         notified = `notification failed: ${errorMessage(err)}`;
       }
     }
-    store.updateIncident(inc.id, { phase: 'done', result: 'escalated', reason: `${reason}; ${notified}` },
+    await store.updateIncident(inc.id, { phase: 'done', result: 'escalated', reason: `${reason}; ${notified}` },
       { event: 'escalated', incidentId: inc.id, fingerprint: inc.fingerprint, service, target: plan.targetName, reason: `${reason}; ${notified}` });
   }
 }

@@ -1,7 +1,7 @@
 // The healing service's Prometheus metrics (names fixed in docs/contracts.md; the Grafana panel reads them).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ACTIONS, OUTCOMES, type ActionName, type Outcome } from './actions.js';
-import type { HealingStore } from './store/store.js';
+import type { Store } from './store/types.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
 const MAX_SERVICES = 500;
@@ -19,7 +19,7 @@ export class HealingMetrics {
   private readonly services = new Set<string>();
   private readonly cooldownSeen = new Set<string>();
 
-  constructor(store: HealingStore | undefined, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(private readonly store: Store | undefined, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.actionsTotal = new Counter({ name: 'selfheal_healing_actions_total', help: 'Healing actions by service, action and outcome.', labelNames: ['service', 'action', 'outcome'], registers });
@@ -28,11 +28,18 @@ export class HealingMetrics {
     this.recovery = new Histogram({ name: 'selfheal_healing_recovery_seconds', help: 'Time from an alert starting to its resolution.', labelNames: ['service'], buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200], registers });
     this.cooldownRemaining = new Gauge({
       name: 'selfheal_healing_cooldown_remaining_seconds', help: 'Seconds left before another action may run on the service.', labelNames: ['service', 'action'], registers,
-      collect: () => {
-        if (!store?.db.open) return;
+      // Read from the store at scrape time: with several replicas, cooldowns set by any of them.
+      collect: async () => {
+        if (!store) return;
         const now = Date.now() / 1000;
         const active = new Set<string>();
-        for (const c of store.activeCooldowns(now)) {
+        let cooldowns: { service: string; action: string; until: number }[];
+        try {
+          cooldowns = await store.activeCooldowns(now);
+        } catch {
+          return; // store unreachable: keep the last values (readiness reports the store)
+        }
+        for (const c of cooldowns) {
           const service = this.serviceLabel(c.service);
           active.add(`${service}\u0000${c.action}`);
           this.cooldownSeen.add(`${service}\u0000${c.action}`);
@@ -45,13 +52,16 @@ export class HealingMetrics {
         }
       },
     });
-    this.inFlight = new Gauge({ name: 'selfheal_healing_actions_in_flight', help: 'Actions being carried out or verified.', registers, collect: () => { if (store?.db.open) this.inFlight.set(store.inFlight()); } });
+    this.inFlight = new Gauge({ name: 'selfheal_healing_actions_in_flight', help: 'Actions being carried out or verified.', registers, collect: async () => { if (store) this.inFlight.set(await store.inFlight().catch(() => 0)); } });
     this.requests = new Counter({ name: 'selfheal_webhook_requests_total', help: 'Webhook requests by HTTP status code.', labelNames: ['code'], registers });
     this.alertsReceived = new Counter({ name: 'selfheal_webhook_alerts_received_total', help: 'Alerts received by status.', labelNames: ['status'], registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
-    if (store) {
-      for (const r of store.lastActionTimes()) this.lastAction.set({ service: this.serviceLabel(r.service), action: r.action, outcome: r.outcome }, r.ts);
-    }
+  }
+
+  /** Restores the last-action gauges from the store (at start). */
+  async restore(): Promise<void> {
+    if (!this.store) return;
+    for (const r of await this.store.lastActionTimes()) this.lastAction.set({ service: this.serviceLabel(r.service), action: r.action, outcome: r.outcome }, r.ts);
   }
 
   /** Service label value, pre-creating every action×outcome series at 0 the first time a service is seen. */

@@ -10,7 +10,7 @@ import { HealingMetrics } from './metrics.js';
 import { Policy } from './policy/policy.js';
 import { payloadSchema, toReceived, type ReceivedAlert } from './receiver/payload.js';
 import { buildActuators } from './server.js';
-import { HealingStore } from './store/store.js';
+import { SqliteStore } from './store/sqlite-store.js';
 
 export interface ReplayLine {
   time: string;
@@ -54,7 +54,7 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
 
   let clock = events[0]?.at ?? Date.now() / 1000;
   const now = () => clock;
-  const store = new HealingStore({ path: ':memory:', now });
+  const store = new SqliteStore({ path: ':memory:', now });
   const cfg: Config = { ...config, dryRun: false };
   const metrics = new HealingMetrics(store, { defaultMetrics: false });
   const engine = new HealingEngine({
@@ -63,11 +63,11 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
   try {
     for (const ev of events) {
       clock = ev.at;
-      const [outcome] = store.ingest([[ev.alert]])[0] ?? [];
+      const [outcome] = (await store.ingest([[ev.alert]]))[0] ?? [];
       if (!outcome) continue;
       if (outcome.kind === 'new') await engine.submit(outcome.incidentId);
-      const actions = store.listActions({ limit: 5000 }).filter((r) => r.incident_id === outcome.incidentId && outcome.kind === 'new').reverse();
-      const inc = store.incident(outcome.incidentId);
+      const actions = (await store.actionsOf(outcome.incidentId)).filter(() => outcome.kind === 'new');
+      const inc = await store.incident(outcome.incidentId);
       lines.push({
         time: new Date(ev.at * 1000).toISOString(), file: ev.file, status: ev.alert.status, fingerprint: ev.alert.fingerprint, labels: ev.alert.labels, kind: outcome.kind,
         decisions: actions.map((r) => ({ action: r.action, target: r.target, outcome: r.status, reason: r.reason ?? '' })),
@@ -76,7 +76,7 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
     }
   } finally {
     await engine.stop();
-    store.close();
+    await store.close();
   }
   return lines;
 }

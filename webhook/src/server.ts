@@ -20,7 +20,10 @@ import { Policy } from './policy/policy.js';
 import { makeAuthenticator } from './receiver/auth.js';
 import { IngestQueue } from './receiver/ingest-queue.js';
 import { payloadSchema, toReceived } from './receiver/payload.js';
-import { HealingStore } from './store/store.js';
+import { createStore } from './store/create.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { HealingStore } from './store/store.js';
+import type { Store } from './store/types.js';
 import { parseDuration } from './util/duration.js';
 import { PrometheusClient } from './verify/prometheus.js';
 
@@ -38,7 +41,9 @@ export interface HealerOptions {
 
 export interface Healer {
   app: express.Express;
-  store: HealingStore;
+  store: Store;
+  /** The SQLite database underneath (tests, tools); undefined with PostgreSQL. */
+  sqlite?: HealingStore;
   engine: HealingEngine;
   metrics: HealingMetrics;
   pause: PauseSwitch;
@@ -81,8 +86,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
   }
-  if (!('path' in config.store)) throw new Error('store: the PostgreSQL store is not available in this build');
-  const store = new HealingStore({ path: config.store.path, synchronous: config.store.synchronous });
+  const store = createStore(config.store, logger);
   const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus.url, config.prometheus.timeout) : undefined;
@@ -91,8 +95,19 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const engine = new HealingEngine({
     config, store, policy: new Policy(config), actuators: buildActuators(config, opts.actuators), metrics, pause, logger, prometheus, notifier, grafana,
   });
-  const queue = new IngestQueue(store);
+  // SQLite: one writer, so one transaction at a time (batches grow under load). PostgreSQL: a commit waits
+  // on the network and the server's WAL flush, so a few batches overlap.
+  const queue = new IngestQueue(store, (alert, id) => engine.decideAtIngest(alert, id), 512, store.kind === 'postgres' ? 4 : 1);
   let ready = false;
+  // Readiness reflects the store: checked at most once a second, so probes cost nothing under load.
+  let health: { at: number; ok: boolean; detail: string } = { at: 0, ok: false, detail: 'not checked yet' };
+  const storeHealth = async () => {
+    if (Date.now() - health.at > 1000) {
+      const h = await store.health().catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
+      health = { at: Date.now(), ok: h.ok, detail: h.detail };
+    }
+    return health;
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -129,8 +144,14 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   };
   const json: RequestHandler[] = [text, parseJson];
 
+  // Liveness: the process serves HTTP. It does not fail when the store is down (restarting would not bring the
+  // database back, and every replica would restart at once); readiness does.
   app.get('/-/healthy', (_req, res) => { res.type('text/plain').send('OK\n'); });
-  app.get('/-/ready', (_req, res) => { res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'starting\n'); });
+  app.get('/-/ready', async (_req, res) => {
+    if (!ready) { res.status(503).type('text/plain').send('starting\n'); return; }
+    const h = await storeHealth();
+    res.status(h.ok ? 200 : 503).type('text/plain').send(h.ok ? `ready (${store.kind} store)\n` : `not ready: ${store.kind} store unavailable: ${h.detail}\n`);
+  });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -161,7 +182,12 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     }
     const counts = { new: 0, duplicate: 0, resolved: 0 };
     for (const o of outcomes) {
-      if (o.kind === 'new') { counts.new++; metrics.alertsReceived.inc({ status: 'firing' }); engine.enqueue(o.incidentId); }
+      if (o.kind === 'new') {
+        counts.new++;
+        metrics.alertsReceived.inc({ status: 'firing' });
+        if (o.decided) engine.recordDecided(o.decided);
+        else engine.enqueue(o.incidentId);
+      }
       else if (o.kind === 'resolved') {
         counts.resolved++;
         metrics.alertsReceived.inc({ status: 'resolved' });
@@ -177,36 +203,36 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.status(200).json({ status: 'success', received: alerts.length, ...counts });
   });
 
-  app.get('/api/v1/actions', requireAuth, (req, res) => {
+  app.get('/api/v1/actions', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
     if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
-    const rows = store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
+    const rows = await store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
   });
-  app.get('/api/v1/incidents', requireAuth, (req, res) => {
+  app.get('/api/v1/incidents', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
     if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
     const state = one(req.query.state);
     if (state !== undefined && state !== 'open' && state !== 'resolved') { res.status(400).json({ status: 'error', error: 'state must be open or resolved' }); return; }
-    const rows = store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
+    const rows = await store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, labels: JSON.parse(r.labels) as unknown, annotations: JSON.parse(r.annotations) as unknown })) });
   });
-  app.get('/api/v1/audit', requireAuth, (req, res) => {
+  app.get('/api/v1/audit', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
     if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
     const incident = one(req.query.incident);
-    const rows = store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
+    const rows = await store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
   });
-  app.get('/api/v1/pause', requireAuth, (_req, res) => { res.json({ status: 'success', data: pause.state() }); });
-  app.post('/api/v1/pause', requireAuth, ...json, (req: Request, res: Response) => {
+  app.get('/api/v1/pause', requireAuth, async (_req, res) => { res.json({ status: 'success', data: await pause.state() }); });
+  app.post('/api/v1/pause', requireAuth, ...json, async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as { paused?: unknown; reason?: unknown };
     const paused = body.paused === undefined ? true : body.paused;
     if (typeof paused !== 'boolean' || (body.reason !== undefined && typeof body.reason !== 'string')) {
       res.status(400).json({ status: 'error', error: 'body must be {"paused": true|false, "reason"?: string}' });
       return;
     }
-    const state = pause.set(paused, typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined);
+    const state = await pause.set(paused, typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined);
     logger.warn({ paused, reason: body.reason }, paused ? 'healing paused through the API' : 'healing resumed through the API');
     res.json({ status: 'success', data: state });
   });
@@ -223,9 +249,13 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
 
   let server: Server | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
   const healer: Healer = {
-    app, store, engine, metrics, pause, logger,
+    app, store, sqlite: store instanceof SqliteStore ? store.sqlite : undefined, engine, metrics, pause, logger,
     async listen(port?: number, host?: string) {
+      // Schema and migrations first (PostgreSQL: waits for the server up to store.connectTimeout).
+      await store.open();
+      await metrics.restore();
       const [cfgHost = '127.0.0.1', cfgPort = '9189'] = config.listen.split(/:(?=\d+$)/);
       const h = host ?? (cfgHost || '0.0.0.0');
       const p = port ?? Number(cfgPort);
@@ -238,18 +268,33 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       server!.keepAliveTimeout = 30_000;
       // Retention: closed incidents and audit rows older than store.retention are pruned hourly.
       const prune = () => {
-        try {
-          const n = store.prune(config.store.retention);
-          if (n > 0) logger.info({ pruned: n }, 'pruned closed incidents past retention');
-        } catch (err) {
-          logger.warn({ err }, 'pruning failed');
-        }
+        store.prune(config.store.retention).then(
+          (n) => { if (n > 0) logger.info({ pruned: n }, 'pruned closed incidents past retention'); },
+          (err: unknown) => logger.warn({ err }, 'pruning failed'),
+        );
       };
       prune();
       pruneTimer = setInterval(prune, 3600_000);
       pruneTimer.unref();
-      const resumed = engine.recover();
+      await store.heartbeat();
+      const resumed = await engine.recover();
       if (resumed > 0) logger.info({ resumed }, 'resuming unfinished incidents after restart');
+      if (store.kind === 'postgres') {
+        // Leases: this replica renews its own; incidents held by a replica whose lease ran out (it died
+        // mid-incident) are taken over here. An action it had started is verified, never repeated.
+        const every = Math.max(0.2, config.store.lease / 3) * 1000;
+        const tick = async () => {
+          try {
+            await store.heartbeat();
+            const taken = await engine.recover();
+            if (taken > 0) logger.warn({ taken }, 'took over unfinished incidents of a replica whose lease expired');
+          } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'store lease renewal failed');
+          }
+        };
+        const loop = () => { leaseTimer = setTimeout(() => void tick().finally(() => { if (ready) loop(); }), every); leaseTimer.unref(); };
+        loop();
+      }
       ready = true;
       const addr = server!.address() as AddressInfo;
       return `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -257,12 +302,13 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     async close() {
       ready = false;
       clearInterval(pruneTimer);
+      clearTimeout(leaseTimer);
       if (server) {
         const s = server;
         await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
       }
       await engine.stop();
-      store.close();
+      await store.close();
     },
   };
   return healer;

@@ -43,7 +43,7 @@ async function pushAlert(labels: Record<string, string>, startsAt: Date, endsAt:
 }
 
 const scaleCalls = (service: string) => admin.requests.filter((r) => r.url === `/scale/${service}`).length;
-const incident = (service: string) => svc.healer.store.listIncidents({ service })[0];
+const incident = (service: string) => svc.healer.sqlite!.listIncidents({ service })[0];
 
 describe('real Alertmanager delivering to the healing service', () => {
   it('firing -> one action; repeated firing -> still one; resolved -> incident closed', async () => {
@@ -59,19 +59,19 @@ describe('real Alertmanager delivering to the healing service', () => {
     const closed = await waitFor(() => { const i = incident('checkout'); return i?.resolved_at ? i : undefined; }, { what: 'the resolved notification', timeoutMs: 30_000 });
     expect(closed.recovery_seconds).toBeGreaterThan(4);
     expect(scaleCalls('checkout')).toBe(1);
-    const events = svc.healer.store.listAudit({ incidentId: closed.id }).reverse().map((r) => r.event);
+    const events = svc.healer.sqlite!.listAudit({ incidentId: closed.id }).reverse().map((r) => r.event);
     expect(events).toEqual(['received', 'matched', 'started', 'applied', 'succeeded', 'resolved']);
     expect(await (await fetch(`${svc.url}/metrics`)).text()).toMatch(/selfheal_healing_recovery_seconds_count\{service="checkout"\} 1/);
   }, 90_000);
 
   it('500 -> Alertmanager retries, and the action still runs once', async () => {
     // A real failure to record: the store refuses this service's alerts until the trigger is dropped.
-    svc.healer.store.db.exec(`CREATE TRIGGER refuse_flaky BEFORE INSERT ON incidents WHEN NEW.service = 'flaky' BEGIN SELECT RAISE(ABORT, 'disk trouble (simulated)'); END;`);
+    svc.healer.sqlite!.db.exec(`CREATE TRIGGER refuse_flaky BEFORE INSERT ON incidents WHEN NEW.service = 'flaky' BEGIN SELECT RAISE(ABORT, 'disk trouble (simulated)'); END;`);
     const failuresBefore = await count500();
     await pushAlert({ service: 'flaky', feature: 'cpu_usage' }, new Date(Date.now() - 1000), new Date(Date.now() + 60_000));
     await waitFor(async () => (await count500()) >= failuresBefore + 2, { what: 'Alertmanager to retry after 500', timeoutMs: 30_000 });
     expect(scaleCalls('flaky')).toBe(0);
-    svc.healer.store.db.exec('DROP TRIGGER refuse_flaky');
+    svc.healer.sqlite!.db.exec('DROP TRIGGER refuse_flaky');
     await waitFor(() => scaleCalls('flaky') === 1, { what: 'the action after the retry succeeded', timeoutMs: 30_000 });
     await waitFor(() => (incident('flaky')?.notifications ?? 0) >= 2, { what: 'a later re-send', timeoutMs: 30_000 });
     expect(scaleCalls('flaky')).toBe(1);

@@ -34,8 +34,8 @@ function policy(adminUrl: string, extra: Record<string, unknown> = {}, rule: Rec
   };
 }
 
-const incidentOf = (s: TestHealer) => s.healer.store.listIncidents({})[0];
-const events = (s: TestHealer) => s.healer.store.listAudit({}).reverse().map((r) => `${r.event}${r.action ? `:${r.action}` : ''}`);
+const incidentOf = (s: TestHealer) => s.healer.sqlite!.listIncidents({})[0];
+const events = (s: TestHealer) => s.healer.sqlite!.listAudit({}).reverse().map((r) => `${r.event}${r.action ? `:${r.action}` : ''}`);
 
 describe('verification and escalation', () => {
   it('verifies with the default query on the alert\'s entity and marks the action succeeded', async () => {
@@ -51,7 +51,7 @@ describe('verification and escalation', () => {
     await svc.healer.engine.idle();
     expect(queries[0]).toBe('selfheal_anomaly_score{ group="shop",service="checkout" } < 1');
     expect(incidentOf(svc)).toMatchObject({ phase: 'done', result: 'healed' });
-    expect(svc.healer.store.listActions({})[0]).toMatchObject({ action: 'scale_up', status: 'succeeded' });
+    expect(svc.healer.sqlite!.listActions({})[0]).toMatchObject({ action: 'scale_up', status: 'succeeded' });
     expect(events(svc)).toEqual(['received', 'matched', 'started:scale_up', 'applied:scale_up', 'succeeded:scale_up']);
   });
 
@@ -95,7 +95,7 @@ describe('verification and escalation', () => {
     await eventually(() => incidentOf(svc!)?.phase === 'verifying', 5000, 'verifying');
     await svc.post(payload([{ status: 'resolved' }]));
     await svc.healer.engine.idle();
-    expect(svc.healer.store.listActions({})[0]).toMatchObject({ status: 'succeeded', reason: `POST ${admin.url}/scale answered 200; the alert resolved` });
+    expect(svc.healer.sqlite!.listActions({})[0]).toMatchObject({ status: 'succeeded', reason: `POST ${admin.url}/scale answered 200; the alert resolved` });
   });
 
   it('falls back to the feature\'s default action when the rule lists none', async () => {
@@ -134,7 +134,7 @@ describe('guardrails', () => {
     await svc.post(payload([{}]));
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(0);
-    expect(svc.healer.store.listActions({})[0]).toMatchObject({ status: 'dry_run', reason: `dry run: would POST ${admin.url}/scale` });
+    expect(svc.healer.sqlite!.listActions({})[0]).toMatchObject({ status: 'dry_run', reason: `dry run: would POST ${admin.url}/scale` });
     expect(await (await fetch(`${svc.url}/metrics`)).text()).toMatch(/selfheal_healing_actions_total\{service="checkout",action="scale_up",outcome="dry_run"\} 1/);
   });
 
@@ -155,7 +155,7 @@ describe('guardrails', () => {
     answer = 'yes';
     await svc.post(payload([{ fingerprint: 'cc' }]));
     await svc.healer.engine.idle();
-    const reasons = svc.healer.store.listActions({}).reverse().map((a) => `${a.status}: ${a.reason}`);
+    const reasons = svc.healer.sqlite!.listActions({}).reverse().map((a) => `${a.status}: ${a.reason}`);
     expect(reasons[0]).toMatch(/^skipped: blast-radius guard: precondition count\(up\{job="checkout"\} == 1\).* does not hold/);
     expect(reasons[1]).toMatch(/^skipped: blast-radius precondition could not be evaluated: .*parse error/);
     expect(reasons[2]).toMatch(/^succeeded/);
@@ -171,7 +171,7 @@ describe('guardrails', () => {
       await svc.healer.engine.idle();
     }
     expect(admin.requests).toHaveLength(2);
-    expect(svc.healer.store.listActions({})[0]?.reason).toMatch(/rate limit: 2 actions on target "checkout" in the last 60m \(max 2\)/);
+    expect(svc.healer.sqlite!.listActions({})[0]?.reason).toMatch(/rate limit: 2 actions on target "checkout" in the last 60m \(max 2\)/);
     // Restart: the limit is still there (it lives in the store, not in memory).
     const dir = svc.dir;
     await svc.stop();
@@ -180,12 +180,12 @@ describe('guardrails', () => {
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(2);
     // Age the actions past the hourly window: the daily one (max 3) still allows one more.
-    svc.healer.store.db.prepare('UPDATE actions SET started_at = started_at - 7200').run();
+    svc.healer.sqlite!.db.prepare('UPDATE actions SET started_at = started_at - 7200').run();
     await svc.post(payload([{ fingerprint: '05' }]));
     await svc.post(payload([{ fingerprint: '06' }]));
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(3);
-    expect(svc.healer.store.listActions({})[0]?.reason).toMatch(/rate limit: 3 actions on target "checkout" in the last 24.0h \(max 3\)/);
+    expect(svc.healer.sqlite!.listActions({})[0]?.reason).toMatch(/rate limit: 3 actions on target "checkout" in the last 24.0h \(max 3\)/);
   });
 
   it('a global budget and max concurrency apply across targets', async () => {
@@ -199,13 +199,13 @@ describe('guardrails', () => {
     await svc.post(payload([{ fingerprint: '01', labels: { service: 'checkout', feature: 'cpu' } }]));
     await eventually(() => admin.requests.length === 1, 5000, 'first action in flight');
     await svc.post(payload([{ fingerprint: '02', labels: { service: 'payments', feature: 'cpu' } }]));
-    await eventually(() => svc!.healer.store.listActions({}).length === 2, 5000, 'second decision');
+    await eventually(() => svc!.healer.sqlite!.listActions({}).length === 2, 5000, 'second decision');
     release();
     await svc.healer.engine.idle();
     await svc.post(payload([{ fingerprint: '03', labels: { service: 'payments', feature: 'cpu' } }]));
     await svc.post(payload([{ fingerprint: '04', labels: { service: 'payments', feature: 'cpu' } }]));
     await svc.healer.engine.idle();
-    const reasons = svc.healer.store.listActions({}).reverse().map((a) => `${a.status}: ${a.reason}`);
+    const reasons = svc.healer.sqlite!.listActions({}).reverse().map((a) => `${a.status}: ${a.reason}`);
     expect(reasons[1]).toMatch(/skipped: max concurrent actions reached \(1 of 1 in flight\)/);
     expect(reasons[2]).toMatch(/^succeeded/);
     expect(reasons[3]).toMatch(/skipped: global rate limit: 2 actions in the last 60m \(max 2\)/);
@@ -219,7 +219,7 @@ describe('guardrails', () => {
     }
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(0);
-    const reasons = svc.healer.store.listIncidents({}).map((i) => i.reason);
+    const reasons = svc.healer.sqlite!.listIncidents({}).map((i) => i.reason);
     expect(reasons.every((r) => /is not one of the policy's targets/.test(r ?? ''))).toBe(true);
   });
 
@@ -234,7 +234,7 @@ describe('guardrails', () => {
     writeFileSync(pauseFile, '');
     await svc.post(payload([{ fingerprint: '01' }]));
     await svc.healer.engine.idle();
-    expect(svc.healer.store.listActions({})[0]?.reason).toBe(`paused (pause file ${pauseFile} exists)`);
+    expect(svc.healer.sqlite!.listActions({})[0]?.reason).toBe(`paused (pause file ${pauseFile} exists)`);
     expect(admin.requests).toHaveLength(0);
   });
 });

@@ -61,7 +61,7 @@ describe('fuzz', () => {
     // A real incident first: its audit rows must survive the storm unchanged.
     expect((await svc.post(payload([{}]))).status).toBe(200);
     await svc.healer.engine.idle();
-    const auditBefore = svc.healer.store.listAudit({});
+    const auditBefore = svc.healer.sqlite!.listAudit({});
     const r = rng(20261123);
     const statuses = new Map<number, number>();
     const offenders: string[] = [];
@@ -85,8 +85,8 @@ describe('fuzz', () => {
     expect(({}) as Record<string, unknown>).not.toHaveProperty('polluted');
     // Still healthy, nothing recorded from the storm, the earlier log unchanged and the database sound.
     expect((await fetch(`${svc.url}/-/healthy`)).status).toBe(200);
-    expect(svc.healer.store.listAudit({})).toEqual(auditBefore);
-    expect(svc.healer.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(svc.healer.sqlite!.listAudit({})).toEqual(auditBefore);
+    expect(svc.healer.sqlite!.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect((await svc.post(payload([{ fingerprint: 'ffff' }]))).body).toMatchObject({ new: 1 });
   }, 400_000);
 });

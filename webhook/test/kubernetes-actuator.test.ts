@@ -121,8 +121,8 @@ describe('KubernetesActuator (Kubernetes wire contract, no API server)', () => {
     try {
       expect((await svc.post(payload([{}]))).status).toBe(200);
       await svc.healer.engine.idle();
-      expect(svc.healer.store.listActions({})[0]).toMatchObject({ action: 'scale_up', status: 'succeeded' });
-      expect(svc.healer.store.listAudit({}).find((r) => r.event === 'applied')?.reason).toBe('scaled Deployment/checkout in shop from 2 to 4 replicas');
+      expect(svc.healer.sqlite!.listActions({})[0]).toMatchObject({ action: 'scale_up', status: 'succeeded' });
+      expect(svc.healer.sqlite!.listAudit({}).find((r) => r.event === 'applied')?.reason).toBe('scaled Deployment/checkout in shop from 2 to 4 replicas');
       expect((cluster.objects.get('deployments/shop/checkout')?.spec as { replicas: number }).replicas).toBe(4);
     } finally {
       await svc.close();

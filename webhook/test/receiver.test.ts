@@ -34,7 +34,7 @@ describe('authentication', () => {
     }
     const reads = await fetch(`${svc.url}/api/v1/actions`);
     expect(reads.status).toBe(401);
-    expect(svc.healer.store.listIncidents({}).length).toBe(0);
+    expect(svc.healer.sqlite!.listIncidents({}).length).toBe(0);
   });
 
   it('accepts basic auth when configured that way, compared on the whole user:password', async () => {
@@ -113,7 +113,7 @@ describe('edge-triggered, idempotent', () => {
     await svc.post(payload([{ status: 'firing' }])); // a late re-send of the same occurrence
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(0);
-    const audit = svc.healer.store.listAudit({}).map((r) => r.event);
+    const audit = svc.healer.sqlite!.listAudit({}).map((r) => r.event);
     expect(audit).toEqual(['resolved']);
   });
 
@@ -127,10 +127,10 @@ describe('edge-triggered, idempotent', () => {
     await svc.healer.engine.idle();
     // Two checkout alerts: the second is held back by the per-target cooldown (one target, one action).
     expect(admin.requests).toHaveLength(1);
-    const actions = svc.healer.store.listActions({});
+    const actions = svc.healer.sqlite!.listActions({});
     expect(actions.map((a) => a.status).sort()).toEqual(['skipped', 'succeeded']);
     expect(actions.find((a) => a.status === 'skipped')?.reason).toMatch(/cooldown/);
-    expect(svc.healer.store.listIncidents({}).find((i) => i.service === 'payments')?.result).toBe('no_rule');
+    expect(svc.healer.sqlite!.listIncidents({}).find((i) => i.service === 'payments')?.result).toBe('no_rule');
 
     await new Promise((r) => setTimeout(r, 1100)); // cooldown 1s
     await svc.post(payload([{ fingerprint: '1111', startsAt: '2026-11-23T23:00:00Z', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu' } }]));
@@ -139,11 +139,11 @@ describe('edge-triggered, idempotent', () => {
   });
 
   it('answers 500 (so Alertmanager retries) when the alerts cannot be recorded, and records them on the retry', async () => {
-    svc.healer.store.db.exec('CREATE TRIGGER refuse BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, \'disk full (simulated)\'); END;');
+    svc.healer.sqlite!.db.exec('CREATE TRIGGER refuse BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, \'disk full (simulated)\'); END;');
     const failed = await svc.post(payload([{}]));
     expect(failed.status).toBe(500);
-    expect(svc.healer.store.listIncidents({})).toHaveLength(0);
-    svc.healer.store.db.exec('DROP TRIGGER refuse');
+    expect(svc.healer.sqlite!.listIncidents({})).toHaveLength(0);
+    svc.healer.sqlite!.db.exec('DROP TRIGGER refuse');
     expect((await svc.post(payload([{}]))).status).toBe(200);
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(1);
@@ -152,7 +152,7 @@ describe('edge-triggered, idempotent', () => {
 
 describe('disk sync failure after the commit', () => {
   it('answers 500, and the retry (now a duplicate) still starts the action exactly once', async () => {
-    const store = svc.healer.store;
+    const store = svc.healer.sqlite!;
     const original = store.flushToDisk.bind(store);
     store.flushToDisk = () => Promise.reject(new Error('EIO: fdatasync failed (simulated)'));
     expect((await svc.post(payload([{}]))).status).toBe(500);
@@ -181,7 +181,7 @@ describe('read APIs and pause', () => {
     expect((await svc.get('/api/v1/actions?since=tomorrowish')).status).toBe(400);
     const resumed = await fetch(`${svc.url}/api/v1/pause`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"paused": false}' });
     expect(((await resumed.json()) as { data: { paused: boolean } }).data.paused).toBe(false);
-    const events = svc.healer.store.listAudit({}).map((r) => r.event).reverse();
+    const events = svc.healer.sqlite!.listAudit({}).map((r) => r.event).reverse();
     expect(events).toEqual(['paused', 'received', 'matched', 'skipped', 'unpaused']);
   });
 });

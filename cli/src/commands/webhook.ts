@@ -44,7 +44,7 @@ export function registerWebhook(program: Command): void {
         return;
       }
       const url = await healer.listen();
-      healer.logger.info({ url, dryRun: config.dryRun, store: 'path' in config.store ? config.store.path : redactUrl(config.store.url) }, `healing service listening on ${url}`);
+      healer.logger.info({ url, dryRun: config.dryRun, store: config.store.url ? redactUrl(config.store.url) : config.store.path }, `healing service listening on ${url}`);
       const shutdown = (signal: string) => {
         healer.logger.info({ signal }, 'shutting down');
         void healer.close().then(() => process.exit(0));

@@ -10,7 +10,7 @@ export function referencedFiles(config: Config): { key: string; path: string }[]
   const files: { key: string; path: string }[] = [];
   if (config.auth.type === 'bearer') files.push({ key: 'auth.tokenFile', path: config.auth.tokenFile });
   if (config.auth.type === 'basic') files.push({ key: 'auth.passwordFile', path: config.auth.passwordFile });
-  if ('passwordFile' in config.store && config.store.passwordFile) files.push({ key: 'store.passwordFile', path: config.store.passwordFile });
+  if (config.store.passwordFile) files.push({ key: 'store.passwordFile', path: config.store.passwordFile });
   for (const [name, a] of Object.entries(config.actuators)) {
     if (a.type === 'http' && a.tokenFile) files.push({ key: `actuators.${name}.tokenFile`, path: a.tokenFile });
     if (a.type === 'kubernetes' && a.kubeconfig) files.push({ key: `actuators.${name}.kubeconfig`, path: a.kubeconfig });

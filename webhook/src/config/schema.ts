@@ -27,30 +27,41 @@ const postgresUrl = z.string().refine((u) => {
   }
 }, 'must be a PostgreSQL URL, e.g. postgres://selfheal@db.example:5432/selfheal');
 
-const retention = duration.default(30 * 86400);
-const sqliteStoreSchema = z.strictObject({
-  path: nonEmpty.default('selfheal-webhook.db'),
-  /** SQLite synchronous mode: full = every acknowledged alert survives a power cut. */
-  synchronous: z.enum(['full', 'normal']).default('full'),
-  retention,
-});
-const postgresStoreSchema = z.strictObject({
-  url: postgresUrl,
-  /** The password, read from this file at start (not kept in the config). */
-  passwordFile: nonEmpty.optional(),
-  /** Connections per replica. */
-  poolSize: z.number().int().min(2).max(100).default(10),
-  /** Give up connecting (and answer 500 / not ready) after this long. */
-  connectTimeout: duration.default(10),
-  retention,
-});
-/** `store: PATH` or `{path}`: embedded SQLite (default). `store: postgres://...` or `{url, passwordFile}`: PostgreSQL, shared by replicas. */
+/**
+ * `store: PATH` or `{path}`: embedded SQLite (the default). `store: postgres://...` or `{url, passwordFile}`:
+ * PostgreSQL, shared by several replicas. One object type either way (other tools read `store.path`).
+ */
 const storeSchema = z.preprocess(
-  (v) => (v === undefined || v === null ? {} : typeof v === 'string' ? (/^postgres(ql)?:\/\//.test(v) ? { url: v } : { path: v }) : v),
-  z.union([sqliteStoreSchema, postgresStoreSchema], { error: 'store must be a SQLite path ({path}) or a PostgreSQL URL ({url, passwordFile})' }),
+  (v, ctx) => {
+    if (v === undefined || v === null) return {};
+    if (typeof v === 'string') return /^postgres(ql)?:\/\//.test(v) ? { url: v } : { path: v };
+    if (typeof v === 'object' && 'url' in v && 'path' in v) {
+      ctx.addIssue({ code: 'custom', message: 'give either path (SQLite) or url (PostgreSQL), not both' });
+    }
+    return v;
+  },
+  z.strictObject({
+    /** SQLite file (ignored with url). */
+    path: nonEmpty.default('selfheal-webhook.db'),
+    /** SQLite synchronous mode: full = every acknowledged alert survives a power cut. */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+    retention: duration.default(30 * 86400),
+    /** PostgreSQL instead of SQLite: postgres://user@host:5432/db (a password here is better in passwordFile). */
+    url: postgresUrl.optional(),
+    /** The PostgreSQL password, read from this file at start (not kept in the config). */
+    passwordFile: nonEmpty.optional(),
+    /** PostgreSQL connections per replica. */
+    poolSize: z.number().int().min(2).max(100).default(10),
+    /** PostgreSQL: how long to wait for a connection before failing (start-up, readiness, requests). */
+    connectTimeout: duration.default(10),
+    /** PostgreSQL: a replica that has not renewed its lease for this long is dead; its unfinished incidents are taken over. */
+    lease: duration.default(15),
+  }).superRefine((st, ctx) => {
+    if (!st.url && st.passwordFile) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'passwordFile is for the PostgreSQL store; set url too' });
+    if (st.lease < 0.5) ctx.addIssue({ code: 'custom', path: ['lease'], message: 'must be at least 0.5s' });
+  }),
 );
-export type SqliteStoreConfig = z.infer<typeof sqliteStoreSchema>;
-export type PostgresStoreConfig = z.infer<typeof postgresStoreSchema>;
+export type StoreConfig = z.infer<typeof storeSchema>;
 
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 

@@ -1,5 +1,4 @@
-// SQLite schema of the durable state: incidents (one per alert occurrence), action attempts, the audit log, settings.
-export const SCHEMA_VERSION = 1;
+// SQLite schema (migration 1; see migrations.ts) of the durable state: incidents (one per alert occurrence), action attempts, the audit log, settings.
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS incidents (

@@ -2,82 +2,15 @@
 // webhook answers, with no callback interleaving), WAL for concurrent readers, prepared statements.
 import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { ActionName } from '../actions.js';
 import type { ReceivedAlert } from '../receiver/payload.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.sql.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type {
+  ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, ImmediateDecision, IncidentRow, IncidentUpdate,
+  IngestDecider, IngestOutcome, NewAction, StepRecord,
+} from './types.js';
 
-export type Phase = 'pending' | 'acting' | 'verifying' | 'done';
-export type ActionStatus = 'started' | 'verifying' | 'succeeded' | 'failed' | 'dry_run' | 'skipped';
-export const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed'];
-
-export interface IncidentRow {
-  id: number;
-  key: string;
-  fingerprint: string;
-  starts_at: string;
-  service: string | null;
-  alertname: string | null;
-  labels: string;
-  annotations: string;
-  phase: Phase;
-  result: string | null;
-  reason: string | null;
-  rule: string | null;
-  target: string | null;
-  step: number;
-  notifications: number;
-  received_at: number;
-  updated_at: number;
-  resolved_at: string | null;
-  recovery_seconds: number | null;
-}
-
-export interface ActionRow {
-  id: number;
-  incident_id: number;
-  service: string;
-  action: ActionName;
-  target: string;
-  rule: string;
-  step: number;
-  status: ActionStatus;
-  reason: string | null;
-  detail: string | null;
-  started_at: number;
-  finished_at: number | null;
-  cooldown_until: number | null;
-}
-
-export interface AuditRow {
-  id: number;
-  ts: number;
-  event: string;
-  incident_id: number | null;
-  fingerprint: string | null;
-  service: string | null;
-  action: string | null;
-  target: string | null;
-  reason: string | null;
-  detail: string | null;
-}
-
-export interface AuditEvent {
-  event: string;
-  incidentId?: number;
-  fingerprint?: string;
-  service?: string;
-  action?: string;
-  target?: string;
-  reason?: string;
-  detail?: unknown;
-}
-
-/** What ingesting one alert did. */
-export type IngestOutcome =
-  | { kind: 'new'; incidentId: number; alert: ReceivedAlert }
-  | { kind: 'duplicate'; incidentId: number; pending: boolean }
-  | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: ReceivedAlert }
-  | { kind: 'already_resolved'; incidentId: number };
+export type { ActionRow, ActionStatus, AuditEvent, AuditRow, IncidentRow, IngestOutcome, Phase } from './types.js';
+export { EXECUTED } from './types.js';
 
 export interface StoreOptions {
   path: string;
@@ -109,10 +42,16 @@ export class HealingStore {
     this.walPath = opts.path === ':memory:' ? undefined : `${this.db.name}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`the database ${opts.path} was written by a newer selfheal (schema ${version} > ${SCHEMA_VERSION})`);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // Versioned migrations (migrations.ts), each in its own transaction with its version number.
+    for (const m of MIGRATIONS) {
+      if (m.version <= version) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sqlite);
+        this.db.pragma(`user_version = ${m.version}`);
+      })();
+    }
     const db = this.db;
     this.runTx = db.transaction((fn: () => unknown) => fn());
     this.stmts = {
@@ -135,6 +74,8 @@ export class HealingStore {
       cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ('started','verifying','succeeded','failed')`),
       cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(`SELECT service, action, MAX(cooldown_until) AS until FROM actions WHERE cooldown_until > ? AND status IN ('started','verifying','succeeded','failed') GROUP BY service, action`),
       unfinished: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE phase != 'done' ORDER BY id`),
+      actionsOf: db.prepare<[number], ActionRow>('SELECT * FROM actions WHERE incident_id = ? ORDER BY id'),
+      actionIncident: db.prepare<[number], { incident_id: number }>('SELECT incident_id FROM actions WHERE id = ?'),
       openAction: db.prepare<[number], ActionRow>(`SELECT * FROM actions WHERE incident_id = ? AND status IN ('started','verifying') ORDER BY id DESC LIMIT 1`),
       lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(`SELECT service, action, CASE WHEN status IN ('succeeded','failed','dry_run','skipped') THEN status END AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions WHERE status IN ('succeeded','failed','dry_run','skipped') GROUP BY service, action, status`),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
@@ -211,10 +152,39 @@ export class HealingStore {
    * Records a batch of alerts (possibly from several HTTP requests) in ONE transaction, so a single fsync
    * covers them all. Returns, per request, what each alert did. Throws if the commit fails (caller answers 5xx).
    */
-  ingest(batches: readonly (readonly ReceivedAlert[])[]): IngestOutcome[][] {
+  ingest(batches: readonly (readonly ReceivedAlert[])[], decide?: IngestDecider): IngestOutcome[][] {
     const now = this.now();
     // Committed here; durable once flushToDisk() resolves (the caller acknowledges after that).
-    return this.runTx.immediate(() => batches.map((alerts) => alerts.map((a) => this.ingestOne(a, now)))) as IngestOutcome[][];
+    return this.runTx.immediate(() => batches.map((alerts) => alerts.map((a) => {
+      const outcome = this.ingestOne(a, now);
+      if (outcome.kind === 'new' && decide) {
+        const decided = decide(a, outcome.incidentId);
+        if (decided) {
+          this.applyDecision(outcome.incidentId, decided, now);
+          outcome.decided = decided;
+        }
+      }
+      return outcome;
+    }))) as IngestOutcome[][];
+  }
+
+  /** The writes of a decision made at ingest (no rule, skipped, dry run), in the ingest transaction. */
+  private applyDecision(incidentId: number, d: ImmediateDecision, now: number): void {
+    for (const e of d.events) this.stmts.audit.run(this.auditRow(e, now));
+    if (d.action) {
+      this.stmts.insertAction.run(this.actionParams(d.action.row));
+      this.stmts.audit.run(this.auditRow(d.action.event, now));
+    }
+    this.stmts.updateIncident.run(this.incidentParams(incidentId, d.incident, now));
+    if (d.incident.event) this.stmts.audit.run(this.auditRow(d.incident.event, now));
+  }
+
+  private incidentParams(id: number, u: IncidentUpdate, now = this.now()) {
+    return { id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null, now };
+  }
+
+  private actionParams(a: NewAction) {
+    return { ...a, reason: a.reason ?? null, detail: a.detail === undefined ? null : JSON.stringify(a.detail), finished_at: a.finished_at ?? null, cooldown_until: a.cooldown_until ?? null };
   }
 
   private ingestOne(alert: ReceivedAlert, now: number): IngestOutcome {
@@ -265,26 +235,75 @@ export class HealingStore {
     return this.stmts.incidentByKey.get(key);
   }
 
-  updateIncident(id: number, u: { phase: Phase; result?: string | null; reason?: string | null; rule?: string; target?: string; step?: number }, event?: AuditEvent): void {
+  updateIncident(id: number, u: IncidentUpdate, event?: AuditEvent): void {
     this.tx(() => {
-      this.stmts.updateIncident.run({ id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null, now: this.now() });
+      this.stmts.updateIncident.run(this.incidentParams(id, u));
       if (event) this.audit(event);
     });
   }
 
-  insertAction(a: Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null }, event: AuditEvent): number {
+  insertAction(a: NewAction, event: AuditEvent): number {
     return this.tx(() => {
-      const info = this.stmts.insertAction.run({ ...a, reason: a.reason ?? null, detail: a.detail === undefined ? null : JSON.stringify(a.detail), finished_at: a.finished_at ?? null, cooldown_until: a.cooldown_until ?? null });
+      const info = this.stmts.insertAction.run(this.actionParams(a));
       this.audit(event);
       return Number(info.lastInsertRowid);
     });
   }
 
-  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent): void {
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): void {
     this.tx(() => {
       this.stmts.finishAction.run({ id, status, reason, detail: detail === undefined ? null : JSON.stringify(detail), finished_at: this.now() });
       this.audit(event);
+      if (update) this.updateIncident(event.incidentId ?? this.stmts.actionIncident.get(id)?.incident_id ?? 0, update, update.event);
     });
+  }
+
+  /** One transaction: an action row (skipped, dry run, ...) with its audit event and the incident's new state. */
+  recordStep(s: StepRecord): number {
+    return this.tx(() => {
+      if (s.announce) this.updateIncident(s.action.incident_id, s.announce.update, s.announce.event);
+      const id = this.insertAction(s.action, s.event);
+      if (s.update) this.updateIncident(s.action.incident_id, s.update);
+      return id;
+    });
+  }
+
+  /** The guardrails' inputs, read in the caller's transaction. */
+  guardSnapshot(c: Pick<ClaimRequest, 'incidentId' | 'target' | 'now' | 'perTargetSince' | 'globalSince'>): GuardSnapshot {
+    const saved = this.getSetting('pause');
+    const pause = saved ? (JSON.parse(saved) as { paused?: boolean; reason?: string }) : undefined;
+    return {
+      paused: pause?.paused ? (pause.reason ?? 'api') : undefined,
+      cooldownUntil: this.cooldownUntil(c.target, c.incidentId, c.now),
+      perTarget: c.perTargetSince.map((since) => this.countActionsOnTarget(c.target, since)),
+      global: c.globalSince.map((since) => this.countActions(since)),
+      inFlight: this.inFlight(),
+    };
+  }
+
+  /**
+   * Checks the guardrails and records `started` in one durable (synced) transaction: no other write can come
+   * between the check and the insert, so two incidents cannot both pass a limit of one.
+   */
+  claimAction(c: ClaimRequest): ClaimResult {
+    return this.durably((): ClaimResult => {
+      const blocked = c.check(this.guardSnapshot(c));
+      if (blocked) return { ok: false, reason: blocked };
+      if (c.announce) this.updateIncident(c.incidentId, c.announce.update, c.announce.event);
+      this.updateIncident(c.incidentId, c.update);
+      return { ok: true, actionId: this.insertAction(c.action, c.event) };
+    });
+  }
+
+  markVerifying(actionId: number, incidentId: number, step: number): void {
+    this.tx(() => {
+      this.setActionStatus(actionId, 'verifying');
+      this.updateIncident(incidentId, { phase: 'verifying', step });
+    });
+  }
+
+  actionsOf(incidentId: number): ActionRow[] {
+    return this.stmts.actionsOf.all(incidentId);
   }
 
   setActionStatus(id: number, status: ActionStatus): void {
