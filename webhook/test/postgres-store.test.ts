@@ -1,0 +1,165 @@
+// The PostgreSQL store on a REAL PostgreSQL server (Debian's postgresql, started here with a temporary data
+// directory): versioned migrations, exactly one incident per alert occurrence when two replicas ingest it at
+// the same time, guardrails that two replicas cannot both pass, leases and take-over, and readiness.
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardReason, guardWindows } from '../src/guardrails/guardrails.js';
+import { parseConfig } from '../src/config/load.js';
+import { toReceived } from '../src/receiver/payload.js';
+import { PostgresStore } from '../src/store/postgres-store.js';
+import type { ClaimRequest } from '../src/store/types.js';
+import { payload, startHealer, startServer, type TestHealer, type TestServer } from './support/harness.js';
+import { postgresUnavailable, startPostgres, type PostgresServer } from './support/postgres.js';
+
+const unavailable = postgresUnavailable();
+if (unavailable) console.warn(`SKIPPING PostgreSQL store tests: ${unavailable}`);
+
+let server: PostgresServer;
+const stores: PostgresStore[] = [];
+const silent = pino({ level: 'silent' });
+
+function store(replica: string, lease = 15): PostgresStore {
+  const s = new PostgresStore({ url: server.url, poolSize: 4, connectTimeout: 10, lease, logger: silent, replica });
+  stores.push(s);
+  return s;
+}
+
+async function sql<T extends pg.QueryResultRow>(text: string, args: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client(server.url);
+  await c.connect();
+  try {
+    return (await c.query<T>(text, args)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const alert = (n: number, status: 'firing' | 'resolved' = 'firing') => toReceived({
+  status, labels: { alertname: 'SelfhealAnomaly', service: 'checkout', instance: `i${n}` }, annotations: {},
+  startsAt: '2026-11-23T22:00:00Z', ...(status === 'resolved' ? { endsAt: '2026-11-23T22:05:00Z' } : {}), fingerprint: `f${n}`,
+});
+
+describe.skipIf(unavailable)('PostgreSQL store (real server)', () => {
+  beforeAll(async () => { server = await startPostgres(); }, 60_000);
+  afterAll(async () => {
+    for (const s of stores) await s.close().catch(() => undefined);
+    await server?.stop();
+  });
+
+  it('creates the schema with versioned migrations, once, even when replicas start together', async () => {
+    const [a, b] = [store('a'), store('b')];
+    await Promise.all([a.open(), b.open()]);
+    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
+    const columns = (await sql<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' ORDER BY ordinal_position`)).map((r) => r.column_name);
+    expect(columns).toContain('owner');
+    expect(await a.health()).toMatchObject({ ok: true, store: 'postgres' });
+  });
+
+  it('two replicas ingesting the same alerts at the same time: each occurrence is new exactly once', async () => {
+    const [a, b] = [store('ing-a'), store('ing-b')];
+    await Promise.all([a.open(), b.open()]);
+    const alerts = Array.from({ length: 40 }, (_, i) => alert(100 + i));
+    // Different batch orders on purpose: the store writes in key order, so the replicas cannot deadlock.
+    const [ra, rb] = await Promise.all([a.ingest([alerts]), b.ingest([[...alerts].reverse()])]);
+    const kinds = [...(ra[0] ?? []), ...(rb[0] ?? [])].map((o) => o.kind);
+    expect(kinds.filter((k) => k === 'new')).toHaveLength(40);
+    expect(kinds.filter((k) => k === 'duplicate')).toHaveLength(40);
+    const rows = await sql<{ n: number; notified: number }>(`SELECT COUNT(*)::int AS n, SUM(notifications)::int AS notified FROM incidents WHERE key LIKE 'f1%'`);
+    expect(rows[0]).toEqual({ n: 40, notified: 80 });
+    // A resolved notification closes it; a late firing one for the same occurrence is ignored.
+    const [resolved] = (await a.ingest([[alert(100, 'resolved')]]))[0] ?? [];
+    expect(resolved).toMatchObject({ kind: 'resolved', recoverySeconds: 300 });
+    expect((await b.ingest([[alert(100)]]))[0]?.[0]?.kind).toBe('already_resolved');
+  });
+
+  it('guardrails are read and `started` written in one locked transaction: two replicas cannot both pass a limit of one', async () => {
+    const [a, b] = [store('guard-a'), store('guard-b')];
+    await Promise.all([a.open(), b.open()]);
+    const cfg = parseConfig({ auth: 'none', guardrails: { cooldown: 0, rateLimits: { perTarget: [{ window: '1h', max: 1 }], global: [] }, maxConcurrent: 10 } }).guardrails;
+    const [[ia], [ib]] = [(await a.ingest([[alert(300)]]))[0] ?? [], (await b.ingest([[alert(301)]]))[0] ?? []];
+    const claim = (s: PostgresStore, incidentId: number): Promise<unknown> => {
+      const now = Date.now() / 1000;
+      const req: ClaimRequest = {
+        incidentId, target: 'limited', now, ...guardWindows(cfg, now),
+        check: (snap) => guardReason(cfg, snap, { incidentId, target: 'limited', cooldownSeconds: 0, now }),
+        update: { phase: 'acting', step: 0 },
+        action: { incident_id: incidentId, service: 'checkout', action: 'restart', target: 'limited', rule: 'r', step: 0, status: 'started', reason: 'test', started_at: now, cooldown_until: now },
+        event: { event: 'started', incidentId },
+      };
+      return s.claimAction(req);
+    };
+    const results = await Promise.all([claim(a, ia!.incidentId), claim(b, ib!.incidentId)]);
+    expect(results.filter((r) => (r as { ok: boolean }).ok)).toHaveLength(1);
+    expect(results.find((r) => !(r as { ok: boolean }).ok)).toMatchObject({ reason: 'rate limit: 1 actions on target "limited" in the last 60m (max 1)' });
+    expect(await sql(`SELECT COUNT(*)::int AS n FROM actions WHERE target = 'limited'`)).toEqual([{ n: 1 }]);
+  });
+
+  it('a replica whose lease runs out loses its unfinished incidents to a live one, which keeps them', async () => {
+    const dead = store('lease-dead', 1);
+    const live = store('lease-live', 1);
+    await Promise.all([dead.open(), live.open()]);
+    const [o] = (await dead.ingest([[alert(400)]]))[0] ?? [];
+    const id = o!.incidentId;
+    expect(await live.claimIncident(id)).toBe(false); // the owner is alive
+    expect(await live.takeOver()).not.toContain(id);
+    await new Promise((r) => setTimeout(r, 1300)); // `dead` stops renewing its lease
+    await live.heartbeat();
+    expect(await live.takeOver()).toContain(id);
+    expect((await live.incident(id))?.owner).toBe('lease-live');
+    await dead.heartbeat(); // back from a long pause: the incident is no longer its own
+    expect(await dead.claimIncident(id)).toBe(false);
+  });
+
+  describe('the healing service on PostgreSQL', () => {
+    let admin: TestServer;
+    let svc: TestHealer;
+    beforeAll(async () => {
+      admin = await startServer((_req, _body, res) => { res.end('ok'); });
+      svc = await startHealer({
+        store: { url: server.url, lease: '2s' },
+        actuators: { admin: { type: 'http', retries: 0 } },
+        targets: { checkout: { actuator: 'admin', actions: { scale_up: { url: `${admin.url}/scale` } } } },
+        rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout', actions: ['scale_up'] }],
+        guardrails: { cooldown: 0 },
+      });
+    });
+    afterAll(async () => {
+      await svc?.close();
+      await admin?.close();
+    });
+
+    it('acts once per occurrence, answers reads from PostgreSQL, and is ready while the store answers', async () => {
+      const body = payload([{ fingerprint: 'abcdef01', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu' } }]);
+      expect((await svc.post(body)).body).toMatchObject({ status: 'success', new: 1 });
+      expect((await svc.post(body)).body).toMatchObject({ duplicate: 1 });
+      await svc.healer.engine.idle();
+      expect(admin.requests).toHaveLength(1);
+      const incident = ((await svc.get('/api/v1/incidents?service=checkout')).body.data as { id: number; fingerprint: string; notifications: number; result: string }[]).find((i) => i.fingerprint === 'abcdef01');
+      expect(incident).toMatchObject({ notifications: 2, result: 'healed' });
+      const audit = ((await svc.get(`/api/v1/audit?incident=${incident?.id}`)).body.data as { event: string }[]).reverse();
+      expect(audit.map((r) => r.event)).toEqual(['received', 'matched', 'started', 'applied', 'succeeded']);
+      const ready = await fetch(`${svc.url}/-/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.text()).toBe('ready (postgres store)\n');
+    });
+  });
+
+  it('readiness fails while PostgreSQL is down (liveness does not)', async () => {
+    const own = await startPostgres();
+    const svc = await startHealer({ store: { url: own.url, connectTimeout: '2s' }, rules: [] });
+    try {
+      expect((await fetch(`${svc.url}/-/ready`)).status).toBe(200);
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 1100)); // readiness caches the store's health for a second
+      const res = await fetch(`${svc.url}/-/ready`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toMatch(/^not ready: postgres store unavailable: /);
+      expect((await fetch(`${svc.url}/-/healthy`)).status).toBe(200);
+      expect((await svc.post(payload([{}]))).status).toBe(500); // not recorded: Alertmanager retries
+    } finally {
+      await svc.close();
+      await own.stop();
+    }
+  }, 60_000);
+});
