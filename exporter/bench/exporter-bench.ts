@@ -17,6 +17,7 @@ import { parseDuration } from '../src/config/duration.js';
 import { parseExporterConfig } from '../src/config/load.js';
 import { PrometheusClient } from '../src/prometheus/client.js';
 import { ExporterService } from '../src/service/exporter-service.js';
+import type { RangeBreakdown } from '../src/service/group-runner.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { FEATURES, ensureDataset, isPlanted, type DatasetSpec } from './exporter-data.js';
 
@@ -193,10 +194,12 @@ ${features}
     const baseRss = process.memoryUsage().rss;
     const baseHeap = process.memoryUsage().heapUsed;
     phase('train');
+    let trainBreakdown: RangeBreakdown | undefined;
     const train = await measure('train (all models from history)', promQueries, async () => {
       const [result] = await service.runCycles();
       process.stderr.write('\n');
       if (!result?.ok) throw new Error(`training failed: ${result?.error}`);
+      trainBreakdown = result.breakdown;
     });
     phase('after training');
     const rssAfterTrain = process.memoryUsage().rss;
@@ -255,6 +258,11 @@ ${features}
     for (const m of rows) {
       log(`${m.label.padEnd(34)} ${fmt(m.wallSeconds, 3).padStart(8)} ${fmt(m.cpuSeconds, 3).padStart(8)} ${fmt(m.queriesSeconds, 3).padStart(16)} ${String(m.queries).padStart(8)}`);
     }
+    if (trainBreakdown) {
+      const { read, feed } = trainBreakdown;
+      log(`  of which read (queries, scanning, rows per entity) ${fmt(read.wallSeconds, 1)} s wall, ${fmt(read.cpuSeconds, 1)} s CPU;`);
+      log(`  detectors fed (features, fits, scoring, calibration) ${fmt(feed.wallSeconds, 1)} s wall, ${fmt(feed.cpuSeconds, 1)} s CPU`);
+    }
     log('');
     log('CPU seconds per cycle (scoring; the bar is the 1 s target):');
     for (const m of scoring) log(`  ${m.label.padEnd(10)} ${bar(m.cpuSeconds, TARGETS.scoringCpuSeconds)} ${fmt(m.cpuSeconds, 3)} s`);
@@ -301,6 +309,7 @@ ${features}
           stateBytes,
           peakRssBytes: peakRss,
           peakRssByPhase: Object.fromEntries(phasePeaks),
+          trainBreakdown,
           rssAfterTrainBytes: rssAfterTrain,
           baseRssBytes: baseRss,
           detectors: { count: detectorCount, trained: trainedCount, typedArrayBytes: Object.fromEntries(parts) },

@@ -50,6 +50,20 @@ export interface CycleResult {
   seconds: number;
   entities: number;
   error?: string;
+  /** Range cycles (train, catch_up): the read from Prometheus vs feeding the detectors, wall and process CPU. */
+  breakdown?: RangeBreakdown;
+}
+
+export interface RangeBreakdown {
+  /** Queries, the answers' scanning and their copy into per-entity rows. */
+  read: { wallSeconds: number; cpuSeconds: number };
+  /** Detector work: feature extraction, forest fits, scoring, calibration. */
+  feed: { wallSeconds: number; cpuSeconds: number };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 export interface GroupRunnerDeps {
@@ -258,13 +272,14 @@ export class GroupRunner {
 
     const started = performance.now();
     const end = this.deps.metrics.cycleDuration.startTimer({ group: this.name, phase });
+    let breakdown: RangeBreakdown | undefined;
     try {
       if (phase === 'score') {
         await this.score(evaluateAt, now);
       } else {
         // After a re-partition the range starts at trainWindow: restored entities skip the rows they have seen.
         const from = phase === 'train' || this.backfillNewEntities ? evaluateAt - trainWindow : Math.max((this.lastEvaluatedAt ?? 0) + step, evaluateAt - trainWindow);
-        await this.ingestRange(from, evaluateAt, now, phase === 'train');
+        breakdown = await this.ingestRange(from, evaluateAt, now, phase === 'train');
         this.backfillNewEntities = false;
       }
       this.lastEvaluatedAt = evaluateAt;
@@ -272,8 +287,8 @@ export class GroupRunner {
       this.completed++;
       this.deps.metrics.cycles.inc({ group: this.name, phase, outcome: 'success' });
       const seconds = (performance.now() - started) / 1000;
-      if (phase !== 'score') this.logger.info({ phase, entities: this.entities.size, seconds: Number(seconds.toFixed(3)) }, 'cycle done');
-      return { phase, ok: true, seconds, entities: this.entities.size };
+      if (phase !== 'score') this.logger.info({ phase, entities: this.entities.size, seconds: Number(seconds.toFixed(3)), ...breakdown }, 'cycle done');
+      return { phase, ok: true, seconds, entities: this.entities.size, ...(breakdown ? { breakdown } : {}) };
     } catch (error) {
       this.deps.metrics.cycles.inc({ group: this.name, phase, outcome: 'failure' });
       const message = (error as Error).message;
@@ -351,11 +366,13 @@ export class GroupRunner {
    * Reads [from, to] on the step grid (one chunked query_range per feature), then feeds each entity
    * the rows after its last sample with one updateBatch. `fresh` replaces every detector (training).
    */
-  private async ingestRange(from: number, to: number, now: number, fresh: boolean): Promise<void> {
+  private async ingestRange(from: number, to: number, now: number, fresh: boolean): Promise<RangeBreakdown | undefined> {
     const { step } = this.config.schedule;
     const featureCount = this.featureNames.length;
     const rowCount = Math.floor((to - from) / step + 1e-9) + 1;
-    if (rowCount < 1) return;
+    if (rowCount < 1) return undefined;
+    const readStarted = performance.now();
+    const readCpu = process.cpuUsage();
     const buffers = new Map<string, { metric: Labels; values: Float64Array }>();
     // Prometheus answers every shard's series (PromQL cannot hash), so chunks are sized for all of them.
     let expectedSeries = Math.max(1, this.entities.size * this.shard.count);
@@ -392,6 +409,9 @@ export class GroupRunner {
       expectedSeries = Math.max(expectedSeries, buffers.size, answeredSeries);
     }
 
+    const read = { wallSeconds: (performance.now() - readStarted) / 1000, cpuSeconds: cpuSecondsSince(readCpu) };
+    const feedStarted = performance.now();
+    const feedCpu = process.cpuUsage();
     if (fresh) this.entities.clear();
     const timestamps = new Float64Array(rowCount);
     const packed = new Float64Array(rowCount * featureCount);
@@ -441,6 +461,7 @@ export class GroupRunner {
       record.lastSeenAt = now - age;
       record.freshAt = now - age;
     }
+    return { read, feed: { wallSeconds: (performance.now() - feedStarted) / 1000, cpuSeconds: cpuSecondsSince(feedCpu) } };
   }
 
   /**
