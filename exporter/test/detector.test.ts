@@ -49,28 +49,68 @@ describe('streaming detector', () => {
     expect(alarms / ready.length).toBeLessThan(0.01);
   });
 
-  it('an incident crosses 1 early, holds for the alert rule, names the feature, and then fades', () => {
+  it('an incident crosses 1 early, stays above 1 while it lasts with one feature named, and ends on recovery', () => {
     const incident = 2500;
-    const { ts, values } = service(3200, 2, incident);
+    const recovery = 2560;
+    const { ts, values } = service(3000, 2, incident);
+    for (let i = recovery; i < 3000; i++) values[i * 4 + 2] = (values[i * 4 + 2] as number) - 0.2;
     const det = createDetector(FEATURES);
     const v = run(det, ts, values);
     const first = v.findIndex((x, i) => i >= incident && x.anomalyScore > 1);
     expect(first).toBeGreaterThanOrEqual(incident);
     expect(first).toBeLessThan(incident + 3);
-    // Above 1 for alarmHold consecutive samples (the alert's `for:`), driven by latency.
-    for (let k = 0; k < DEFAULT_DETECTOR_OPTIONS.alarmHold; k++) {
-      expect(v[first + k]?.anomalyScore).toBeGreaterThan(1);
-      expect(FEATURES[v[first + k]?.topFeature ?? -1]).toBe('latency_p95');
+    // The whole incident is one alarm: above 1 on every sample until the entity recovers, driven by latency.
+    for (let i = first; i < recovery; i++) {
+      expect(v[i]?.anomalyScore, `sample ${i - incident} of the incident`).toBeGreaterThan(1);
+      expect(FEATURES[v[i]?.topFeature ?? -1]).toBe('latency_p95');
     }
     const fs = v[first]?.featureScores as Float64Array;
     expect(fs[2]).toBeCloseTo(v[first]?.anomalyScore ?? NaN, 9);
     expect(Math.max(fs[0] as number, fs[1] as number, fs[3] as number)).toBeLessThan(fs[2] as number);
     expect(v[first]?.healthScore).toBeLessThan(50);
-    // A sustained shift becomes the new normal instead of alarming for its whole duration.
-    const later = v.slice(first + 50).filter((x) => x.anomalyScore > 1).length;
-    expect(later).toBeLessThan(10);
+    // Recovered: back below 1 within a few samples, and quiet afterwards (one incident, one alarm).
+    const back = v.findIndex((x, i) => i >= recovery && x.anomalyScore < 1);
+    expect(back - recovery).toBeLessThan(5);
+    expect(v.slice(back).filter((x) => x.anomalyScore > 1).length).toBeLessThan(5);
     // Before the incident: quiet.
     expect(v.slice(DEFAULT_DETECTOR_OPTIONS.warmup, incident).filter((x) => x.anomalyScore > 1).length).toBeLessThan(15);
+  });
+
+  it('an anomaly that outlasts maxEpisode becomes the new normal', () => {
+    const incident = 2500;
+    const { ts, values } = service(3200, 2, incident);
+    const det = createDetector(FEATURES, { maxEpisode: 60 });
+    const v = run(det, ts, values);
+    const first = v.findIndex((x, i) => i >= incident && x.anomalyScore > 1);
+    expect(first).toBeLessThan(incident + 3);
+    expect(v.slice(first, first + 59).every((x) => x.anomalyScore > 1)).toBe(true);
+    // After the episode's cap, the shifted level no longer alarms.
+    expect(v.slice(first + 80).filter((x) => x.anomalyScore > 1).length).toBeLessThan(10);
+  });
+
+  it('names the feature that left its range, not a noisy one whose spikes are usual', () => {
+    const rng = new Random(7);
+    const rows = 2200;
+    const incident = 2100;
+    const ts = new Float64Array(rows);
+    const values = new Float64Array(rows * 4);
+    for (let i = 0; i < rows; i++) {
+      ts[i] = 1_700_000_000 + i * STEP;
+      values[i * 4] = 0.5 + 0.02 * gaussian(rng);
+      values[i * 4 + 1] = 2e8 + 1e6 * gaussian(rng);
+      values[i * 4 + 2] = 0.12 + 0.004 * gaussian(rng) + (i >= incident ? 0.03 : 0);
+      // Error ratio: mostly ~0, with occasional large bursts (heavy-tailed, as real error ratios are).
+      values[i * 4 + 3] = rng.next() < 0.02 ? 0.05 * rng.next() : 0.0005 * Math.abs(gaussian(rng));
+    }
+    // A burst of errors (larger in spreads than the latency shift, usual for errors) exactly when latency shifts:
+    // it must not take the incident's name.
+    for (let i = incident; i < incident + 3; i++) values[i * 4 + 3] = 0.045;
+    const det = createDetector(FEATURES);
+    const v = run(det, ts, values);
+    const first = v.findIndex((x, i) => i >= incident && x.anomalyScore > 1);
+    expect(first).toBeGreaterThanOrEqual(incident);
+    expect(first).toBeLessThan(incident + 3);
+    for (let i = first; i < rows; i++) expect(FEATURES[v[i]?.topFeature ?? -1], `sample ${i - incident}`).toBe('latency_p95');
   });
 
   it('flags a value far outside the training range even where the forest saturates', () => {

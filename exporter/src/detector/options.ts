@@ -33,7 +33,19 @@ export interface DetectorOptions {
   /** Samples an alarm episode (anomaly score > 1) stays above 1 (at least 1.001), so `for:` in the alert rule can see it. */
   alarmHold: number;
   /**
-   * Samples after an episode starts during which only a new high counts: the score is reduced by the episode's
+   * Consecutive samples whose anomaly score is back below 1 that end an alarm episode (hysteresis: the score
+   * stays just above 1 until then, so one incident is one alert, not a flapping one).
+   */
+  releaseAfter: number;
+  /**
+   * Longest alarm episode, in samples. While an episode lasts, the calibration is frozen (the incident's own
+   * scores do not redefine normal) and retraining waits, so the score stays above 1 for as long as the entity
+   * stays abnormal: the alert resolves when the entity recovers, which is what healing verifies. An anomaly that
+   * outlasts `maxEpisode` is taken as the new normal: its scores enter the calibration and the episode ends.
+   */
+  maxEpisode: number;
+  /**
+   * Samples after an episode ends during which only a new high counts: the score is reduced by the episode's
    * peak, so one incident raises one alarm, while a clearly worse one still alarms again.
    */
   refractory: number;
@@ -49,15 +61,17 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
   warmup: 200,
   trainWindow: 2000,
   retrainEvery: 200,
-  windows: [12, 288],
+  windows: [12, 96, 288],
   seasonality: 'daily',
   trees: 100,
   sampleSize: 256,
   calibrationWindow: 1000,
-  alertTailProbability: 1e-3,
+  alertTailProbability: 3e-4,
   noveltyWeight: 0.2,
   tailFraction: 0.02,
-  alarmHold: 3,
+  alarmHold: 1,
+  releaseAfter: 1,
+  maxEpisode: 120,
   refractory: 200,
   smoothing: 1,
   seed: 1,
@@ -78,6 +92,8 @@ export const detectorOptionsSchema = z.strictObject({
   noveltyWeight: z.number().min(0).max(10),
   tailFraction: z.number().gt(0).max(0.5),
   alarmHold: count(1, 100_000),
+  releaseAfter: count(1, 100_000),
+  maxEpisode: count(1, 1_000_000),
   refractory: count(0, 1_000_000),
   smoothing: count(1, 100),
   seed: z.number().int(),

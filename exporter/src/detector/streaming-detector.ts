@@ -10,9 +10,11 @@ import { resolveDetectorOptions, type DetectorOptions } from './options.js';
 import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
-const STATE_VERSION = 1;
-/** Score held during an alarm episode's first `alarmHold` samples: just above the alerting threshold. */
+const STATE_VERSION = 2;
+/** Score held while an alarm episode must stay visible (its first `alarmHold` samples, and while releasing). */
 const HOLD_LEVEL = 1.001;
+/** An episode's driving feature is decided on the evidence of its first samples, then kept (a stable alert label). */
+const ATTRIBUTION_SAMPLES = 3;
 
 export class DetectorStateError extends Error {
   override name = 'DetectorStateError';
@@ -31,6 +33,8 @@ interface ColumnStats {
   spread: Float64Array;
   min: Float64Array;
   max: Float64Array;
+  /** The training's largest deviation from the mean, in spreads (at least 1): what "unusual" means per column. */
+  extreme: Float64Array;
 }
 
 export class IsolationForestDetector implements StreamingDetector {
@@ -50,12 +54,21 @@ export class IsolationForestDetector implements StreamingDetector {
   private lastTs = -Infinity;
   private trainedTs: number | undefined;
   private trainedRows = 0;
-  private latchedTop = -1;
-  /** Samples since the current alarm episode started (Infinity when none), and its peak score. */
+  /** Samples into the current alarm episode (0 = none), and consecutive samples of it back below 1. */
+  private episodeAge = 0;
+  private belowCount = 0;
+  /** Samples since the last episode ended, and that episode's peak score (the refractory period's bar). */
   private sinceEpisode = Infinity;
   private episodePeak = 0;
+  private episodeFeature = -1;
+  /** Smoothed raw scores of the current episode: they enter the calibration only if it turns out to be a new normal. */
+  private readonly pending: Float64Array;
+  private pendingCount = 0;
+  /** Per input feature: evidence summed over the episode's first samples (its attribution). */
+  private readonly episodeEvidence: Float64Array;
   private last: Verdict;
   private readonly row: Float64Array;
+  private readonly evidence: Float64Array;
 
   constructor(featureNames: readonly string[], options: Readonly<Record<string, unknown>> = {}) {
     if (featureNames.length < 1) throw new DetectorStateError('a detector needs at least one feature name');
@@ -71,7 +84,15 @@ export class IsolationForestDetector implements StreamingDetector {
     this.calibrator = new ScoreCalibrator(o.calibrationWindow, o.alertTailProbability, o.tailFraction);
     this.recentRaw = new Float64Array(o.smoothing);
     this.row = new Float64Array(this.columns);
+    this.pending = new Float64Array(o.maxEpisode);
+    this.episodeEvidence = new Float64Array(featureNames.length);
+    this.evidence = new Float64Array(featureNames.length);
     this.last = this.warmingVerdict();
+  }
+
+  /** True while an alarm episode is open (the score is then above 1). */
+  get inEpisode(): boolean {
+    return this.episodeAge > 0;
   }
 
   get state(): DetectorState {
@@ -116,7 +137,8 @@ export class IsolationForestDetector implements StreamingDetector {
       return this.last;
     }
     this.last = this.scoreRow();
-    if (++this.sinceTrain >= this.options.retrainEvery) this.retrain(timestampSeconds, false);
+    // No retraining during an episode: the model that knows what normal looked like judges the incident.
+    if (++this.sinceTrain >= this.options.retrainEvery && this.episodeAge === 0) this.retrain(timestampSeconds, false);
     return this.last;
   }
 
@@ -148,9 +170,13 @@ export class IsolationForestDetector implements StreamingDetector {
     w.f64(this.lastTs);
     w.f64(this.trainedTs ?? NaN);
     w.varint(this.trainedRows);
-    w.f64(this.latchedTop);
+    w.varint(this.episodeAge);
+    w.varint(this.belowCount);
     w.f64(this.sinceEpisode);
     w.f64(this.episodePeak);
+    w.f64(this.episodeFeature);
+    w.f64Array(this.pending.subarray(0, this.pendingCount));
+    w.f64Array(this.episodeEvidence);
     this.calibrator.write(w);
     w.varint(this.rawCount);
     w.f64Array(this.recentRaw);
@@ -194,9 +220,17 @@ export class IsolationForestDetector implements StreamingDetector {
     const trainedTs = r.f64();
     det.trainedTs = Number.isNaN(trainedTs) ? undefined : trainedTs;
     det.trainedRows = r.varint();
-    det.latchedTop = r.f64();
+    det.episodeAge = r.varint();
+    det.belowCount = r.varint();
     det.sinceEpisode = r.f64();
     det.episodePeak = r.f64();
+    det.episodeFeature = r.f64();
+    const pending = r.f64Array(det.pending.length);
+    det.pending.set(pending);
+    det.pendingCount = pending.length;
+    const evidence = r.f64Array(det.featureNames.length);
+    if (evidence.length !== det.featureNames.length) r.fail('episode attribution mismatch');
+    det.episodeEvidence.set(evidence);
     det.calibrator.read(r);
     det.rawCount = r.varint();
     const recent = r.f64Array(det.recentRaw.length);
@@ -207,7 +241,7 @@ export class IsolationForestDetector implements StreamingDetector {
       if (det.forest.features !== det.columns) r.fail('forest does not match the feature layout');
       const [mean, spread, min, max] = [r.f64Array(), r.f64Array(), r.f64Array(), r.f64Array()];
       if ([mean, spread, min, max].some((a) => a.length !== det.columns)) r.fail('column statistics mismatch');
-      det.stats = { mean, spread, min, max };
+      det.stats = { mean, spread, min, max, extreme: extremes(mean, spread, min, max) };
     }
     const anomalyScore = r.f64();
     const featureScores = r.f64Array(det.featureNames.length);
@@ -264,75 +298,102 @@ export class IsolationForestDetector implements StreamingDetector {
   private scoreRow(): Verdict {
     const forest = this.forest as IsolationForest;
     const stats = this.stats as ColumnStats;
-    const raw = forest.scoreOne(this.row) + this.options.noveltyWeight * Math.log1p(outOfRange(stats, this.row));
-    const k = this.options.smoothing;
+    const o = this.options;
+    const raw = forest.scoreOne(this.row) + o.noveltyWeight * Math.log1p(outOfRange(stats, this.row));
+    const k = o.smoothing;
     this.recentRaw[this.rawCount % k] = raw;
     this.rawCount++;
     let smooth = 0;
     const n = Math.min(this.rawCount, k);
     for (let i = 0; i < n; i++) smooth += this.recentRaw[i] as number;
     smooth /= n;
-    const anomalyScore = this.damp(this.calibrator.score(smooth));
-    this.calibrator.push(smooth);
-    const featureScores = this.attribute(stats, anomalyScore);
-    let top = 0;
-    for (let i = 1; i < featureScores.length; i++) if ((featureScores[i] as number) > (featureScores[top] as number)) top = i;
-    // Latch the driving feature while the entity stays anomalous, so the alert's `feature` label does not flap.
-    if (anomalyScore > 1 && this.latchedTop >= 0 && this.last.ready && this.last.anomalyScore > 1) top = this.latchedTop;
-    this.latchedTop = top;
+    const a = this.calibrator.score(smooth);
+    this.featureEvidence(stats);
+    const d = this.featureNames.length;
+
+    if (this.episodeAge === 0) {
+      this.sinceEpisode++;
+      // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm).
+      // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm), unless
+      // another feature drives it (a different incident).
+      const refractory = this.sinceEpisode <= o.refractory && argmax(this.evidence) === this.episodeFeature;
+      const reported = refractory ? Math.max(0, a - this.episodePeak) : a;
+      if (!(reported > 1)) {
+        this.calibrator.push(smooth);
+        return this.verdict(reported, this.evidence);
+      }
+      this.episodePeak = 0;
+      // An episode starts: freeze the calibration, gather its evidence.
+      this.episodeAge = 0;
+      this.belowCount = 0;
+      this.pendingCount = 0;
+      this.episodeEvidence.fill(0);
+    }
+    this.episodeAge++;
+    this.pending[this.pendingCount++] = smooth;
+    if (this.episodeAge <= ATTRIBUTION_SAMPLES) {
+      for (let i = 0; i < d; i++) this.episodeEvidence[i] = (this.episodeEvidence[i] as number) + (this.evidence[i] as number);
+    }
+    this.belowCount = a < 1 ? this.belowCount + 1 : 0;
+    this.episodePeak = Math.max(this.episodePeak, a);
+    if (this.episodeAge >= o.maxEpisode) {
+      // Abnormal for longer than an incident lasts: this is the new normal. Its scores join the calibration.
+      for (let j = 0; j < this.pendingCount; j++) this.calibrator.push(this.pending[j] as number);
+      this.endEpisode();
+      return this.verdict(a, this.evidence);
+    }
+    if (this.belowCount >= o.releaseAfter && this.episodeAge > o.alarmHold) {
+      // Recovered.
+      this.endEpisode();
+      return this.verdict(a, this.evidence);
+    }
+    // Open: the score stays above the threshold, at least just above it while starting or releasing.
+    return this.verdict(Math.max(a, HOLD_LEVEL), this.episodeEvidence);
+  }
+
+  private endEpisode(): void {
+    this.episodeFeature = argmax(this.episodeEvidence);
+    this.sinceEpisode = 0;
+    this.episodeAge = 0;
+    this.belowCount = 0;
+    this.pendingCount = 0;
+  }
+
+  /**
+   * Attribution: the anomaly score is shared out by per-feature evidence (see featureEvidence): the driving
+   * feature gets the full score, the others the same fraction their evidence has of the largest.
+   */
+  private verdict(anomalyScore: number, evidence: Float64Array): Verdict {
+    const d = this.featureNames.length;
+    const featureScores = new Float64Array(d);
+    const top = argmax(evidence);
+    const max = evidence[top] as number;
+    for (let i = 0; i < d; i++) featureScores[i] = max > 0 ? (anomalyScore * (evidence[i] as number)) / max : anomalyScore / d;
     return Object.freeze({ anomalyScore, healthScore: healthScore(anomalyScore), featureScores, topFeature: top, ready: true });
   }
 
   /**
-   * One incident, one alarm: an episode starts when the score exceeds 1 outside a refractory period; the score then
-   * stays at least just above 1 for `alarmHold` samples (so the alert's `for:` can see it), after which, until `refractory` samples have
-   * passed, only the excess over the episode's peak is reported.
+   * Per input feature, into this.evidence: its most unusual model column, as |deviation from the training mean|
+   * relative to the largest deviation that column showed in training. A noisy feature's usual spikes stay near 1
+   * or below; a feature that left its range stands out however noisy the others are.
    */
-  private damp(a: number): number {
-    const o = this.options;
-    this.sinceEpisode++;
-    if (this.sinceEpisode >= o.refractory + o.alarmHold || this.sinceEpisode === Infinity) {
-      if (a > 1) {
-        this.sinceEpisode = 0;
-        this.episodePeak = a;
-      }
-      return a;
-    }
-    if (this.sinceEpisode < o.alarmHold) {
-      // Keep the episode just above the threshold so the alert rule's `for:` sees it, without claiming more.
-      this.episodePeak = Math.max(this.episodePeak, a);
-      return Math.max(a, HOLD_LEVEL);
-    }
-    const excess = a - this.episodePeak;
-    if (excess > 1) {
-      // A clearly worse event: a new episode.
-      this.sinceEpisode = 0;
-      this.episodePeak = a;
-      return a;
-    }
-    return Math.max(0, excess);
-  }
-
-  /**
-   * Attribution: each input feature's most extreme model column (|deviation from the training mean| in training
-   * spreads); the anomaly score is shared out so the driving feature gets the full score and the others the same
-   * fraction as their deviation has of the largest.
-   */
-  private attribute(stats: ColumnStats, anomalyScore: number): Float64Array {
-    const d = this.featureNames.length;
-    const out = new Float64Array(d);
+  private featureEvidence(stats: ColumnStats): void {
+    const out = this.evidence;
+    out.fill(0);
     const map = this.extractor.columnInput;
     for (let c = 0; c < this.columns; c++) {
       const i = map[c] as number;
       if (i < 0) continue;
-      const u = Math.abs((this.row[c] as number) - (stats.mean[c] as number)) / (stats.spread[c] as number);
+      const u = Math.abs((this.row[c] as number) - (stats.mean[c] as number)) / ((stats.spread[c] as number) * (stats.extreme[c] as number));
       if (u > (out[i] as number)) out[i] = u;
     }
-    let max = 0;
-    for (let i = 0; i < d; i++) max = Math.max(max, out[i] as number);
-    for (let i = 0; i < d; i++) out[i] = max > 0 ? (anomalyScore * (out[i] as number)) / max : anomalyScore / d;
-    return out;
   }
+}
+
+function argmax(a: Float64Array): number {
+  let top = 0;
+  for (let i = 1; i < a.length; i++) if ((a[i] as number) > (a[top] as number)) top = i;
+  return top;
 }
 
 /** How far `row` lies outside the training range, in training spreads, over its most extreme column (0 inside). */
@@ -373,5 +434,14 @@ function columnStats(data: Float64Array, C: number, unitless: Uint8Array): Colum
     // in units of spread) one unit, so that a term that just became available is not an outlier by itself.
     spread[c] = Math.max(sd, unitless[c] === 1 ? 1 : 1e-3 * Math.abs(mean[c] as number), 1e-9);
   }
-  return { mean, spread, min, max };
+  return { mean, spread, min, max, extreme: extremes(mean, spread, min, max) };
+}
+
+function extremes(mean: Float64Array, spread: Float64Array, min: Float64Array, max: Float64Array): Float64Array {
+  const out = new Float64Array(mean.length);
+  for (let c = 0; c < mean.length; c++) {
+    const m = mean[c] as number;
+    out[c] = Math.max(1, Math.max((max[c] as number) - m, m - (min[c] as number)) / (spread[c] as number));
+  }
+  return out;
 }
