@@ -1,24 +1,32 @@
 // Isolation Forest (Liu, Ting & Zhou 2008) over row-major Float64Array rows.
 //
-// Layout, chosen for speed (no node objects, no allocation while scoring):
+// Layout, chosen for speed and size (no node objects, no allocation while scoring):
 // - Every tree is stored as a complete binary tree of height `depth` (heap order: children of i are 2i+1, 2i+2) in
-//   one Int32Array for the whole forest. A leaf above the bottom is padded with "always go left" nodes, so every
-//   point takes exactly `depth` branch-free steps per tree and ends in a bottom slot holding its path length
-//   h = depth(leaf) + c(leafSize).
-// - Thresholds are not compared as floats: for each feature the forest keeps the sorted list of its thresholds
-//   (float32, exact in the serialised form), a node stores the index j of its threshold, and a point is first
-//   quantised to q = #thresholds < x. Then x <= t_j  <=>  q <= j, and the step is pure integer arithmetic:
-//   i = 2i + 1 + ((j - q) >>> 31). A node packs (j << shift) | feature into one int32.
-// - Points are scored in blocks; each tree walks a whole block (4 points interleaved) while it is in cache.
+//   one typed array for the whole forest. A leaf above the bottom is padded with "always go left" nodes, so every
+//   point takes exactly `depth` branch-free steps per tree and ends in a bottom slot.
+// - A bottom slot holds a one-byte code (wider only if a forest has more than 256 of them) into the forest's table
+//   of distinct path lengths h = depth(leaf) + c(leafSize) (float32, as the serialised form restores them).
+// - Thresholds are not compared as floats: for each feature the forest keeps the sorted list of its distinct
+//   thresholds (float32, exact in the serialised form), a node stores the index j of its threshold, and a point is
+//   first quantised to q = #thresholds < x. Then x <= t_j  <=>  q <= j. A node packs (j << b) | feature with
+//   b = ceil(log2(features)) bits, in 16 bits when every index fits (the usual case; else 32), and q is kept
+//   pre-shifted as q << b, so one step is i = 2i + 1 + ((node - Q[feature]) >>> 31): no shift, no float compare.
+// - Points are scored in blocks that fit the L1 cache; each tree walks a whole block (4 points interleaved, the
+//   fixed-depth walk unrolled so that V8 checks each array once per group, not once per step).
+// - Scratch buffers are shared by all forests (one thread), so a fitted forest holds only its model arrays.
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
+import { WasmWalker } from './wasm-walk.js';
 
-/** Points are quantised and walked through each tree together in blocks of this size. */
-const SCORE_BLOCK = 256;
 /** Heap layout grows as 2^depth per tree: deeper trees are refused (the default depth is 8). */
 export const MAX_DEPTH = 16;
-/** Feature ids share an int32 with the threshold index: up to 4096 features. */
+/** Feature ids share a node with the threshold index: up to 4096 features. */
 export const MAX_FEATURES = 4096;
+/** Quantised values of one block take at most this many int32 (16 KB: the block stays in L1 with the tree). */
+const BLOCK_INTS = 4096;
+/** Block size bounds (points); a multiple of the 4-point interleave. */
+const MAX_BLOCK = 1024;
+const MIN_BLOCK = 16;
 
 export interface ForestOptions {
   /** Number of trees (default 100). */
@@ -39,10 +47,15 @@ export interface ForestModel {
   readonly treeCount: number;
   /** Height of the heap layout (the deepest split + 1). */
   readonly depth: number;
-  /** treeCount * (2^depth - 1) packed nodes: (threshold index << shift) | feature. */
-  readonly nodes: Int32Array;
-  /** treeCount * 2^depth path lengths of the bottom slots. */
-  readonly leaves: Float32Array;
+  /**
+   * treeCount * (2^depth - 1) packed nodes: (threshold index << featureBits(features)) | feature. Padding nodes
+   * (always go left) carry the largest index the type holds, `padIndex(features, nodes)`.
+   */
+  readonly nodes: Uint16Array | Int32Array;
+  /** treeCount * 2^depth codes of the bottom slots into `leafValues`. */
+  readonly leafCodes: Uint8Array | Uint16Array | Uint32Array;
+  /** Distinct path lengths of the leaves (float32 values). */
+  readonly leafValues: Float32Array;
   /** Sorted distinct thresholds of feature f: thresholds[thresholdStart[f] .. thresholdStart[f+1]). */
   readonly thresholds: Float32Array;
   readonly thresholdStart: Uint32Array;
@@ -52,50 +65,101 @@ export class IsolationForestError extends Error {
   override name = 'IsolationForestError';
 }
 
-/** Bits used for the feature id in a packed node. */
-function featureBits(features: number): number {
-  return Math.max(1, Math.ceil(Math.log2(features)));
+/** Bits used for the feature id in a packed node (0 for a single feature). */
+export function featureBits(features: number): number {
+  return Math.ceil(Math.log2(features));
+}
+
+/** Threshold index of padding nodes (always go left): the largest index the node type holds. */
+export function padIndex(features: number, nodes: Uint16Array | Int32Array): number {
+  return (1 << ((nodes instanceof Uint16Array ? 16 : 31) - featureBits(features))) - 1;
+}
+
+/** Index of the first element >= x in a[lo, hi) (hi if none); branch-free steps. */
+function lowerBound(a: Float32Array, lo: number, hi: number, x: number): number {
+  let n = hi - lo;
+  if (n <= 0) return lo;
+  let base = lo;
+  while (n > 1) {
+    const half = n >>> 1;
+    base = (a[base + half] as number) < x ? base + half : base;
+    n -= half;
+  }
+  return (a[base] as number) < x ? base + 1 : base;
+}
+
+// Shared scratch (one thread; scoring never re-enters): quantised blocks and per-point path length sums.
+let scratchQ = new Int32Array(BLOCK_INTS);
+const scratchAcc = new Float64Array(MAX_BLOCK);
+
+function quantisedScratch(ints: number): Int32Array {
+  if (scratchQ.length < ints) scratchQ = new Int32Array(ints);
+  return scratchQ;
+}
+
+/** Points per block for `features` columns: the quantised block fits BLOCK_INTS, a multiple of 4. */
+function blockSize(features: number): number {
+  return Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_INTS / features))) & ~3;
 }
 
 /**
- * A packed node is (thresholdIndex << shift) | (feature << 8): `node & fieldMask` is then directly the offset of
- * the feature's row in the feature-major quantised block of 256 points, so a walk needs no per-point base.
+ * Quantises m rows starting at `offset` into q, point-major (q[j * d + f]), pre-shifted: (#thresholds < x) << bits.
  */
-export function featureShift(features: number): number {
-  return 8 + featureBits(features);
-}
-
-export function featureField(node: number, features: number): number {
-  return (node >> 8) & ((1 << featureBits(features)) - 1);
-}
-
-/** Threshold index of padding nodes (always go left): larger than any real index. */
-export function padIndex(features: number): number {
-  return (1 << (30 - featureShift(features))) - 1;
-}
-
-function lowerBound(a: Float32Array, lo: number, hi: number, x: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
+function quantise(
+  rows: Float64Array, offset: number, m: number, d: number, th: Float32Array, start: Uint32Array, bits: number, q: Int32Array,
+): void {
+  for (let f = 0; f < d; f++) {
+    const lo = start[f] as number;
+    const hi = start[f + 1] as number;
+    for (let j = 0, k = offset + f, o = f; j < m; j++, k += d, o += d) {
+      q[o] = (lowerBound(th, lo, hi, rows[k] as number) - lo) << bits;
+    }
   }
-  return lo;
 }
+
+/**
+ * Adds each tree's path length of the m quantised points in q to acc[0, m) in JavaScript (for forests the
+ * WebAssembly walk cannot encode). Node indexes are absolute: the children of i in the tree rooted at o are
+ * 2i + (1 - o) and 2i + (2 - o).
+ */
+function walkBlock(
+  nodes: Uint16Array | Int32Array, codes: Uint8Array | Uint16Array | Uint32Array, values: Float32Array,
+  treeCount: number, depth: number, d: number, fmask: number, q: Int32Array, m: number, acc: Float64Array,
+): void {
+  const inner = (1 << depth) - 1;
+  acc.fill(0, 0, m);
+  for (let t = 0; t < treeCount; t++) {
+    const o = (t * inner) | 0;
+    const c = (1 - o) | 0;
+    const leaf = (t - inner) | 0; // bottom slot i (absolute) -> code index i + leaf = t * (inner + 1) + i - o - inner
+    for (let j = 0; j < m; j++) {
+      const b = (j * d) | 0;
+      let i = o;
+      for (let s = 0; s < depth; s++) {
+        const n = nodes[i] as number;
+        i = ((i << 1) + c + ((n - (q[(b + (n & fmask)) | 0] as number)) >>> 31)) | 0;
+      }
+      acc[j] = (acc[j] as number) + (values[codes[(i + leaf) | 0] as number] as number);
+    }
+  }
+}
+
+/** Batches of at least this many rows are walked in WebAssembly (below, loading the forest costs more than it saves). */
+const WASM_MIN_ROWS = 32;
+const walker = new WasmWalker();
 
 export class IsolationForest implements ForestModel {
   readonly features: number;
   readonly sampleSize: number;
   readonly treeCount: number;
   readonly depth: number;
-  readonly nodes: Int32Array;
-  readonly leaves: Float32Array;
+  readonly nodes: Uint16Array | Int32Array;
+  readonly leafCodes: Uint8Array | Uint16Array | Uint32Array;
+  readonly leafValues: Float32Array;
   readonly thresholds: Float32Array;
   readonly thresholdStart: Uint32Array;
   private readonly norm: number;
-  private readonly shift: number;
-  private readonly quantised: Int32Array;
-  private readonly acc = new Float64Array(SCORE_BLOCK);
+  private readonly bits: number;
 
   constructor(model: ForestModel) {
     this.features = model.features;
@@ -103,25 +167,44 @@ export class IsolationForest implements ForestModel {
     this.treeCount = model.treeCount;
     this.depth = model.depth;
     this.nodes = model.nodes;
-    this.leaves = model.leaves;
+    this.leafCodes = model.leafCodes;
+    this.leafValues = model.leafValues;
     this.thresholds = model.thresholds;
     this.thresholdStart = model.thresholdStart;
     const inner = (1 << this.depth) - 1;
     if (
       this.nodes.length !== this.treeCount * inner ||
-      this.leaves.length !== this.treeCount * (inner + 1) ||
+      this.leafCodes.length !== this.treeCount * (inner + 1) ||
       this.thresholdStart.length !== this.features + 1
     ) {
       throw new IsolationForestError('forest model arrays do not match its tree count, depth and features');
     }
     this.norm = averagePathLength(this.sampleSize);
-    this.shift = featureShift(this.features);
-    this.quantised = new Int32Array(SCORE_BLOCK * this.features);
+    this.bits = featureBits(this.features);
   }
 
   /** Trains a forest on `rows` (row-major, `features` columns). All values must be finite. */
   static fit(rows: Float64Array, features: number, options: ForestOptions = {}): IsolationForest {
     return fitForest(rows, features, options);
+  }
+
+  /** Bytes held by the model's arrays (what one fitted forest keeps in memory, object headers aside). */
+  get byteSize(): number {
+    return this.nodes.byteLength + this.leafCodes.byteLength + this.leafValues.byteLength + this.thresholds.byteLength +
+      this.thresholdStart.byteLength;
+  }
+
+  /** Path lengths of the bottom slots, decoded (treeCount * 2^depth; a copy, for inspection). */
+  get leaves(): Float32Array {
+    const out = new Float32Array(this.leafCodes.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.leafValues[this.leafCodes[i] as number] as number;
+    return out;
+  }
+
+  /** Feature tested by heap node `index` (tree-major), or -1 for a padding node. */
+  splitFeature(index: number): number {
+    const node = this.nodes[index] as number;
+    return node >>> this.bits === padIndex(this.features, this.nodes) ? -1 : node & ((1 << this.bits) - 1);
   }
 
   /**
@@ -137,11 +220,19 @@ export class IsolationForest implements ForestModel {
     const res = out ?? new Float64Array(n);
     if (res.length < n) throw new IsolationForestError(`score: out has ${res.length} slots for ${n} rows`);
     const scale = -1 / (this.treeCount * this.norm);
-    for (let b0 = 0; b0 < n; b0 += SCORE_BLOCK) {
-      const m = Math.min(SCORE_BLOCK, n - b0);
-      this.quantise(rows, b0 * d, m);
-      this.walkBlock(m);
-      const acc = this.acc;
+    const block = blockSize(d);
+    const wasm = n >= WASM_MIN_ROWS && walker.load(this, block);
+    const q = quantisedScratch(block * d);
+    const acc = wasm ? walker.acc : scratchAcc;
+    const fmask = (1 << this.bits) - 1;
+    for (let b0 = 0; b0 < n; b0 += block) {
+      const m = Math.min(block, n - b0);
+      if (wasm) {
+        walker.sum(rows, b0 * d, m);
+      } else {
+        quantise(rows, b0 * d, m, d, this.thresholds, this.thresholdStart, this.bits, q);
+        walkBlock(this.nodes, this.leafCodes, this.leafValues, this.treeCount, this.depth, d, fmask, q, m, acc);
+      }
       for (let j = 0, base = b0 * d; j < m; j++, base += d) {
         let finite = true;
         for (let f = 0; f < d; f++) if (!Number.isFinite(rows[base + f] as number)) finite = false;
@@ -155,79 +246,93 @@ export class IsolationForest implements ForestModel {
   /** Score of a single row (allocation-free). */
   scoreOne(row: ArrayLike<number>): number {
     const d = this.features;
-    const q = this.quantised;
+    const q = quantisedScratch(d);
+    const { thresholds, thresholdStart, bits } = this;
     for (let f = 0; f < d; f++) {
       const x = row[f] as number;
       if (!Number.isFinite(x)) return NaN;
-      q[f * SCORE_BLOCK] = lowerBound(this.thresholds, this.thresholdStart[f] as number, this.thresholdStart[f + 1] as number, x) -
-        (this.thresholdStart[f] as number);
+      const lo = thresholdStart[f] as number;
+      q[f] = (lowerBound(thresholds, lo, thresholdStart[f + 1] as number, x) - lo) << bits;
     }
-    const { nodes, leaves, depth, treeCount, shift } = this;
-    const mask = (1 << shift) - 256;
+    const { nodes, leafCodes, leafValues, depth, treeCount } = this;
+    const fmask = (1 << bits) - 1;
     const inner = (1 << depth) - 1;
     let sum = 0;
     for (let t = 0; t < treeCount; t++) {
       const o = t * inner;
-      let i = 0;
+      const c = 1 - o;
+      let i = o;
       for (let s = 0; s < depth; s++) {
-        const node = nodes[o + i] as number;
-        i = 2 * i + 1 + (((node >> shift) - (q[node & mask] as number)) >>> 31);
+        const n = nodes[i] as number;
+        i = (2 * i + c + ((n - (q[n & fmask] as number)) >>> 31)) | 0;
       }
-      sum += leaves[t * (inner + 1) + i - inner] as number;
+      sum += leafValues[leafCodes[i + t * (inner + 1) - o - inner] as number] as number;
     }
     return Math.pow(2, -sum / (treeCount * this.norm));
   }
+}
 
-  /** Quantises m rows starting at `offset` into this.quantised (q = #thresholds of the feature below x). */
-  private quantise(rows: Float64Array, offset: number, m: number): void {
-    const d = this.features;
-    const q = this.quantised;
-    const th = this.thresholds;
-    for (let f = 0; f < d; f++) {
-      const lo = this.thresholdStart[f] as number;
-      const hi = this.thresholdStart[f + 1] as number;
-      const qo = f * SCORE_BLOCK;
-      for (let j = 0, k = offset + f; j < m; j++, k += d) q[qo + j] = lowerBound(th, lo, hi, rows[k] as number) - lo;
+/**
+ * Builds the heap layout tree by tree (from grown trees or a serialised forest): picks the narrowest node type
+ * every threshold index fits and codes the leaves' path lengths.
+ */
+export class HeapBuilder {
+  readonly nodes: Uint16Array | Int32Array;
+  private readonly bits: number;
+  private readonly inner: number;
+  private readonly codes: Uint32Array;
+  private readonly values = new Map<number, number>();
+
+  constructor(
+    private readonly features: number,
+    private readonly treeCount: number,
+    private readonly depth: number,
+    private readonly thresholdStart: Uint32Array,
+  ) {
+    this.bits = featureBits(features);
+    let perFeatureMax = 0;
+    for (let f = 0; f < features; f++) {
+      perFeatureMax = Math.max(perFeatureMax, (thresholdStart[f + 1] as number) - (thresholdStart[f] as number));
     }
+    this.inner = (1 << depth) - 1;
+    // q ranges over [0, count]: the padding index must exceed every count.
+    const narrow = perFeatureMax < (1 << (16 - this.bits)) - 1;
+    const nodes = narrow ? new Uint16Array(treeCount * this.inner) : new Int32Array(treeCount * this.inner);
+    const pad = padIndex(features, nodes);
+    if (perFeatureMax >= pad) {
+      throw new IsolationForestError(`${perFeatureMax} distinct thresholds for one feature exceed the layout limit ${pad}`);
+    }
+    nodes.fill(pad << this.bits);
+    this.nodes = nodes;
+    this.codes = new Uint32Array(treeCount * (this.inner + 1));
   }
 
-  /** Sums the path lengths of the m quantised points of the current block over all trees into this.acc. */
-  private walkBlock(m: number): void {
-    const { nodes, leaves, depth, treeCount, shift, acc } = this;
-    const q = this.quantised;
-    const mask = (1 << shift) - 256;
-    const inner = (1 << depth) - 1;
-    acc.fill(0, 0, m);
-    const m4 = m - (m % 4);
-    for (let t = 0; t < treeCount; t++) {
-      const o = t * inner;
-      const lo = t * (inner + 1) - inner;
-      let j = 0;
-      // Four independent walks at once: their loads overlap instead of waiting on each other.
-      for (; j < m4; j += 4) {
-        let i0 = 0, i1 = 0, i2 = 0, i3 = 0;
-        for (let s = 0; s < depth; s++) {
-          const n0 = nodes[o + i0] as number, n1 = nodes[o + i1] as number;
-          const n2 = nodes[o + i2] as number, n3 = nodes[o + i3] as number;
-          i0 = 2 * i0 + 1 + (((n0 >> shift) - (q[(n0 & mask) + j] as number)) >>> 31);
-          i1 = 2 * i1 + 1 + (((n1 >> shift) - (q[(n1 & mask) + j + 1] as number)) >>> 31);
-          i2 = 2 * i2 + 1 + (((n2 >> shift) - (q[(n2 & mask) + j + 2] as number)) >>> 31);
-          i3 = 2 * i3 + 1 + (((n3 >> shift) - (q[(n3 & mask) + j + 3] as number)) >>> 31);
-        }
-        acc[j] = (acc[j] as number) + (leaves[lo + i0] as number);
-        acc[j + 1] = (acc[j + 1] as number) + (leaves[lo + i1] as number);
-        acc[j + 2] = (acc[j + 2] as number) + (leaves[lo + i2] as number);
-        acc[j + 3] = (acc[j + 3] as number) + (leaves[lo + i3] as number);
-      }
-      for (; j < m; j++) {
-        let i = 0;
-        for (let s = 0; s < depth; s++) {
-          const node = nodes[o + i] as number;
-          i = 2 * i + 1 + (((node >> shift) - (q[(node & mask) + j] as number)) >>> 31);
-        }
-        acc[j] = (acc[j] as number) + (leaves[lo + i] as number);
-      }
+  /** Heap node h of tree t splits on `feature` at its threshold index j (x <= t_j goes left). */
+  split(t: number, h: number, feature: number, j: number): void {
+    this.nodes[t * this.inner + h] = (j << this.bits) | feature;
+  }
+
+  /** A leaf at heap position h, `level` deep, with path length `value` (rounded to float32). */
+  leaf(t: number, h: number, level: number, value: number): void {
+    let slot = h;
+    for (let k = level; k < this.depth; k++) slot = 2 * slot + 1;
+    const v = Math.fround(value);
+    let code = this.values.get(v);
+    if (code === undefined) {
+      code = this.values.size;
+      this.values.set(v, code);
     }
+    this.codes[t * (this.inner + 1) + slot - this.inner] = code;
+  }
+
+  finish(sampleSize: number, thresholds: Float32Array): IsolationForest {
+    const leafValues = Float32Array.from(this.values.keys());
+    const k = leafValues.length;
+    const leafCodes = k <= 256 ? new Uint8Array(this.codes) : k <= 65536 ? new Uint16Array(this.codes) : this.codes;
+    return new IsolationForest({
+      features: this.features, sampleSize, treeCount: this.treeCount, depth: this.depth, nodes: this.nodes,
+      leafCodes, leafValues, thresholds, thresholdStart: this.thresholdStart,
+    });
   }
 }
 
@@ -380,7 +485,7 @@ function growTrees(
 }
 
 /** Turns pre-order trees into the quantised heap layout. */
-export function compile(grown: GrownTrees, features: number, psi: number, trees: number): IsolationForest {
+function compile(grown: GrownTrees, features: number, psi: number, trees: number): IsolationForest {
   const { feature, value, skip, starts } = grown;
   const total = starts[trees] as number;
   // Per-feature sorted distinct thresholds.
@@ -408,24 +513,16 @@ export function compile(grown: GrownTrees, features: number, psi: number, trees:
   }
   thresholdStart[features] = distinct.length;
   const thresholds = Float32Array.from(distinct);
-  const shift = featureShift(features);
-  const pad = padIndex(features);
-  let perFeatureMax = 0;
-  for (let f = 0; f < features; f++) {
-    perFeatureMax = Math.max(perFeatureMax, (thresholdStart[f + 1] as number) - (thresholdStart[f] as number));
-  }
-  if (perFeatureMax >= pad) {
-    throw new IsolationForestError(`fit: ${perFeatureMax} distinct thresholds for one feature exceed the layout limit ${pad}`);
-  }
   const depth = grown.deepest;
-  const inner = (1 << depth) - 1;
-  const nodes = new Int32Array(trees * inner).fill((pad << shift) | 0);
-  const leaves = new Float32Array(trees * (inner + 1));
+  let builder: HeapBuilder;
+  try {
+    builder = new HeapBuilder(features, trees, depth, thresholdStart);
+  } catch (e) {
+    throw new IsolationForestError(`fit: ${(e as Error).message}`);
+  }
   // Walk each tree; a leaf at depth k < depth sits at the leftmost bottom slot below its heap position.
   const stack: number[] = [];
   for (let t = 0; t < trees; t++) {
-    const o = t * inner;
-    const lo = t * (inner + 1);
     stack.push(starts[t] as number, 0, 0);
     while (stack.length > 0) {
       const lvl = stack.pop() as number;
@@ -433,18 +530,13 @@ export function compile(grown: GrownTrees, features: number, psi: number, trees:
       const pre = stack.pop() as number;
       const f = feature[pre] as number;
       if (f < 0) {
-        let slot = h;
-        for (let k = lvl; k < depth; k++) slot = 2 * slot + 1;
-        leaves[lo + slot - inner] = value[pre] as number;
+        builder.leaf(t, h, lvl, value[pre] as number);
         continue;
       }
       const a = thresholdStart[f] as number;
-      const j = lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[pre] as number) - a;
-      nodes[o + h] = (j << shift) | (f << 8);
+      builder.split(t, h, f, lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[pre] as number) - a);
       stack.push(pre + 1, 2 * h + 1, lvl + 1, pre + (skip[pre] as number), 2 * h + 2, lvl + 1);
     }
   }
-  return new IsolationForest({
-    features, sampleSize: psi, treeCount: trees, depth, nodes, leaves, thresholds, thresholdStart,
-  });
+  return builder.finish(psi, thresholds);
 }

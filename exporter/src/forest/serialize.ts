@@ -2,7 +2,7 @@
 // threshold indexes and the leaf's sample count (its path length is recomputed exactly), so a 100 x 256 forest
 // takes roughly 60 KB and restores bit-identical.
 import { BinaryReader, BinaryWriter } from './binary.js';
-import { featureField, featureShift, IsolationForest, MAX_DEPTH, MAX_FEATURES, padIndex } from './isolation-forest.js';
+import { featureBits, HeapBuilder, IsolationForest, MAX_DEPTH, MAX_FEATURES, padIndex } from './isolation-forest.js';
 import { averagePathLength } from './path-length.js';
 
 const MAGIC = 0x46494853; // "SHIF"
@@ -30,8 +30,8 @@ export function writeForest(w: BinaryWriter, f: IsolationForest): void {
   w.u8(f.depth);
   for (let k = 0; k < f.features; k++) w.varint((f.thresholdStart[k + 1] as number) - (f.thresholdStart[k] as number));
   for (let i = 0; i < f.thresholds.length; i++) w.f32(f.thresholds[i] as number);
-  const shift = featureShift(f.features);
-  const pad = padIndex(f.features);
+  const bits = featureBits(f.features);
+  const pad = padIndex(f.features, f.nodes);
   const inner = (1 << f.depth) - 1;
   const stack: number[] = [];
   for (let t = 0; t < f.treeCount; t++) {
@@ -39,16 +39,17 @@ export function writeForest(w: BinaryWriter, f: IsolationForest): void {
     while (stack.length > 0) {
       const level = stack.pop() as number;
       const h = stack.pop() as number;
-      const node = level < f.depth ? (f.nodes[t * inner + h] as number) : pad << shift;
-      if (node >> shift === pad) {
+      const node = level < f.depth ? (f.nodes[t * inner + h] as number) : pad << bits;
+      if (node >>> bits === pad) {
         let slot = h;
         for (let k = level; k < f.depth; k++) slot = 2 * slot + 1;
+        const value = f.leafValues[f.leafCodes[t * (inner + 1) + slot - inner] as number] as number;
         w.varint(0);
-        w.varint(leafSize(f.leaves[t * (inner + 1) + slot - inner] as number, level, f.sampleSize));
+        w.varint(leafSize(value, level, f.sampleSize));
         continue;
       }
-      w.varint(featureField(node, f.features) + 1);
-      w.varint(node >> shift);
+      w.varint((node & ((1 << bits) - 1)) + 1);
+      w.varint(node >>> bits);
       stack.push(2 * h + 2, level + 1, 2 * h + 1, level + 1); // left popped first: pre-order
     }
   }
@@ -67,11 +68,12 @@ export function readForest(r: BinaryReader): IsolationForest {
   for (let k = 0; k < features; k++) thresholdStart[k + 1] = (thresholdStart[k] as number) + r.length(1 << 24, 'threshold count');
   const thresholds = new Float32Array(thresholdStart[features] as number);
   for (let i = 0; i < thresholds.length; i++) thresholds[i] = r.f32();
-  const shift = featureShift(features);
-  const pad = padIndex(features);
-  const inner = (1 << depth) - 1;
-  const nodes = new Int32Array(treeCount * inner).fill(pad << shift);
-  const leaves = new Float32Array(treeCount * (inner + 1));
+  let builder: HeapBuilder;
+  try {
+    builder = new HeapBuilder(features, treeCount, depth, thresholdStart);
+  } catch (e) {
+    r.fail((e as Error).message);
+  }
   const stack: number[] = [];
   for (let t = 0; t < treeCount; t++) {
     stack.push(0, 0);
@@ -80,10 +82,7 @@ export function readForest(r: BinaryReader): IsolationForest {
       const h = stack.pop() as number;
       const tag = r.varint();
       if (tag === 0) {
-        const n = r.length(sampleSize, 'leaf size');
-        let slot = h;
-        for (let k = level; k < depth; k++) slot = 2 * slot + 1;
-        leaves[t * (inner + 1) + slot - inner] = level + averagePathLength(n);
+        builder.leaf(t, h, level, level + averagePathLength(r.length(sampleSize, 'leaf size')));
         continue;
       }
       const feature = tag - 1;
@@ -91,11 +90,11 @@ export function readForest(r: BinaryReader): IsolationForest {
       if (level >= depth || feature >= features || j >= (thresholdStart[feature + 1] as number) - (thresholdStart[feature] as number)) {
         r.fail(`bad node in tree ${t}`);
       }
-      nodes[t * inner + h] = (j << shift) | (feature << 8);
+      builder.split(t, h, feature, j);
       stack.push(2 * h + 2, level + 1, 2 * h + 1, level + 1);
     }
   }
-  return new IsolationForest({ features, sampleSize, treeCount, depth, nodes, leaves, thresholds, thresholdStart });
+  return builder.finish(sampleSize, thresholds);
 }
 
 export function serializeForest(f: IsolationForest): Uint8Array {
