@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
+import semver from 'semver';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -120,6 +121,68 @@ describe('docker-compose.yml (static: Docker cannot run here)', () => {
       }
     }
     expect([...declared].filter((v) => !used.has(v)), 'declared but unused volumes').toEqual([]);
+  });
+
+  describe('images are pinned to exact releases (Docker Hub cannot be reached here: the tags were checked by hand)', () => {
+    // [registry/]repository:tag[@sha256:digest], the tag an exact version (x.y.z, optionally v-prefixed and suffixed).
+    const IMAGE = /^(?<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*):(?<tag>[\w][\w.-]{0,127})(?:@sha256:[a-f0-9]{64})?$/;
+    const images = Object.entries(compose.services).map(([name, s]) => ({ name, image: s.image ?? '' }));
+    const parsed = (name: string) => {
+      const image = service(name).image ?? '';
+      const m = IMAGE.exec(image);
+      if (!m?.groups) {
+        throw new Error(`${name}: image "${image}" has no explicit tag`);
+      }
+      return { repo: m.groups.repo!, tag: m.groups.tag!, version: semver.coerce(m.groups.tag!)?.version };
+    };
+
+    /** Why an image reference is not pinned to an exact release, or undefined when it is. */
+    const unpinned = (image: string): string | undefined => {
+      const tag = IMAGE.exec(image)?.groups?.tag;
+      if (tag === undefined) {
+        return `"${image}" is untagged (Docker would pull :latest)`;
+      }
+      if (/latest/i.test(tag)) {
+        return `"${image}" uses latest`;
+      }
+      return /^v?\d+\.\d+\.\d+(-[\w.]+)?$/.test(tag) ? undefined : `"${image}" is a floating tag, not an exact x.y.z release`;
+    };
+
+    it('every service names an image with an explicit tag that is an exact version, never latest', () => {
+      expect(images.length).toBeGreaterThan(0);
+      expect(images.map(({ name, image }) => [name, unpinned(image)]).filter(([, why]) => why !== undefined)).toEqual([]);
+    });
+
+    it('the check refuses untagged, latest and floating tags', () => {
+      for (const bad of ['grafana/grafana', 'grafana/grafana:latest', 'node:20-bookworm', 'node:lts', 'prom/prometheus:v3', '']) {
+        expect(unpinned(bad), bad).toBeDefined();
+      }
+      expect(unpinned('grafana/grafana:12.4.10')).toBeUndefined();
+    });
+
+    it('the images are the components the configs are written for, at versions that fit them', () => {
+      const repoDir = join(PLUGIN_DIR, '..');
+      const grafana = parsed('grafana');
+      expect(grafana.repo).toBe('grafana/grafana');
+      // The panel is built against @grafana/data x.y.z and declares a grafanaDependency range: Grafana must be both.
+      const pluginJson = JSON.parse(readFileSync(join(PLUGIN_DIR, 'src/plugin.json'), 'utf8')) as { dependencies: { grafanaDependency: string } };
+      const pluginPkg = JSON.parse(readFileSync(join(PLUGIN_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      expect(semver.satisfies(grafana.version!, pluginJson.dependencies.grafanaDependency), `Grafana ${grafana.version} vs ${pluginJson.dependencies.grafanaDependency}`).toBe(true);
+      expect(grafana.version).toBe(semver.minVersion(pluginPkg.dependencies['@grafana/data']!)?.version);
+
+      expect(parsed('prometheus').repo).toBe('prom/prometheus');
+      expect(parsed('prometheus').tag).toMatch(/^v3\./);
+      expect(parsed('alertmanager').repo).toBe('prom/alertmanager');
+      expect(parsed('alertmanager').tag).toMatch(/^v0\./);
+
+      // Every Node service runs the same image, a Node release the repository supports.
+      const engines = (JSON.parse(readFileSync(join(repoDir, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+      const nodeImages = new Set(['build', 'webhook-token', ...Object.keys(NODE_SERVICES)].map((n) => service(n).image));
+      expect(nodeImages.size, [...nodeImages].join(', ')).toBe(1);
+      const node = parsed('build');
+      expect(node.repo).toBe('node');
+      expect(semver.satisfies(node.version!, engines), `node ${node.version} vs engines ${engines}`).toBe(true);
+    });
   });
 
   describe('the selfheal services run real subcommands', () => {
