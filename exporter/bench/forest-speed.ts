@@ -1,18 +1,28 @@
 // Isolation Forest speed against scikit-learn's, side by side in one run on the same kind of data:
 // 100 trees, 256 samples, d = 4 and 16, 1,000,000 points scored, single thread. Prints train ms, warm refit ms,
-// score points/s (CPU time), serialised model bytes, and the ratio to sklearn. Figures, not assertions.
+// score points/s (CPU time; batch `score` and the exporter's per-row `scoreOne`), serialised model bytes, and the
+// ratio to sklearn; then the in-memory size of one fitted forest as the exporter holds 10,000 of them (d = 24
+// columns, sample size 256 and 177): the bytes of its arrays and the heap growth measured over 1,000 forests.
+// Figures, not assertions.
 //
-//   npx tsx exporter/bench/forest-speed.ts [--points 1000000] [--dims 4,16] [--no-sklearn]
+//   npx tsx exporter/bench/forest-speed.ts [--points 1000000] [--dims 4,16] [--no-sklearn] [--memory-forests 1000]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { IsolationForest } from '../src/forest/isolation-forest.js';
 import { Random } from '../src/forest/random.js';
 import { serializeForest } from '../src/forest/serialize.js';
 
 const { values: args } = parseArgs({
-  options: { points: { type: 'string', default: '1000000' }, dims: { type: 'string', default: '4,16' }, 'no-sklearn': { type: 'boolean', default: false } },
+  options: {
+    points: { type: 'string', default: '1000000' },
+    dims: { type: 'string', default: '4,16' },
+    'no-sklearn': { type: 'boolean', default: false },
+    'memory-forests': { type: 'string', default: '1000' },
+  },
 });
 const N = Number(args.points);
 const DIMS = (args.dims ?? '4,16').split(',').map(Number);
@@ -79,12 +89,25 @@ for (const d of DIMS) {
   const runs: number[] = [];
   for (let k = 0; k < 3; k++) runs.push(cpuSeconds(() => forest.score(data, out))[1]);
   const ours = N / median(runs);
+  // The exporter's path: one row at a time (CPU time over 200,000 rows, median of 3).
+  const one = Math.min(N, 200_000);
+  let sink = 0;
+  const oneRuns: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    oneRuns.push(cpuSeconds(() => {
+      for (let i = 0; i < one; i++) sink += forest.scoreOne(data.subarray(i * d, i * d + d));
+    })[1]);
+  }
+  if (Number.isNaN(sink)) console.log('(NaN scores)');
+  const oneRate = one / median(oneRuns);
   const bytes = serializeForest(forest).length;
   const sk = sklearn(d);
   const skRate = typeof sk === 'string' ? NaN : sk.score_points_per_s;
   console.log(
     `d=${d}: ours fit ${(coldFit * 1000).toFixed(1)} ms cold, refit ${median(refits).toFixed(2)} ms warm (10k rows), ` +
-      `${median(smallRefits).toFixed(2)} ms (2k rows); score ${Math.round(ours).toLocaleString('en')} points/s; model ${(bytes / 1024).toFixed(1)} KB`,
+      `${median(smallRefits).toFixed(2)} ms (2k rows); score ${Math.round(ours).toLocaleString('en')} points/s ` +
+      `(best ${Math.round(N / Math.min(...runs)).toLocaleString('en')}), scoreOne ${Math.round(oneRate).toLocaleString('en')} rows/s; ` +
+      `model ${(bytes / 1024).toFixed(1)} KB serialised, ${(forest.byteSize / 1024).toFixed(1)} KB in memory`,
   );
   if (typeof sk === 'string') console.log(`d=${d}: sklearn ${sk}`);
   else console.log(`d=${d}: sklearn ${sk.sklearn} fit ${sk.fit_ms.toFixed(1)} ms, score ${Math.round(skRate).toLocaleString('en')} points/s`);
@@ -97,3 +120,34 @@ console.log('\n| d | ours points/s | sklearn points/s | ratio | warm refit ms | 
 console.log('|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log('targets: >= 700,000 points/s at d = 4 (>= 13x sklearn), warm refit <= 10 ms, <= 100 KB per model');
+
+// In-memory size of fitted forests as the exporter keeps them (issue #4: 10,000 models in < 1.5 GiB RSS).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const MEM_D = 24;
+const MEM_FORESTS = Number(args['memory-forests']);
+const memData = normalRows(2000, MEM_D, 11);
+const heapBytes = (): number => {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+console.log(`\n== In-memory size of one fitted forest: 100 trees, d = ${MEM_D}, fit on 2,000 rows; heap growth over ${MEM_FORESTS.toLocaleString('en')} forests kept alive`);
+console.log('| sample size | depth | nodes | leaf codes | path lengths | thresholds | arrays KB | heap growth KB per forest |');
+console.log('|---:|---:|---|---|---:|---:|---:|---:|');
+for (const psi of [256, 177]) {
+  const probe = IsolationForest.fit(memData, MEM_D, { sampleSize: psi, seed: 1 });
+  probe.score(memData); // any lazily created shared state exists before the measurement
+  const kept: IsolationForest[] = [];
+  const before = heapBytes();
+  for (let k = 0; k < MEM_FORESTS; k++) kept.push(IsolationForest.fit(memData, MEM_D, { sampleSize: psi, seed: k + 1 }));
+  const growth = (heapBytes() - before) / MEM_FORESTS;
+  const avg = kept.reduce((a, f) => a + f.byteSize, 0) / kept.length;
+  const kb = (b: number): string => (b / 1024).toFixed(1);
+  console.log(
+    `| ${psi} | ${probe.depth} | ${probe.nodes.constructor.name} ${kb(probe.nodes.byteLength)} KB | ${probe.leafCodes.constructor.name} ` +
+      `${kb(probe.leafCodes.byteLength)} KB | ${probe.leafValues.length} | ${kb(probe.thresholds.byteLength)} KB | ${kb(avg)} | ${kb(growth)} |`,
+  );
+}
+console.log('target: <= ~100 KB per fitted model (was ~258 KB: Int32 nodes, Float32 leaves, per-forest scratch buffers)');

@@ -58,6 +58,63 @@ describe('IsolationForest', () => {
     for (let i = 0; i < 523; i++) expect(s[i]).toBeCloseTo(f.scoreOne(part.subarray(i * d, i * d + d)), 12);
   });
 
+  it('scores a batch (WebAssembly walk) exactly as small batches (JavaScript walk) and single rows', () => {
+    const f = IsolationForest.fit(rows, d, { seed: 4 });
+    const n = rows.length / d;
+    const big = f.score(rows);
+    for (let i0 = 0; i0 < n; i0 += 31) {
+      const small = f.score(rows.subarray(i0 * d, Math.min(n, i0 + 31) * d)); // below the WebAssembly batch size
+      for (let k = 0; k < small.length; k++) expect(small[k]).toBe(big[i0 + k]);
+    }
+    for (let i = 0; i < n; i += 7) expect(f.scoreOne(rows.subarray(i * d, i * d + d))).toBeCloseTo(big[i] as number, 14);
+  });
+
+  it('stores 16-bit nodes and one-byte leaf codes for the usual forest; byteSize counts every model array', () => {
+    const f = IsolationForest.fit(rows, d, { seed: 1 });
+    expect(f.nodes).toBeInstanceOf(Uint16Array);
+    expect(f.leafCodes).toBeInstanceOf(Uint8Array);
+    expect(f.byteSize).toBe(
+      f.nodes.byteLength + f.leafCodes.byteLength + f.leafValues.byteLength + f.thresholds.byteLength + f.thresholdStart.byteLength,
+    );
+    const leaves = f.leaves;
+    expect(leaves.length).toBe(f.leafCodes.length);
+    for (let i = 0; i < leaves.length; i += 97) expect(leaves[i]).toBe(f.leafValues[f.leafCodes[i] as number]);
+  });
+
+  it('falls back to 32-bit nodes when one feature has more thresholds than 16 bits hold, with the same scores', () => {
+    // 24 columns (5 feature bits, 2047 indexes in 16 bits) but one carries every split: ~6,000 thresholds.
+    const rng = new Random(12);
+    const D = 24;
+    const x = new Float64Array(3000 * D);
+    for (let i = 0; i < 3000; i++) x[i * D] = gaussian(rng);
+    const f = IsolationForest.fit(x, D, { seed: 2 });
+    expect(f.nodes).toBeInstanceOf(Int32Array);
+    expect(f.thresholds.length).toBeGreaterThan(2047);
+    const g = restoreForest(serializeForest(f));
+    expect(g.nodes).toBeInstanceOf(Int32Array);
+    const probe = x.subarray(0, 500 * D);
+    const s = f.score(probe);
+    expect(Array.from(g.score(probe))).toEqual(Array.from(s));
+    for (let i = 0; i < 500; i += 11) {
+      expect(f.score(probe.subarray(i * D, i * D + D))[0]).toBe(s[i]);
+      expect(f.scoreOne(probe.subarray(i * D, i * D + D))).toBeCloseTo(s[i] as number, 14);
+    }
+  });
+
+  it('widens leaf codes past 256 distinct path lengths, with the same scores after a round trip', () => {
+    // Large samples cut at depth 3: leaves hold many different row counts, hence many distinct path lengths.
+    const rng = new Random(13);
+    const x = new Float64Array(6000 * 2).map(() => gaussian(rng));
+    const f = IsolationForest.fit(x, 2, { sampleSize: 4096, maxDepth: 3, seed: 3 });
+    expect(f.leafValues.length).toBeGreaterThan(256);
+    expect(f.leafCodes).toBeInstanceOf(Uint16Array);
+    const g = restoreForest(serializeForest(f));
+    const probe = x.subarray(0, 1000 * 2);
+    const s = f.score(probe);
+    expect(Array.from(g.score(probe))).toEqual(Array.from(s));
+    for (let i = 0; i < 1000; i += 13) expect(f.scoreOne(probe.subarray(i * 2, i * 2 + 2))).toBeCloseTo(s[i] as number, 14);
+  });
+
   it('matches the textbook expectation on one dimension: the isolated point scores highest', () => {
     const x = new Float64Array([1, 1.1, 0.9, 1.05, 0.95, 1.02, 0.98, 10]);
     const f = IsolationForest.fit(x, 1, { trees: 200, seed: 1 });

@@ -11,9 +11,11 @@
 //   first quantised to q = #thresholds < x. Then x <= t_j  <=>  q <= j. A node packs (j << b) | feature with
 //   b = ceil(log2(features)) bits, in 16 bits when every index fits (the usual case; else 32), and q is kept
 //   pre-shifted as q << b, so one step is i = 2i + 1 + ((node - Q[feature]) >>> 31): no shift, no float compare.
-// - Points are scored in blocks that fit the L1 cache; each tree walks a whole block (4 points interleaved, the
-//   fixed-depth walk unrolled so that V8 checks each array once per group, not once per step).
-// - Scratch buffers are shared by all forests (one thread), so a fitted forest holds only its model arrays.
+// - Batches are scored in blocks that fit the L1 cache; each tree walks a whole block while it is in cache. The walk
+//   and the quantisation of batches run in generated WebAssembly (wasm-walk.ts: ~2x the JavaScript loop); single
+//   rows (`scoreOne`, the exporter's path) and forests the WebAssembly encoding cannot hold walk in JavaScript.
+// - Scratch buffers are shared by all forests (one thread), so a fitted forest holds only its model arrays
+//   (~100 KB for 100 trees of depth 8, whatever the number of features).
 import { averagePathLength } from './path-length.js';
 import { Random } from './random.js';
 import { WasmWalker } from './wasm-walk.js';
@@ -97,9 +99,9 @@ function quantisedScratch(ints: number): Int32Array {
   return scratchQ;
 }
 
-/** Points per block for `features` columns: the quantised block fits BLOCK_INTS, a multiple of 4. */
+/** Points per block for `features` columns: the quantised block fits BLOCK_INTS, a multiple of 8 (the interleave). */
 function blockSize(features: number): number {
-  return Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_INTS / features))) & ~3;
+  return Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_INTS / features))) & ~7;
 }
 
 /**

@@ -1,16 +1,20 @@
-// The batch tree walk as a small WebAssembly function, generated here byte by byte (no toolchain, no binary blob).
+// The batch tree walk as a small WebAssembly module, generated here byte by byte (no toolchain, no binary blob).
 // Why: the walk is ~800 dependent integer steps per point; V8 compiles the same loop in JavaScript with a bounds
-// check, an array-buffer-detached check and register spills on every typed array access (~16 instructions per
-// step), while WebAssembly memory accesses need no checks (guard pages) and the fixed-depth walk is unrolled at
-// generation time (one function per depth): ~9 instructions per step.
+// check, an array-buffer-detached check (once any buffer in the process was transferred) and register spills on
+// every typed array access (~16 instructions per step, ~480k points/s at d = 4), while WebAssembly memory accesses
+// need no checks (guard pages): the fixed-depth walk, unrolled at generation time (one module per depth and
+// feature mask), takes ~9 instructions per step, and eight interleaved walks hide the load latency.
 //
 // The forest is copied into one shared linear memory before a batch (and kept there while the same forest scores
 // again), re-encoded for the walk:
-// - nodes: int32 (j << (b + 4)) | (feature << 4) with b = featureBits; `node & fmask` is then the byte offset of
-//   the feature in a group's quantised block, and padding nodes get a threshold index above every quantised value;
+// - nodes: int32 (j << (b + s)) | (feature << s), b = featureBits, s = log2(4 * LANES): `node & fmask` (an
+//   immediate) is the byte offset of the feature in a group's quantised block; padding nodes get a threshold
+//   index above every quantised value;
 // - bottom slots: their path length as float64 (decoded from the forest's leaf codes);
-// - quantised points, four at a time ("groups", lane-interleaved): int32 at byte 16 * (group * d + feature) + 4 * lane,
-//   holding (#thresholds < x) << (b + 4); the lane is the load's constant offset, so four walks share one base.
+// - thresholds (float32) and per-feature starts, for the quantisation (a branch-free binary search);
+// - one block of rows (float64) and its quantised values, LANES points a group, lane-interleaved: int32 at byte
+//   4 * LANES * (group * d + feature) + 4 * lane, holding (#thresholds < x) << (b + s); the lane is the load's
+//   constant offset, so all walks of a group share one base.
 // Node positions are absolute byte addresses: the children of the node at byte a of the tree whose root is at byte
 // R are at 2a + 4 - R and 2a + 8 - R; a point ends at a bottom slot whose path length sits at 2a + K (K per tree).
 
@@ -58,17 +62,19 @@ const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)])
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 
 // Parameters, then locals, of the walk function.
-const P = { trees: 0, groups: 1, nodes: 2, leaves: 3, q: 4, acc: 5, gstride: 6, fmask: 7, inner: 8 } as const;
-const L = { t: 9, g: 10, root: 11, c: 12, k: 13, gb: 14, ab: 15, i0: 16, n0: 20 } as const;
-const PARAMS = 9;
-const LOCALS = 15;
-const LANES = 4;
+const P = { trees: 0, groups: 1, nodes: 2, leaves: 3, q: 4, acc: 5, gstride: 6, inner: 7 } as const;
+const PARAMS = 8;
+/** Points walked together (interleaved), and log2 of the bytes of one quantised feature of a group. */
+export const LANES = 8;
+const LANE_SHIFT = Math.log2(4 * LANES);
+const L = { t: 8, g: 9, root: 10, c: 11, k: 12, gb: 13, ab: 14, i0: 15, n0: 15 + LANES } as const;
+const LOCALS = 7 + 2 * LANES;
 
 /**
- * walk(trees, groups, nodes, leaves, q, acc, gstride, fmask, inner): for every tree, walks every group of four
- * quantised points `depth` levels and adds the bottom slot's path length to acc (float64 per point).
+ * walk(trees, groups, nodes, leaves, q, acc, gstride, inner): for every tree, walks every group of LANES quantised
+ * points `depth` levels and adds the bottom slot's path length to acc (float64 per point).
  */
-function walkBody(depth: number): number[] {
+function walkBody(depth: number, fmask: number): number[] {
   const c: number[] = [];
   const get = (i: number): void => void c.push(op.get, i);
   const set = (i: number): void => void c.push(op.set, i);
@@ -94,7 +100,7 @@ function walkBody(depth: number): number[] {
       get(L.i0 + l); mem(op.i32Load, 2, 0); set(L.n0 + l);
       get(L.i0 + l); i32(1); c.push(op.i32Shl); get(L.c); c.push(op.i32Add);
       get(L.n0 + l);
-      get(L.gb); get(L.n0 + l); get(P.fmask); c.push(op.i32And, op.i32Add); mem(op.i32Load, 2, 4 * l);
+      get(L.gb); get(L.n0 + l); i32(fmask); c.push(op.i32And, op.i32Add); mem(op.i32Load, 2, 4 * l);
       c.push(op.i32Sub); i32(31); c.push(op.i32ShrU); i32(2); c.push(op.i32Shl, op.i32Add);
       set(L.i0 + l);
     }
@@ -158,8 +164,8 @@ function quantiseBody(): number[] {
   set(QL.b);
   c.push(op.end);
   // q + 16 ((j >> 2) d + f) + 4 (j & 3)  <-  ((b - base0) >> 2) << shift
-  get(QP.q); get(QL.j); i32(2); c.push(op.i32ShrU); get(QP.d); c.push(op.i32Mul); get(QL.f); c.push(op.i32Add); i32(4);
-  c.push(op.i32Shl, op.i32Add); get(QL.j); i32(3); c.push(op.i32And); i32(2); c.push(op.i32Shl, op.i32Add);
+  get(QP.q); get(QL.j); i32(Math.log2(LANES)); c.push(op.i32ShrU); get(QP.d); c.push(op.i32Mul); get(QL.f); c.push(op.i32Add);
+  i32(LANE_SHIFT); c.push(op.i32Shl, op.i32Add); get(QL.j); i32(LANES - 1); c.push(op.i32And); i32(2); c.push(op.i32Shl, op.i32Add);
   get(QL.b); get(QL.base0); c.push(op.i32Sub); i32(2); c.push(op.i32ShrU); get(QP.shift); c.push(op.i32Shl);
   mem(op.i32Store, 2, 0);
   get(QL.xp); get(QP.d); i32(3); c.push(op.i32Shl, op.i32Add); set(QL.xp);
@@ -171,10 +177,10 @@ function quantiseBody(): number[] {
   return c;
 }
 
-function walkModule(depth: number): Uint8Array {
+function walkModule(depth: number, fmask: number): Uint8Array {
   const walkType = [0x60, ...vec(Array.from({ length: PARAMS }, () => [I32])), ...vec([])];
   const quantiseType = [0x60, ...vec(Array.from({ length: QPARAMS }, () => [I32])), ...vec([])];
-  const walk = [...vec([[...uleb(LOCALS), I32]]), ...walkBody(depth)];
+  const walk = [...vec([[...uleb(LOCALS), I32]]), ...walkBody(depth, fmask)];
   const quantise = [...vec([[...uleb(9), I32], [...uleb(1), F64]]), ...quantiseBody()];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
@@ -188,8 +194,7 @@ function walkModule(depth: number): Uint8Array {
 }
 
 type WalkFn = (
-  trees: number, groups: number, nodes: number, leaves: number, q: number, acc: number, gstride: number, fmask: number,
-  inner: number,
+  trees: number, groups: number, nodes: number, leaves: number, q: number, acc: number, gstride: number, inner: number,
 ) => void;
 type QuantiseFn = (m: number, d: number, rows: number, th: number, starts: number, q: number, shift: number) => void;
 interface Exports {
@@ -209,7 +214,7 @@ interface WasmApi {
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
-const modules = new Map<number, object>();
+const modules = new Map<string, object>();
 
 /** What the walk needs of a forest (a structural subset of ForestModel). */
 export interface WalkableForest {
@@ -232,7 +237,7 @@ const align8 = (n: number): number => (n + 7) & ~7;
  */
 export class WasmWalker {
   private memory: WasmMemory | undefined;
-  private instances = new Map<number, Exports>();
+  private instances = new Map<string, Exports>();
   private loaded: WalkableForest | undefined;
   private block = 0;
   private leavesAt = 0;
@@ -256,8 +261,7 @@ export class WasmWalker {
     if (this.loaded === forest && this.block >= block) return true;
     const d = forest.features;
     const bits = Math.ceil(Math.log2(d));
-    const shift = bits + 4;
-    if (shift > 16) return false;
+    const shift = bits + LANE_SHIFT;
     let maxCount = 0;
     for (let f = 0; f < d; f++) {
       maxCount = Math.max(maxCount, (forest.thresholdStart[f + 1] as number) - (forest.thresholdStart[f] as number));
@@ -284,7 +288,7 @@ export class WasmWalker {
     for (let i = 0; i < nodes.length; i++) {
       const n = forest.nodes[i] as number;
       const j = n >>> bits;
-      nodes[i] = ((j === pad ? padW : j) << shift) | ((n & fbits) << 4);
+      nodes[i] = ((j === pad ? padW : j) << shift) | ((n & fbits) << LANE_SHIFT);
     }
     const leaves = new Float64Array(buf, leavesAt, forest.treeCount * (inner + 1));
     for (let i = 0; i < leaves.length; i++) leaves[i] = forest.leafValues[forest.leafCodes[i] as number] as number;
@@ -293,20 +297,21 @@ export class WasmWalker {
     this.rows = new Float64Array(buf, rowsAt, block * d);
     this.q = new Int32Array(buf, qAt, block * d);
     this.acc = new Float64Array(buf, accAt, block);
-    Object.assign(this, { block, leavesAt, thAt, startsAt, rowsAt, qAt, accAt, shift, fmask: fbits << 4, loaded: forest });
+    Object.assign(this, { block, leavesAt, thAt, startsAt, rowsAt, qAt, accAt, shift, fmask: fbits << LANE_SHIFT, loaded: forest });
     return true;
   }
 
   private exports(depth: number): Exports {
-    let e = this.instances.get(depth);
+    const key = `${depth}/${this.fmask}`;
+    let e = this.instances.get(key);
     if (e === undefined) {
-      let mod = modules.get(depth);
+      let mod = modules.get(key);
       if (mod === undefined) {
-        mod = new wasmApi.Module(walkModule(depth));
-        modules.set(depth, mod);
+        mod = new wasmApi.Module(walkModule(depth, this.fmask));
+        modules.set(key, mod);
       }
       e = new wasmApi.Instance(mod, { env: { memory: this.memory as WasmMemory } }).exports as unknown as Exports;
-      this.instances.set(depth, e);
+      this.instances.set(key, e);
     }
     return e;
   }
@@ -318,9 +323,11 @@ export class WasmWalker {
     const e = this.exports(f.depth);
     this.rows.set(rows.subarray(offset, offset + m * d));
     e.quantise(m, d, this.rowsAt, this.thAt, this.startsAt, this.qAt, this.shift);
-    const groups = (m + 3) >> 2;
-    for (let j = m; j < groups * 4; j++) for (let k = 0; k < d; k++) this.q[((j >> 2) * d + k) * 4 + (j & 3)] = 0;
-    this.acc.fill(0, 0, groups * 4);
-    e.walk(f.treeCount, groups, 0, this.leavesAt, this.qAt, this.accAt, 16 * d, this.fmask, (1 << f.depth) - 1);
+    const groups = Math.ceil(m / LANES);
+    for (let j = m; j < groups * LANES; j++) {
+      for (let k = 0; k < d; k++) this.q[(Math.floor(j / LANES) * d + k) * LANES + (j % LANES)] = 0;
+    }
+    this.acc.fill(0, 0, groups * LANES);
+    e.walk(f.treeCount, groups, 0, this.leavesAt, this.qAt, this.accAt, 4 * LANES * d, (1 << f.depth) - 1);
   }
 }
