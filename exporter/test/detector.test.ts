@@ -76,6 +76,24 @@ describe('streaming detector', () => {
     expect(v.slice(DEFAULT_DETECTOR_OPTIONS.warmup, incident).filter((x) => x.anomalyScore > 1).length).toBeLessThan(15);
   });
 
+  it('after an incident, a second one of the same kind must be worse to alarm, one of another kind alarms at once', () => {
+    const { ts, values } = service(2800, 8);
+    // Latency incident 2400-2430, then a like one at 2500-2530 (inside the refractory period) and an error-ratio
+    // incident at 2600-2630 (also inside it).
+    for (let i = 0; i < 2800; i++) {
+      if ((i >= 2400 && i < 2430) || (i >= 2500 && i < 2530)) values[i * 4 + 2] = (values[i * 4 + 2] as number) + 0.1;
+      if (i >= 2600 && i < 2630) values[i * 4 + 3] = 0.2;
+    }
+    const det = createDetector(FEATURES);
+    const v = run(det, ts, values);
+    const alarms = (from: number, to: number) => v.slice(from, to).filter((x) => x.anomalyScore > 1);
+    expect(alarms(2400, 2430).length).toBeGreaterThan(25);
+    expect(alarms(2500, 2530).length).toBe(0);
+    const errors = alarms(2600, 2630);
+    expect(errors.length).toBeGreaterThan(25);
+    expect(errors.every((x) => FEATURES[x.topFeature] === 'error_ratio')).toBe(true);
+  });
+
   it('an anomaly that outlasts maxEpisode becomes the new normal', () => {
     const incident = 2500;
     const { ts, values } = service(3200, 2, incident);
