@@ -15,13 +15,28 @@ export interface InstanceApp {
 }
 
 /** Burns real CPU for `ms` milliseconds (the request's compute cost). */
-export function burnCpu(ms: number): number {
-  const end = performance.now() + ms;
+/**
+ * Spends `ms` of this process's CPU time (not wall time): on a busy machine a request then takes longer but costs
+ * the same CPU, as real work does, so the CPU a service uses follows its load and not the machine's contention.
+ * Works in slices of about 1 ms and yields to the event loop between them, as a well-behaved Node service chunks
+ * CPU work: other requests' I/O (the dependency lookups the latency feature times) is not held up behind it.
+ * Bounded by 20x `ms` in wall time.
+ */
+export async function burnCpu(ms: number): Promise<number> {
+  const budget = ms * 1000;
+  const deadline = performance.now() + 20 * ms;
+  let spent = 0;
   let x = 0;
-  while (performance.now() < end) {
-    for (let i = 0; i < 1000; i++) x += Math.sqrt(i + x);
+  for (;;) {
+    // Only this slice runs between the two readings (no await inside), so its CPU is this request's.
+    const before = process.cpuUsage();
+    const slice = performance.now() + 1;
+    while (performance.now() < slice) for (let i = 0; i < 500; i++) x += Math.sqrt(i + x);
+    const used = process.cpuUsage(before);
+    spent += used.user + used.system;
+    if (spent >= budget || performance.now() >= deadline) return x;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return x;
 }
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.4, 0.6, 1, 2.5, 5];
@@ -128,7 +143,7 @@ export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
       finish(500, { error: `instance ${config.instance} is broken`, instance: config.instance });
       return;
     }
-    burnCpu(config.cpuMsPerRequest);
+    await burnCpu(config.cpuMsPerRequest);
     const stopLookup = lookupDuration.startTimer();
     const result = await lookup(req.params.id);
     stopLookup();
