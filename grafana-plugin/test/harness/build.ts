@@ -1,6 +1,6 @@
 // Builds what the real-browser test serves: the plugin (its production webpack build, as shipped) and the
 // harness page bundle (esbuild), into grafana-plugin/dist and grafana-plugin/.tmp/harness.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -16,6 +16,32 @@ export function buildPlugin(): void {
   if (r.status !== 0) {
     throw new Error(`plugin build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
+}
+
+/**
+ * The same build without blocking the event loop: a test worker that sits in spawnSync for a minute cannot answer
+ * vitest's RPC ("Timeout calling onTaskUpdate").
+ */
+export function buildPluginAsync(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', 'build', '--silent'], { cwd: PLUGIN_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 240_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve();
+      } else {
+        reject(new Error(`plugin build failed (exit ${code ?? signal}):\n${output}`));
+      }
+    });
+  });
 }
 
 /** Grafana's global styles load Inter from public/fonts/inter/; the harness serves it from a registry package. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 
 import { PLUGIN_DIR } from '../paths';
-import { buildPlugin } from './build';
+import { buildPluginAsync } from './build';
 
 const TMP = join(PLUGIN_DIR, '.tmp');
 const LOCK = join(TMP, 'build.lock');
@@ -69,7 +69,7 @@ export async function buildPluginOnce(): Promise<void> {
       built = undefined;
     }
     if (built !== run) {
-      buildPlugin();
+      await buildPluginAsync();
       writeFileSync(STAMP, run);
     }
   } finally {
