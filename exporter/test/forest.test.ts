@@ -69,6 +69,21 @@ describe('IsolationForest', () => {
     for (let i = 0; i < n; i += 7) expect(f.scoreOne(rows.subarray(i * d, i * d + d))).toBeCloseTo(big[i] as number, 14);
   });
 
+  it('walks forests of other depths (one generated WebAssembly module per depth) exactly as the JavaScript walk', () => {
+    const x = rows.subarray(0, 1200 * d);
+    for (const [sampleSize, maxDepth, depth] of [[16, undefined, 4], [1024, 10, 10], [2, 1, 1]] as const) {
+      const f = IsolationForest.fit(x, d, { sampleSize, maxDepth, seed: 6 });
+      expect(f.depth).toBe(depth);
+      const big = f.score(x);
+      for (let i0 = 0; i0 < 1200; i0 += 30) {
+        const small = f.score(x.subarray(i0 * d, (i0 + 30) * d));
+        for (let k = 0; k < 30; k++) expect(small[k]).toBe(big[i0 + k]);
+      }
+    }
+    const flat = IsolationForest.fit(new Float64Array(200).fill(3), 2, { seed: 1 }); // depth 0: single leaves
+    expect(Array.from(flat.score(new Float64Array(200).fill(3)))).toEqual(new Array(100).fill(flat.scoreOne([3, 3])));
+  });
+
   it('stores 16-bit nodes and one-byte leaf codes for the usual forest; byteSize counts every model array', () => {
     const f = IsolationForest.fit(rows, d, { seed: 1 });
     expect(f.nodes).toBeInstanceOf(Uint16Array);

@@ -1,9 +1,10 @@
 // The batch tree walk as a small WebAssembly module, generated here byte by byte (no toolchain, no binary blob).
 // Why: the walk is ~800 dependent integer steps per point; V8 compiles the same loop in JavaScript with a bounds
-// check, an array-buffer-detached check (once any buffer in the process was transferred) and register spills on
-// every typed array access (~16 instructions per step, ~480k points/s at d = 4), while WebAssembly memory accesses
-// need no checks (guard pages): the fixed-depth walk, unrolled at generation time (one module per depth and
-// feature mask), takes ~9 instructions per step, and eight interleaved walks hide the load latency.
+// check, a map check, an array-buffer-detached check (once any buffer in the process was transferred, as tsx does)
+// and register spills around every typed array access (~480k points/s at d = 4 at best), while WebAssembly memory
+// accesses need no checks (guard pages): the fixed-depth walk, unrolled at generation time (one module per depth
+// and feature mask), takes 8 instructions per step plus spills, and eight interleaved walks hide the load latency
+// (~2x the JavaScript figure here).
 //
 // The forest is copied into one shared linear memory before a batch (and kept there while the same forest scores
 // again), re-encoded for the walk:
