@@ -12,9 +12,10 @@ import { BinaryReader, BinaryWriter } from '../forest/binary.js';
 const MIN_EXCESS = 0.002;
 
 export class ScoreCalibrator {
-  private readonly ring: Float64Array;
+  /** Float32: a tail estimate needs no more, and every entity keeps two arrays of `window` scores. */
+  private readonly ring: Float32Array;
   /** The ring's values kept sorted (insertion by binary search; N is small). */
-  private readonly sorted: Float64Array;
+  private readonly sorted: Float32Array;
   private count = 0;
   private readonly logAlert: number;
 
@@ -23,8 +24,8 @@ export class ScoreCalibrator {
     alertTailProbability: number,
     private readonly tailFraction: number,
   ) {
-    this.ring = new Float64Array(window);
-    this.sorted = new Float64Array(window);
+    this.ring = new Float32Array(window);
+    this.sorted = new Float32Array(window);
     this.logAlert = Math.log(alertTailProbability / 0.5);
   }
 
@@ -62,7 +63,8 @@ export class ScoreCalibrator {
     return lp >= 0 ? 0 : lp / this.logAlert;
   }
 
-  push(raw: number): void {
+  push(value: number): void {
+    const raw = Math.fround(value);
     const n = this.size;
     const s = this.sorted;
     if (this.count >= this.window) {

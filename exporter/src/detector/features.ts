@@ -9,6 +9,8 @@ const Z_LIMIT = 1e4;
 /** Time-of-day profile: 288 bins of 5 minutes, each an exponentially weighted mean and variance of the input. */
 const DAY_BINS = 288;
 const PROFILE_ALPHA = 0.1;
+/** Visits counted per bin; beyond 1 / PROFILE_ALPHA the count no longer changes the update. */
+const PROFILE_N_MAX = 1000;
 
 export type Seasonality = 'none' | 'daily';
 
@@ -39,10 +41,13 @@ export class FeatureExtractor {
   private readonly sum2: Float64Array;
   private count = 0;
   private sinceRecompute = 0;
-  /** Per input and time-of-day bin: visits, mean, variance (only with seasonality). */
-  private readonly profileN: Float64Array;
-  private readonly profileMean: Float64Array;
-  private readonly profileVar: Float64Array;
+  /**
+   * Per input and time-of-day bin: visits (saturating: past 10 the update weight is constant), mean and variance
+   * (only with seasonality). Float32: a profile is an estimate, and thousands of entities each hold 288 bins per input.
+   */
+  private readonly profileN: Uint16Array;
+  private readonly profileMean: Float32Array;
+  private readonly profileVar: Float32Array;
   /** Per input: the spread of its longest window at the current sample (scratch). */
   private readonly longSpread: Float64Array;
 
@@ -61,9 +66,9 @@ export class FeatureExtractor {
     const seasonal = seasonality === 'none' ? 0 : inputs;
     this.columns = per * inputs + seasonal;
     const bins = seasonality === 'none' ? 0 : DAY_BINS * inputs;
-    this.profileN = new Float64Array(bins);
-    this.profileMean = new Float64Array(bins);
-    this.profileVar = new Float64Array(bins);
+    this.profileN = new Uint16Array(bins);
+    this.profileMean = new Float32Array(bins);
+    this.profileVar = new Float32Array(bins);
     this.longSpread = new Float64Array(inputs);
     this.columnInput = new Int32Array(this.columns).fill(-1);
     for (let i = 0; i < inputs; i++) for (let k = 0; k < per; k++) this.columnInput[i * per + k] = i;
@@ -168,7 +173,7 @@ export class FeatureExtractor {
       last[i] = x;
       if (this.seasonality !== 'none') {
         const b = i * DAY_BINS + bin;
-        const n = (this.profileN[b] as number) + 1;
+        const n = Math.min((this.profileN[b] as number) + 1, PROFILE_N_MAX);
         const alpha = Math.max(1 / n, PROFILE_ALPHA);
         const mean = this.profileMean[b] as number;
         const delta = x - mean;
@@ -227,7 +232,9 @@ export class FeatureExtractor {
     const sum2 = r.f64Array(this.sum2.length);
     const profile = [r.f64Array(this.profileN.length), r.f64Array(this.profileN.length), r.f64Array(this.profileN.length)];
     if (profile.some((a) => a.length !== this.profileN.length)) r.fail('time-of-day profile does not match the detector');
-    this.profileN.set(profile[0] as Float64Array);
+    const counts = profile[0] as Float64Array;
+    if (counts.some((c) => !(c >= 0 && c <= PROFILE_N_MAX && Number.isInteger(c)))) r.fail('time-of-day profile counts out of range');
+    this.profileN.set(counts);
     this.profileMean.set(profile[1] as Float64Array);
     this.profileVar.set(profile[2] as Float64Array);
     if (last.length !== this.d || sum1.length !== this.sum1.length || sum2.length !== this.sum2.length) {
