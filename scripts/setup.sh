@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Selfheal needs on this machine, and only what is missing:
 #   - Debian packages: prometheus (with promtool), prometheus-alertmanager (with amtool), chromium
-#     (panel browser tests and the demo's PNG charts), python3-sklearn (the reference in tests and benchmarks);
+#     (panel browser tests and the demo's PNG charts), python3-sklearn (the reference in tests and benchmarks),
+#     postgresql (the healing service's PostgreSQL store in tests and benchmarks; not for the demo);
 #   - the npm workspace packages, then builds the TypeScript packages.
 # Usage: scripts/setup.sh [demo|test|bench]   (what the packages are needed for; default: test)
 set -euo pipefail
@@ -14,6 +15,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if [[ $purpose != demo ]]; then
   /usr/bin/python3 -c 'import sklearn, numpy' >/dev/null 2>&1 || missing+=(python3-sklearn)
+  # The healing service's PostgreSQL store: tests and the benchmark start their own server (initdb, pg_ctl).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 fi
 
 if ((${#missing[@]})); then

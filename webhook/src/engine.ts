@@ -301,7 +301,7 @@ export class HealingEngine {
       check: (snapshot) => guardReason(config.guardrails, snapshot, guard, local ? (local.reason ?? local.source) : undefined),
       announce,
       update: { phase: 'acting', step },
-      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: now + cooldown },
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: cooldown > 0 ? now + cooldown : null },
       event: { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description },
     });
     if (!claim.ok && claim.lost) {
@@ -333,7 +333,11 @@ export class HealingEngine {
     }
     await store.audit({ event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
     const row = await store.openAction(inc.id);
-    if (!row) return 'failed';
+    if (!row) {
+      // Finished meanwhile by another replica that took the incident over (this one looked dead): it owns it now.
+      this.d.logger.warn({ incident: inc.id, action }, 'action finished by another replica meanwhile; leaving the incident to it');
+      throw new Stopped();
+    }
     return this.verifyAndFinish(inc, plan, row, vars, result.detail, result.reason);
   }
 

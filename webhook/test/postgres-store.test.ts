@@ -50,7 +50,7 @@ describe.skipIf(unavailable)('PostgreSQL store (real server)', () => {
   it('creates the schema with versioned migrations, once, even when replicas start together', async () => {
     const [a, b] = [store('a'), store('b')];
     await Promise.all([a.open(), b.open()]);
-    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     const columns = (await sql<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' ORDER BY ordinal_position`)).map((r) => r.column_name);
     expect(columns).toContain('owner');
     expect(await a.health()).toMatchObject({ ok: true, store: 'postgres' });

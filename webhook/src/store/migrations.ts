@@ -82,6 +82,12 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The row the guardrails lock (SELECT ... FOR UPDATE): claims of actions are serialised across replicas.
       INSERT INTO settings (key, value) VALUES ('guardrails-lock', '') ON CONFLICT (key) DO NOTHING;`,
   },
+  {
+    version: 3,
+    what: 'each step of an incident is executed at most once (unique index on executed actions)',
+    sqlite: `CREATE UNIQUE INDEX IF NOT EXISTS actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed');`,
+    postgres: `CREATE UNIQUE INDEX IF NOT EXISTS actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed');`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -56,6 +56,10 @@ export class PostgresStore implements Store {
   private readonly lease: number;
   private readonly logger: Logger | undefined;
   private closed = false;
+  /** Lease renewals use their own connection: queued behind busy pool connections, a live replica would look dead. */
+  private leaseClient: pg.Client | undefined;
+  /** Claims from this process wait here, not on a pooled connection (they are serialised by the database anyway). */
+  private claims: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: PostgresStoreOptions) {
     this.replica = opts.replica ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -113,6 +117,7 @@ export class PostgresStore implements Store {
     this.closed = true;
     // Give the lease back at once so the other replicas take over without waiting for it to expire.
     await this.pool.query('DELETE FROM replicas WHERE id = $1', [this.replica]).catch(() => undefined);
+    await this.leaseClient?.end().catch(() => undefined);
     await this.pool.end();
   }
 
@@ -272,11 +277,28 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
+  private async leaseConnection(): Promise<pg.Client> {
+    if (this.leaseClient) return this.leaseClient;
+    const c = new pg.Client({
+      connectionString: this.opts.url,
+      ...(this.opts.passwordFile ? { password: async () => (await readFile(this.opts.passwordFile ?? '', 'utf8')).trim() } : {}),
+      connectionTimeoutMillis: this.opts.connectTimeout * 1000,
+      application_name: `selfheal-webhook lease ${this.replica}`.slice(0, 63),
+    });
+    // A broken lease connection is replaced at the next renewal.
+    c.on('error', () => { if (this.leaseClient === c) this.leaseClient = undefined; });
+    c.on('end', () => { if (this.leaseClient === c) this.leaseClient = undefined; });
+    await c.connect();
+    this.leaseClient = c;
+    return c;
+  }
+
   async heartbeat(): Promise<void> {
-    await this.pool.query(`INSERT INTO replicas (id, started_at, heartbeat_at) VALUES ($1, ${DB_NOW}, ${DB_NOW})
+    const c = await this.leaseConnection();
+    await c.query(`INSERT INTO replicas (id, started_at, heartbeat_at) VALUES ($1, ${DB_NOW}, ${DB_NOW})
       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, [this.replica]);
     // Forget replicas gone for a day (their incidents were taken over long ago).
-    await this.pool.query(`DELETE FROM replicas WHERE heartbeat_at < ${DB_NOW} - 86400`);
+    await c.query(`DELETE FROM replicas WHERE heartbeat_at < ${DB_NOW} - 86400`);
   }
 
   async updateIncident(id: number, u: IncidentUpdate, event?: AuditEvent): Promise<void> {
@@ -305,11 +327,21 @@ export class PostgresStore implements Store {
   }
 
   claimAction(cl: ClaimRequest): Promise<ClaimResult> {
+    const run = this.claims.then(() => this.claimInTx(cl));
+    this.claims = run.catch(() => undefined);
+    return run;
+  }
+
+  private claimInTx(cl: ClaimRequest): Promise<ClaimResult> {
     return this.tx(async (c): Promise<ClaimResult> => {
       // Row lock: claims from every replica queue here, so each sees the `started` rows of the ones before.
       await c.query(`SELECT value FROM settings WHERE key = 'guardrails-lock' FOR UPDATE`);
-      const own = (await c.query<{ owner: string | null }>('SELECT owner FROM incidents WHERE id = $1 FOR UPDATE', [cl.incidentId])).rows[0];
+      const own = (await c.query<{ owner: string | null; phase: string }>('SELECT owner, phase FROM incidents WHERE id = $1 FOR UPDATE', [cl.incidentId])).rows[0];
       if (own?.owner && own.owner !== this.replica) return { ok: false, lost: true, reason: `incident now held by replica ${own.owner}` };
+      if (own?.phase === 'done') return { ok: false, lost: true, reason: 'incident already finished' };
+      // Each step of an incident runs at most once, whoever claims it (also a unique index, migration 3).
+      const done = await c.query(`SELECT 1 FROM actions WHERE incident_id = $1 AND step = $2 AND status IN ${EXECUTED_SQL}`, [cl.incidentId, cl.action.step]);
+      if ((done.rowCount ?? 0) > 0) return { ok: false, lost: true, reason: `step ${cl.action.step} of this incident already ran` };
       const snapshot = await this.guardSnapshot(c, cl);
       const blocked = cl.check(snapshot);
       if (blocked) return { ok: false, reason: blocked };

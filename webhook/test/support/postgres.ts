@@ -95,3 +95,15 @@ export async function startPostgres(opts: { fsync?: boolean; maxConnections?: nu
     },
   };
 }
+
+/** One query on its own connection (tests and benchmarks that inspect the database). */
+export async function queryPostgres<T extends Record<string, unknown>>(url: string, text: string, args: unknown[] = []): Promise<T[]> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    return (await c.query<T>(text, args)).rows;
+  } finally {
+    await c.end();
+  }
+}
