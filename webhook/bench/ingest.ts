@@ -156,15 +156,17 @@ console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) =>
 await ingest({ duration: 2 }); // warm-up (JIT, page cache)
 const reference = await measured(() => run({ url: `${url}/-/healthy`, connections: 10, duration: DURATION }));
 const cpuBefore = serviceCpuSeconds();
+const clientBefore = process.cpuUsage();
 const sustained = await openLoop(RATE, DURATION);
 const sustainedCpu = serviceCpuSeconds() - cpuBefore;
+const clientCpu = process.cpuUsage(clientBefore);
 const peak = await measured(() => ingest({ connections: 50 }));
 const refCpu = (cpu.get(reference) ?? Number.NaN) / Math.max(1, reference['2xx']);
 console.log(`${'reference: GET /-/healthy'.padEnd(34)} ${(reference['2xx'] / reference.duration).toFixed(0).padStart(6)} req/s     p50 ${String(reference.latency.p50).padStart(4)} ms  p99 ${String(reference.latency.p99).padStart(4)} ms  service CPU ${(refCpu * 1e6).toFixed(0)} µs/request`);
 const lat = sustained.latencies.sort((a, b) => a - b);
 const ms = (v: number) => v.toFixed(1).padStart(6);
 const sustainedRate = sustained.ok / Math.max(DURATION, sustained.seconds);
-console.log(`${`sustained at ${RATE}/s (open loop)`.padEnd(34)} ${sustainedRate.toFixed(0).padStart(6)} alerts/s  p50 ${ms(pct(lat, 0.5))} ms  p99 ${ms(pct(lat, 0.99))} ms  max ${ms(lat[lat.length - 1] ?? Number.NaN)} ms  non-2xx ${sustained.non2xx}  errors ${sustained.errors}  service CPU ${((sustainedCpu / Math.max(1, sustained.ok)) * 1e6).toFixed(0)} µs/alert`);
+console.log(`${`sustained at ${RATE}/s (open loop)`.padEnd(34)} ${sustainedRate.toFixed(0).padStart(6)} alerts/s  p50 ${ms(pct(lat, 0.5))} ms  p99 ${ms(pct(lat, 0.99))} ms  max ${ms(lat[lat.length - 1] ?? Number.NaN)} ms  non-2xx ${sustained.non2xx}  errors ${sustained.errors}  service CPU ${((sustainedCpu / Math.max(1, sustained.ok)) * 1e6).toFixed(0)} µs/alert (load generator: ${((clientCpu.user + clientCpu.system) / Math.max(1, sustained.sent)).toFixed(0)} µs/request)`);
 line('peak (as fast as it goes)', peak);
 const peakCpu = (cpu.get(peak) ?? Number.NaN) / Math.max(1, peak['2xx']);
 console.log(`ratio peak ingest / reference: ${(peak['2xx'] / peak.duration / (reference['2xx'] / reference.duration)).toFixed(2)} (throughput), ${(peakCpu / refCpu).toFixed(2)} (service CPU per request)`);

@@ -1,6 +1,6 @@
 // The healing service: an express app receiving Alertmanager notifications, the engine that acts on them,
 // the store that remembers everything, and the read APIs and metrics.
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
@@ -63,6 +63,14 @@ export function buildActuators(config: Config, overrides?: Map<string, Actuator>
     else out.set(name, new ExecActuator(a));
   }
   return out;
+}
+
+/** "1mb", "512kb", "100000" as bytes (1024 multiples, like express's limit); undefined if unparsable. */
+function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * unit);
 }
 
 /** `since` as RFC 3339, Unix seconds, or a duration back from now ("1h"). */
@@ -164,11 +172,16 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     }
     next();
   }, ...json, async (req: Request, res: Response) => {
-    const parsed = payloadSchema.safeParse(req.body);
+    const answer = await acceptAlerts(req.body);
+    res.status(answer.status).json(answer.body);
+  });
+
+  /** Validates, records durably, then hands new incidents to the engine. The status and body of the answer. */
+  async function acceptAlerts(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const parsed = payloadSchema.safeParse(body);
     if (!parsed.success) {
       const errors = formatIssues(parsed.error.issues.slice(0, 10));
-      res.status(400).json({ status: 'error', error: `invalid Alertmanager webhook payload: ${errors.join('; ')}` });
-      return;
+      return { status: 400, body: { status: 'error', error: `invalid Alertmanager webhook payload: ${errors.join('; ')}` } };
     }
     const alerts = parsed.data.alerts.map(toReceived);
     let outcomes;
@@ -177,8 +190,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     } catch (err) {
       // Not recorded: ask Alertmanager to retry (it retries 5xx, not 4xx).
       logger.error({ err }, 'could not record alerts; answering 500 so Alertmanager retries');
-      res.status(500).json({ status: 'error', error: 'could not record the alerts durably; retry' });
-      return;
+      return { status: 500, body: { status: 'error', error: 'could not record the alerts durably; retry' } };
     }
     const counts = { new: 0, duplicate: 0, resolved: 0 };
     for (const o of outcomes) {
@@ -187,8 +199,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
         metrics.alertsReceived.inc({ status: 'firing' });
         if (o.decided) engine.recordDecided(o.decided);
         else engine.enqueue(o.incidentId);
-      }
-      else if (o.kind === 'resolved') {
+      } else if (o.kind === 'resolved') {
         counts.resolved++;
         metrics.alertsReceived.inc({ status: 'resolved' });
         if (o.recoverySeconds !== null) metrics.recovery.observe({ service: metrics.serviceLabel(o.service ?? 'unknown') }, o.recoverySeconds);
@@ -200,8 +211,50 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
         if (o.kind === 'duplicate' && o.pending) engine.enqueue(o.incidentId);
       }
     }
-    res.status(200).json({ status: 'success', received: alerts.length, ...counts });
-  });
+    return { status: 200, body: { status: 'success', received: alerts.length, ...counts } };
+  }
+
+  /**
+   * The common case of POST /api/v1/alerts without express's router and body parser (a fifth of the CPU per
+   * alert): authenticated, JSON, identity-encoded, with a Content-Length within bodyLimit. Anything else
+   * (bad credentials, other types, encodings, chunked or oversized bodies) goes through express, which
+   * answers it exactly as before. Returns false when it did not take the request.
+   */
+  const fastLimit = parseByteSize(config.bodyLimit);
+  const fastAlerts = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== 'POST' || req.url !== '/api/v1/alerts' || fastLimit === undefined) return false;
+    const h = req.headers;
+    const length = Number(h['content-length']);
+    if (!Number.isInteger(length) || length <= 0 || length > fastLimit || h['transfer-encoding'] !== undefined) return false;
+    if ((h['content-encoding'] ?? 'identity').toLowerCase() !== 'identity' || !/^application\/(.+\+)?json\s*(;\s*charset=utf-8\s*)?$/i.test(h['content-type'] ?? '')) return false;
+    if (!authenticate(h.authorization)) return false;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const send = (status: number, body: Record<string, unknown>) => {
+      const text = JSON.stringify(body);
+      metrics.requests.inc({ code: String(status) });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    req.on('data', (c: Buffer) => { size += c.length; if (size <= length) chunks.push(c); });
+    req.on('error', () => { if (!res.headersSent) send(400, { status: 'error', error: 'request aborted' }); });
+    req.on('end', () => {
+      if (size !== length) { send(400, { status: 'error', error: `body length ${size} does not match Content-Length ${length}` }); return; }
+      const raw = Buffer.concat(chunks, size).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(raw, /__proto__|\\u/.test(raw) ? reviver : undefined);
+      } catch (err) {
+        send(400, { status: 'error', error: `body is not valid JSON: ${(err as Error).message.slice(0, 200)}` });
+        return;
+      }
+      acceptAlerts(body).then((a) => send(a.status, a.body), (err: unknown) => {
+        logger.error({ err }, 'request failed');
+        send(500, { status: 'error', error: 'internal error' });
+      });
+    });
+    return true;
+  };
 
   app.get('/api/v1/actions', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
@@ -260,8 +313,9 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       const h = host ?? (cfgHost || '0.0.0.0');
       const p = port ?? Number(cfgPort);
       await new Promise<void>((resolve, reject) => {
-        const s = app.listen(p, h, (err?: Error) => (err ? reject(err) : resolve()));
-        s.on('error', reject);
+        const s = createServer((req, res) => { if (!fastAlerts(req, res)) app(req, res); });
+        s.once('error', reject);
+        s.listen(p, h, () => resolve());
         server = s;
       });
       // Alertmanager cuts a receiver after 10 s; keep-alive lets it reuse connections.
