@@ -144,6 +144,16 @@ describe('IsolationForest', () => {
     expect(s[0]).toBeNaN();
     expect(s[1]).not.toBeNaN();
     expect(f.scoreOne([0, 0, Infinity])).toBeNaN();
+    // The same in a batch large enough for the WebAssembly walk.
+    const batch = rows.slice(0, 100 * d);
+    batch[5 * d + 1] = NaN;
+    batch[50 * d] = Infinity;
+    batch[99 * d + 2] = -Infinity;
+    const sb = f.score(batch);
+    for (let i = 0; i < 100; i++) {
+      if (i === 5 || i === 50 || i === 99) expect(sb[i]).toBeNaN();
+      else expect(sb[i]).toBe(f.score(batch.subarray(i * d, i * d + d))[0]);
+    }
     const bad = rows.slice(0, 30);
     bad[3 * d + 2] = NaN;
     expect(() => IsolationForest.fit(bad, d)).toThrow(/row 3, feature 2 is NaN/);

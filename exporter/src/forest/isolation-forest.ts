@@ -235,11 +235,16 @@ export class IsolationForest implements ForestModel {
         quantise(rows, b0 * d, m, d, this.thresholds, this.thresholdStart, this.bits, q);
         walkBlock(this.nodes, this.leafCodes, this.leafValues, this.treeCount, this.depth, d, fmask, q, m, acc);
       }
-      for (let j = 0, base = b0 * d; j < m; j++, base += d) {
-        let finite = true;
-        for (let f = 0; f < d; f++) if (!Number.isFinite(rows[base + f] as number)) finite = false;
-        // NaN would quantise to 0 and walk left: report such rows as NaN instead of a made-up score.
-        res[b0 + j] = finite ? Math.pow(2, (acc[j] as number) * scale) : NaN;
+      // NaN would quantise to 0 and walk left: report such rows as NaN instead of a made-up score.
+      if (wasm) {
+        const bad = walker.bad;
+        for (let j = 0; j < m; j++) res[b0 + j] = bad[j] === 0 ? Math.pow(2, (acc[j] as number) * scale) : NaN;
+      } else {
+        for (let j = 0, base = b0 * d; j < m; j++, base += d) {
+          let finite = true;
+          for (let f = 0; f < d; f++) if (!Number.isFinite(rows[base + f] as number)) finite = false;
+          res[b0 + j] = finite ? Math.pow(2, (acc[j] as number) * scale) : NaN;
+        }
       }
     }
     return res;

@@ -25,10 +25,10 @@ const op = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
   get: 0x20, set: 0x21, tee: 0x22,
   select: 0x1b,
-  i32Load: 0x28, f32Load: 0x2a, f64Load: 0x2b, i32Store: 0x36, f64Store: 0x39,
-  i32Const: 0x41, i32Eqz: 0x45, i32LtU: 0x49, i32GeU: 0x4f, f64Lt: 0x63, f64PromoteF32: 0xbb,
-  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76,
-  f64Add: 0xa0,
+  i32Load: 0x28, f32Load: 0x2a, f64Load: 0x2b, i32Load8U: 0x2d, i32Store: 0x36, f64Store: 0x39, i32Store8: 0x3a,
+  i32Const: 0x41, i32Eqz: 0x45, i32LtU: 0x49, i32GeU: 0x4f, f64Eq: 0x61, f64Lt: 0x63, f64PromoteF32: 0xbb,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Shl: 0x74, i32ShrU: 0x76,
+  f64Add: 0xa0, f64Sub: 0xa1,
 } as const;
 const VOID = 0x40;
 
@@ -124,13 +124,14 @@ function walkBody(depth: number, fmask: number): number[] {
 }
 
 // Parameters, then locals, of the quantise function.
-const QP = { m: 0, d: 1, rows: 2, th: 3, starts: 4, q: 5, shift: 6 } as const;
-const QL = { f: 7, j: 8, lo: 9, n: 10, base0: 11, xp: 12, b: 13, len: 14, half: 15, x: 16 } as const;
-const QPARAMS = 7;
+const QP = { m: 0, d: 1, rows: 2, th: 3, starts: 4, q: 5, shift: 6, bad: 7 } as const;
+const QL = { f: 8, j: 9, lo: 10, n: 11, base0: 12, xp: 13, b: 14, len: 15, half: 16, x: 17, x2: 18 } as const;
+const QPARAMS = 8;
 
 /**
- * quantise(m, d, rows, th, starts, q, shift): for the m float64 rows (d columns) at `rows`, q = #thresholds < x of
- * each feature (branch-free binary search over its sorted float32 thresholds), stored lane-interleaved, << shift.
+ * quantise(m, d, rows, th, starts, q, shift, bad): for the m float64 rows (d columns) at `rows`, q = #thresholds < x
+ * of each feature (branch-free binary search over its sorted float32 thresholds), stored lane-interleaved, << shift;
+ * the byte bad[j] becomes 1 if row j holds a non-finite value (x - x is then NaN).
  */
 function quantiseBody(): number[] {
   const c: number[] = [];
@@ -148,6 +149,10 @@ function quantiseBody(): number[] {
   c.push(op.block, VOID, op.loop, VOID);
   get(QL.j); get(QP.m); c.push(op.i32GeU, op.brIf, 1);
   get(QL.xp); mem(op.f64Load, 3, 0); set(QL.x);
+  get(QP.bad); get(QL.j); c.push(op.i32Add);
+  get(QP.bad); get(QL.j); c.push(op.i32Add); mem(op.i32Load8U, 0, 0);
+  get(QL.x); get(QL.x); c.push(op.f64Sub, op.tee, QL.x2); get(QL.x2); c.push(op.f64Eq, op.i32Eqz, op.i32Or);
+  mem(op.i32Store8, 0, 0);
   get(QL.base0); set(QL.b); get(QL.n); set(QL.len);
   c.push(op.block, VOID);
   get(QL.len); c.push(op.i32Eqz, op.brIf, 0);
@@ -182,7 +187,7 @@ function walkModule(depth: number, fmask: number): Uint8Array {
   const walkType = [0x60, ...vec(Array.from({ length: PARAMS }, () => [I32])), ...vec([])];
   const quantiseType = [0x60, ...vec(Array.from({ length: QPARAMS }, () => [I32])), ...vec([])];
   const walk = [...vec([[...uleb(LOCALS), I32]]), ...walkBody(depth, fmask)];
-  const quantise = [...vec([[...uleb(9), I32], [...uleb(1), F64]]), ...quantiseBody()];
+  const quantise = [...vec([[...uleb(9), I32], [...uleb(2), F64]]), ...quantiseBody()];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([walkType, quantiseType])),
@@ -197,7 +202,7 @@ function walkModule(depth: number, fmask: number): Uint8Array {
 type WalkFn = (
   trees: number, groups: number, nodes: number, leaves: number, q: number, acc: number, gstride: number, inner: number,
 ) => void;
-type QuantiseFn = (m: number, d: number, rows: number, th: number, starts: number, q: number, shift: number) => void;
+type QuantiseFn = (m: number, d: number, rows: number, th: number, starts: number, q: number, shift: number, bad: number) => void;
 interface Exports {
   walk: WalkFn;
   quantise: QuantiseFn;
@@ -253,6 +258,9 @@ export class WasmWalker {
   private q = new Int32Array(0);
   /** Per-point sums of the last `walk` (valid after `load`). */
   acc = new Float64Array(0);
+  /** Per-point flags of the last `sum`: 1 if the row holds a non-finite value (valid after `load`). */
+  bad = new Uint8Array(0);
+  private badAt = 0;
 
   /**
    * Loads `forest` for blocks of up to `block` points (a multiple of 4); false if its threshold indexes do not fit
@@ -276,7 +284,8 @@ export class WasmWalker {
     const rowsAt = align8(startsAt + (d + 1) * 4);
     const qAt = rowsAt + block * d * 8;
     const accAt = qAt + block * d * 4;
-    const need = accAt + block * 8;
+    const badAt = accAt + block * 8;
+    const need = badAt + block;
     if (this.memory === undefined || this.memory.buffer.byteLength < need) {
       const pages = Math.ceil(Math.max(need, 1 << 20) / PAGE);
       this.memory = new wasmApi.Memory({ initial: pages, maximum: pages });
@@ -298,7 +307,8 @@ export class WasmWalker {
     this.rows = new Float64Array(buf, rowsAt, block * d);
     this.q = new Int32Array(buf, qAt, block * d);
     this.acc = new Float64Array(buf, accAt, block);
-    Object.assign(this, { block, leavesAt, thAt, startsAt, rowsAt, qAt, accAt, shift, fmask: fbits << LANE_SHIFT, loaded: forest });
+    this.bad = new Uint8Array(buf, badAt, block);
+    Object.assign(this, { block, leavesAt, thAt, startsAt, rowsAt, qAt, accAt, badAt, shift, fmask: fbits << LANE_SHIFT, loaded: forest });
     return true;
   }
 
@@ -323,7 +333,8 @@ export class WasmWalker {
     const d = f.features;
     const e = this.exports(f.depth);
     this.rows.set(rows.subarray(offset, offset + m * d));
-    e.quantise(m, d, this.rowsAt, this.thAt, this.startsAt, this.qAt, this.shift);
+    this.bad.fill(0, 0, m);
+    e.quantise(m, d, this.rowsAt, this.thAt, this.startsAt, this.qAt, this.shift, this.badAt);
     const groups = Math.ceil(m / LANES);
     for (let j = m; j < groups * LANES; j++) {
       for (let k = 0; k < d; k++) this.q[(Math.floor(j / LANES) * d + k) * LANES + (j % LANES)] = 0;
