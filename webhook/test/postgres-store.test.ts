@@ -120,7 +120,10 @@ describe.skipIf(unavailable)('PostgreSQL store (real server)', () => {
         store: { url: server.url, lease: '2s' },
         actuators: { admin: { type: 'http', retries: 0 } },
         targets: { checkout: { actuator: 'admin', actions: { scale_up: { url: `${admin.url}/scale` } } } },
-        rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout', actions: ['scale_up'] }],
+        rules: [
+          { name: 'checkout', matchers: ['service = checkout'], target: 'checkout', actions: ['scale_up'] },
+          { name: 'trial', matchers: ['service = trial'], target: 'checkout', actions: ['scale_up'], dryRun: true },
+        ],
         guardrails: { cooldown: 0 },
       });
     });
@@ -139,6 +142,21 @@ describe.skipIf(unavailable)('PostgreSQL store (real server)', () => {
       expect(incident).toMatchObject({ notifications: 2, result: 'healed' });
       const audit = ((await svc.get(`/api/v1/audit?incident=${incident?.id}`)).body.data as { event: string }[]).reverse();
       expect(audit.map((r) => r.event)).toEqual(['received', 'matched', 'started', 'applied', 'succeeded']);
+      // A dry run and an alert no rule matches are decided in the ingest transaction itself.
+      const more = payload([
+        { fingerprint: 'abcdef02', labels: { alertname: 'SelfhealAnomaly', service: 'trial', feature: 'cpu' } },
+        { fingerprint: 'abcdef03', labels: { alertname: 'SelfhealAnomaly', service: 'nobody', feature: 'cpu' } },
+      ]);
+      expect((await svc.post(more)).body).toMatchObject({ new: 2 });
+      const decided = (await svc.get('/api/v1/incidents')).body.data as { id: number; fingerprint: string; phase: string; result: string }[];
+      const trial = decided.find((i) => i.fingerprint === 'abcdef02');
+      expect(trial).toMatchObject({ phase: 'done', result: 'dry_run' });
+      expect(decided.find((i) => i.fingerprint === 'abcdef03')).toMatchObject({ phase: 'done', result: 'no_rule' });
+      const trialAudit = ((await svc.get(`/api/v1/audit?incident=${trial?.id}`)).body.data as { event: string; reason: string }[]).reverse();
+      expect(trialAudit.map((r) => r.event)).toEqual(['received', 'matched', 'dry_run']);
+      expect(trialAudit[2]?.reason).toBe(`would POST ${admin.url}/scale`);
+      expect(((await svc.get('/api/v1/actions?service=trial')).body.data as { status: string }[]).map((a) => a.status)).toEqual(['dry_run']);
+      expect(admin.requests).toHaveLength(1);
       const ready = await fetch(`${svc.url}/-/ready`);
       expect(ready.status).toBe(200);
       expect(await ready.text()).toBe('ready (postgres store)\n');

@@ -201,14 +201,26 @@ export class PostgresStore implements Store {
     return results;
   }
 
+  /** The writes of a decision made at ingest, in ONE statement (one round trip per alert, not five). */
   private async applyDecision(c: pg.PoolClient, incidentId: number, d: ImmediateDecision, now: number): Promise<void> {
-    for (const e of d.events) await this.auditInsert(c, e, now);
-    if (d.action) {
-      await this.actionInsert(c, d.action.row);
-      await this.auditInsert(c, d.action.event, now);
-    }
-    await this.incidentUpdate(c, incidentId, d.incident, now);
-    if (d.incident.event) await this.auditInsert(c, d.incident.event, now);
+    const events = [...d.events, ...(d.action ? [d.action.event] : []), ...(d.incident.event ? [d.incident.event] : [])];
+    const col = <K extends keyof AuditEvent>(k: K) => events.map((e) => (e[k] === undefined ? null : k === 'detail' ? JSON.stringify(e[k]) : e[k]));
+    const a = d.action?.row;
+    const u = d.incident;
+    await c.query(`WITH act AS (
+        INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, started_at, finished_at)
+        SELECT $1::int, $10::text, $11::text, $12::text, $13::text, $14::int, $15::text, $16::text, $17::float8, $18::float8 WHERE $9::boolean
+      ), upd AS (
+        UPDATE incidents SET phase = $19, result = $20, reason = $21, rule = COALESCE($22, rule), target = COALESCE($23, target), step = COALESCE($24, step), updated_at = $2 WHERE id = $1
+      )
+      INSERT INTO audit (ts, event, incident_id, fingerprint, service, action, target, reason, detail)
+      SELECT $2::float8, e.event, $1::int, e.fingerprint, e.service, e.action, e.target, e.reason, e.detail
+      FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $25::text[]) WITH ORDINALITY AS e(event, fingerprint, service, action, target, reason, detail, n)
+      ORDER BY e.n`, [
+      incidentId, now, col('event'), col('fingerprint'), col('service'), col('action'), col('target'), col('reason'),
+      a !== undefined, a?.service ?? null, a?.action ?? null, a?.target ?? null, a?.rule ?? null, a?.step ?? null, a?.status ?? null, a?.reason ?? null, a?.started_at ?? null, a?.finished_at ?? null,
+      u.phase, u.result ?? null, u.reason ?? null, u.rule ?? null, u.target ?? null, u.step ?? null, col('detail'),
+    ]);
   }
 
   private async ingestOne(c: pg.PoolClient, alert: ReceivedAlert, now: number): Promise<IngestOutcome> {
