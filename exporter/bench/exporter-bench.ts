@@ -246,8 +246,23 @@ ${features}
     }
     phase('scrape');
     const scrape = await measure('/metrics scrape', promQueries, () => service.metricsText());
-    const exposition = await service.metricsText();
-    const entities = service.entities();
+    // Only figures are kept from the exposition and the entity report: the bench must not hold them through the
+    // phases whose peak RSS it measures.
+    const { expositionBytes, expositionLines } = await service.metricsText().then((text) => ({ expositionBytes: text.length, expositionLines: text.split('\n').length }));
+    const detection = ((): { entities: number; ready: number; planted: number; plantedAbove: number; normal: number; normalAbove: number } => {
+      const entities = service.entities();
+      const planted = entities.filter((e) => isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
+      const normal = entities.filter((e) => !isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
+      const above = (list: typeof entities): number => list.filter((e) => (e.anomalyScore ?? 0) > 1).length;
+      return {
+        entities: entities.length,
+        ready: entities.filter((e) => e.state === 'ready').length,
+        planted: planted.length,
+        plantedAbove: above(planted),
+        normal: normal.length,
+        normalAbove: above(normal),
+      };
+    })();
     phase('save');
     const save = await measure('save all models', promQueries, () => service.saveAll());
     // The service's own peak: training, scoring, scrapes and a save. The restore below builds a second set
@@ -265,9 +280,6 @@ ${features}
     });
     const stateBytes = readdirSync(stateDir).reduce((sum, f) => sum + statSync(join(stateDir, f)).size, 0);
 
-    const planted = entities.filter((e) => isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
-    const normal = entities.filter((e) => !isPlanted(Number((e.entity.service ?? '').slice(4)), spec));
-    const above = (list: typeof entities): number => list.filter((e) => (e.anomalyScore ?? 0) > 1).length;
     const peakRss = servicePeakRss;
     const rssAfterRestore = process.memoryUsage().rss;
 
@@ -288,11 +300,11 @@ ${features}
     log('CPU seconds per cycle (scoring; the bar is the 1 s target):');
     for (const m of scoring) log(`  ${m.label.padEnd(10)} ${bar(m.cpuSeconds, TARGETS.scoringCpuSeconds)} ${fmt(m.cpuSeconds, 3)} s`);
     log('');
-    log(`entities scored                    ${entities.length.toLocaleString('en')} (ready: ${entities.filter((e) => e.state === 'ready').length.toLocaleString('en')})`);
-    log(`planted anomalies above 1.0        ${above(planted)} of ${planted.length}; normal entities above 1.0: ${above(normal)} of ${normal.length}`);
-    log(`/metrics exposition                ${mib(exposition.length)} (${exposition.split('\n').length.toLocaleString('en')} lines), rendered in ${fmt(scrape.wallSeconds * 1000, 0)} ms`);
+    log(`entities scored                    ${detection.entities.toLocaleString('en')} (ready: ${detection.ready.toLocaleString('en')})`);
+    log(`planted anomalies above 1.0        ${detection.plantedAbove} of ${detection.planted}; normal entities above 1.0: ${detection.normalAbove} of ${detection.normal}`);
+    log(`/metrics exposition                ${mib(expositionBytes)} (${expositionLines.toLocaleString('en')} lines), rendered in ${fmt(scrape.wallSeconds * 1000, 0)} ms`);
     log(`state on disk                      ${mib(stateBytes)} (${fmt(stateBytes / Math.max(1, restored) / 1024, 1)} KiB per model), ${restored.toLocaleString('en')} restored`);
-    log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)}; models: ${fmt((rssAfterTrain - baseRss) / entities.length / 1024, 0)} KiB each)`);
+    log(`peak RSS                           ${mib(peakRss)} (after training: ${mib(rssAfterTrain)}; models: ${fmt((rssAfterTrain - baseRss) / Math.max(1, detection.entities) / 1024, 0)} KiB each)`);
     log(`RSS after restore                  ${mib(rssAfterRestore)} (two model sets in this process)`);
     log('');
     log('peak RSS by phase (MiB; the bar is the 1.5 GiB target):');
@@ -323,10 +335,10 @@ ${features}
         {
           spec,
           cycles: rows,
-          entities: entities.length,
-          planted: { total: planted.length, above: above(planted) },
-          normalAbove: above(normal),
-          expositionBytes: exposition.length,
+          entities: detection.entities,
+          planted: { total: detection.planted, above: detection.plantedAbove },
+          normalAbove: detection.normalAbove,
+          expositionBytes,
           stateBytes,
           peakRssBytes: peakRss,
           peakRssByPhase: Object.fromEntries(phasePeaks),
