@@ -59,6 +59,19 @@ describe('PrometheusClient against a real Prometheus', () => {
     expect(calls.map((call) => call.outcome)).toEqual(['success', 'success', 'success']);
   });
 
+  it('reads the same range answer with accept-encoding gzip (decompressed as it streams in) as with identity', async () => {
+    const end = Math.floor(Date.now() / 1000);
+    const promql = 'label_replace(vector(time() / 7), "s", "a", "", "") or label_replace(vector(-time() / 3), "s", "b", "", "")';
+    const plain = await client(stack.prometheusUrl).c.queryRange(promql, end - 2999, end, 1, 2);
+    const gzip = client(stack.prometheusUrl, { acceptEncoding: 'gzip' });
+    const zipped = await gzip.c.queryRange(promql, end - 2999, end, 1, 2);
+    expect(zipped.length).toBe(2);
+    expect(zipped.map((s) => s.metric)).toEqual(plain.map((s) => s.metric));
+    expect(zipped.map((s) => Array.from(s.values))).toEqual(plain.map((s) => Array.from(s.values)));
+    expect(zipped[0]?.values[0]).toBe((end - 2999) / 7);
+    expect(gzip.calls).toEqual([{ endpoint: 'query_range', outcome: 'success' }]);
+  });
+
   it('splits by the memory budget: points per answer <= maxPointsPerRequest', async () => {
     const { c, calls } = client(stack.prometheusUrl, { maxPointsPerRequest: 300 });
     const end = Math.floor(Date.now() / 1000);
