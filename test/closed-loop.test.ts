@@ -86,7 +86,7 @@ describe.skipIf(!ENABLED)('the closed loop (real Prometheus, Alertmanager, expor
       expect(executed.map((a) => a.action), JSON.stringify(executed)).toEqual([result.expectedAction]);
       expect(await webhookRequests()).toBeGreaterThan(requestsBefore + 1);
 
-      await resetService(loop, fault.service);
+      for (const service of [fault.service, ...result.collateralServices]) await resetService(loop, service);
       await waitQuiet(loop, fault.service, 5000, 90_000);
     }, 240_000);
   }

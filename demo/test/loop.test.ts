@@ -70,6 +70,7 @@ function result(kind: FaultRunResult['kind'], outcome: FaultRunResult['outcome']
     feature: 'cpu',
     featureSamples: [],
     collateralActions: [],
+    collateralServices: [],
     samples: Array.from({ length: 40 }, (_, i) => ({ t: i * 0.5, score: i > 6 && i < 20 ? 2.5 : 0.2, health: i > 6 && i < 20 ? 40 : 98 })),
     peakScore: 2.5,
     ...extra,

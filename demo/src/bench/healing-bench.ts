@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       const result = await runFault(loop, fault, { timeoutMs: 120_000 });
       results.push(result);
       log(`${since(t0)}  [${i + 1}/${plan.length}] ${fault.kind} on ${fault.service}: ${result.outcome}, MTTD ${seconds(result.firingAfter)}, action ${result.action ?? '—'} after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
-      await resetService(loop, fault.service);
+      for (const service of [fault.service, ...result.collateralServices]) await resetService(loop, service);
       await waitQuiet(loop, fault.service, 8000, 120_000);
     }
     // 2. Soak (after the faults, so that the models have also seen incidents and repairs): normal load only, with legitimate ramps every 3 minutes (x1.6 over 60 s, hold 30 s, back in 60 s).

@@ -99,7 +99,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       });
       results.push(result);
       print(`  => ${result.outcome}: MTTD ${seconds(result.firingAfter)}, action after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
-      await resetService(l, fault.service);
+      for (const service of [fault.service, ...result.collateralServices]) await resetService(l, service);
       status('  back to normal: fault cleared, repair undone; waiting for the service to be quiet ...');
       await waitQuiet(l, fault.service, 8000, 120_000);
       endStatus();

@@ -54,6 +54,8 @@ export interface FaultRunResult {
   outcome: FaultOutcome;
   /** Healing actions on other services during the run (should be none). */
   collateralActions: string[];
+  /** Services other than the faulted one that were acted on (the run resets them too, so faults stay independent). */
+  collateralServices: string[];
   samples: ScoreSample[];
   peakScore: number;
 }
@@ -118,6 +120,7 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     feature: FEATURE_FOR[plan.kind],
     featureSamples: [],
     collateralActions: [],
+    collateralServices: [],
     samples: [],
     peakScore: 0,
     band,
@@ -165,6 +168,7 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
         const note = `${action} on ${event.service}`;
         if (!result.collateralActions.includes(note)) {
           result.collateralActions.push(note);
+          if (!result.collateralServices.includes(event.service)) result.collateralServices.push(event.service);
           emit(`unexpected action: ${note}`);
         }
       } else if (result.action === undefined) {
