@@ -217,7 +217,8 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
 }
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+// Absent under `node --jitless`: every batch then walks in JavaScript.
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
 const modules = new Map<string, object>();
@@ -268,6 +269,7 @@ export class WasmWalker {
    */
   load(forest: WalkableForest, block: number): boolean {
     if (this.loaded === forest && this.block >= block) return true;
+    if (wasmApi === undefined) return false;
     const d = forest.features;
     const bits = Math.ceil(Math.log2(d));
     const shift = bits + LANE_SHIFT;
@@ -318,10 +320,10 @@ export class WasmWalker {
     if (e === undefined) {
       let mod = modules.get(key);
       if (mod === undefined) {
-        mod = new wasmApi.Module(walkModule(depth, this.fmask));
+        mod = new (wasmApi as WasmApi).Module(walkModule(depth, this.fmask));
         modules.set(key, mod);
       }
-      e = new wasmApi.Instance(mod, { env: { memory: this.memory as WasmMemory } }).exports as unknown as Exports;
+      e = new (wasmApi as WasmApi).Instance(mod, { env: { memory: this.memory as WasmMemory } }).exports as unknown as Exports;
       this.instances.set(key, e);
     }
     return e;
