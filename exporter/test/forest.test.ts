@@ -84,6 +84,16 @@ describe('IsolationForest', () => {
     expect(Array.from(flat.score(new Float64Array(200).fill(3)))).toEqual(new Array(100).fill(flat.scoreOne([3, 3])));
   });
 
+  it('scores forests larger than the shared WebAssembly memory (replaced, not grown), then smaller ones again', () => {
+    const x = rows.subarray(0, 400 * d);
+    const small = IsolationForest.fit(x, d, { seed: 7 });
+    const before = small.score(x);
+    const big = IsolationForest.fit(x, d, { trees: 1500, seed: 7 }); // ~4.5 MB in the walk's encoding
+    const s = big.score(x);
+    for (let i = 0; i < 400; i += 9) expect(big.score(x.subarray(i * d, i * d + d))[0]).toBe(s[i]);
+    expect(Array.from(small.score(x))).toEqual(Array.from(before));
+  });
+
   it('stores 16-bit nodes and one-byte leaf codes for the usual forest; byteSize counts every model array', () => {
     const f = IsolationForest.fit(rows, d, { seed: 1 });
     expect(f.nodes).toBeInstanceOf(Uint16Array);
