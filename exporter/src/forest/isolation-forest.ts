@@ -13,7 +13,8 @@
 //   pre-shifted as q << b, so one step is i = 2i + 1 + ((node - Q[feature]) >>> 31): no shift, no float compare.
 // - Batches are scored in blocks that fit the L1 cache; each tree walks a whole block while it is in cache. The walk
 //   and the quantisation of batches run in generated WebAssembly (wasm-walk.ts: ~2x the JavaScript loop); single
-//   rows (`scoreOne`, the exporter's path) and forests the WebAssembly encoding cannot hold walk in JavaScript.
+//   rows (`scoreOne`, the exporter's path: four trees at once), batches under 32 rows and forests the WebAssembly
+//   encoding cannot hold walk in JavaScript, with the same sums (bit-identical batch scores either way).
 // - Scratch buffers are shared by all forests (one thread), so a fitted forest holds only its model arrays
 //   (~100 KB for 100 trees of depth 8, whatever the number of features).
 import { averagePathLength } from './path-length.js';
@@ -26,7 +27,7 @@ export const MAX_DEPTH = 16;
 export const MAX_FEATURES = 4096;
 /** Quantised values of one block take at most this many int32 (16 KB: the block stays in L1 with the tree). */
 const BLOCK_INTS = 4096;
-/** Block size bounds (points); a multiple of the 4-point interleave. */
+/** Block size bounds (points); blocks are a multiple of the WebAssembly walk's 8-point interleave. */
 const MAX_BLOCK = 1024;
 const MIN_BLOCK = 16;
 
