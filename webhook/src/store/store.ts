@@ -189,20 +189,23 @@ export class HealingStore {
 
   private ingestOne(alert: ReceivedAlert, now: number): IngestOutcome {
     const service = alert.labels.service ?? null;
-    const existing = this.stmts.incidentByKey.get(alert.key);
     if (alert.status === 'firing') {
-      if (existing) {
-        this.stmts.bumpNotifications.run(existing.id);
-        return existing.resolved_at ? { kind: 'already_resolved', incidentId: existing.id } : { kind: 'duplicate', incidentId: existing.id, pending: existing.phase === 'pending' };
-      }
+      // Insert first: a new occurrence (the common case) costs no lookup; the unique key makes a repeat a no-op.
       const info = this.stmts.insertIncident.run({
         key: alert.key, fingerprint: alert.fingerprint, starts_at: alert.startsAt, service, alertname: alert.labels.alertname ?? null,
         labels: JSON.stringify(alert.labels), annotations: JSON.stringify(alert.annotations), phase: 'pending', result: null, now, resolved_at: null,
       });
-      const incidentId = Number(info.lastInsertRowid);
-      this.stmts.audit.run(this.auditRow({ event: 'received', incidentId, fingerprint: alert.fingerprint, service: service ?? undefined, detail: { status: 'firing', labels: alert.labels, startsAt: alert.startsAt } }, now));
-      return { kind: 'new', incidentId, alert };
+      if (info.changes > 0) {
+        const incidentId = Number(info.lastInsertRowid);
+        this.stmts.audit.run(this.auditRow({ event: 'received', incidentId, fingerprint: alert.fingerprint, service: service ?? undefined, detail: { status: 'firing', labels: alert.labels, startsAt: alert.startsAt } }, now));
+        return { kind: 'new', incidentId, alert };
+      }
+      const existing = this.stmts.incidentByKey.get(alert.key);
+      if (!existing) throw new Error(`incident ${alert.key} vanished during ingest`);
+      this.stmts.bumpNotifications.run(existing.id);
+      return existing.resolved_at ? { kind: 'already_resolved', incidentId: existing.id } : { kind: 'duplicate', incidentId: existing.id, pending: existing.phase === 'pending' };
     }
+    const existing = this.stmts.incidentByKey.get(alert.key);
     // Resolved: never starts an action. Closes the incident (creating a closed one if we never saw it fire,
     // so a late firing notification for the same occurrence cannot start one either).
     const endsAt = alert.endsAt && !alert.endsAt.startsWith('0001-') ? new Date(alert.endsAt).toISOString() : new Date(now * 1000).toISOString();
