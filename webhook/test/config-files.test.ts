@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpActuator } from '../src/actuators/http/http-actuator.js';
 import { httpActuatorSchema, httpCallSchema } from '../src/actuators/http/config.js';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
 import { configFileProblems } from '../src/config/files.js';
 import { templateVars } from '../src/policy/policy.js';
 import { formatReplay, replay } from '../src/replay.js';
@@ -78,5 +78,22 @@ describe('files named by the config', () => {
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(new RegExp(`cannot read tokenFile ${tokenFile}: ENOENT`));
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('store: a SQLite path by default, or PostgreSQL by URL (short and long form), with clear errors', () => {
+    expect(parseConfig({ auth: 'none' }).store).toMatchObject({ path: 'selfheal-webhook.db', synchronous: 'full' });
+    expect(parseConfig({ auth: 'none', store: 'postgres://selfheal@db:5432/selfheal' }).store).toMatchObject({ url: 'postgres://selfheal@db:5432/selfheal', lease: 15, poolSize: 10 });
+    expect(parseConfig({ auth: 'none', store: { url: 'postgresql://db/selfheal', passwordFile: '/run/pw', lease: '5s' } }).store).toMatchObject({ passwordFile: '/run/pw', lease: 5 });
+    const problems = (raw: unknown) => {
+      try {
+        parseConfig({ auth: 'none', store: raw });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).errors;
+      }
+    };
+    expect(problems({ url: 'postgres://db/x', path: '/var/lib/x.db' })).toEqual(['store: give either path (SQLite) or url (PostgreSQL), not both']);
+    expect(problems({ url: 'mysql://db/x' })).toEqual(['store.url: must be a PostgreSQL URL, e.g. postgres://selfheal@db.example:5432/selfheal']);
+    expect(problems({ passwordFile: '/run/pw' })).toEqual(['store.passwordFile: passwordFile is for the PostgreSQL store; set url too']);
   });
 });
