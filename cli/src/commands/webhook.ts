@@ -43,7 +43,16 @@ export function registerWebhook(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const url = await healer.listen();
+      let url: string;
+      try {
+        url = await healer.listen();
+      } catch (err) {
+        // e.g. the PostgreSQL store unreachable within store.connectTimeout, or the port taken.
+        console.error(`selfheal webhook: ${(err as Error).message}`);
+        await healer.close().catch(() => undefined);
+        process.exitCode = 1;
+        return;
+      }
       healer.logger.info({ url, dryRun: config.dryRun, store: config.store.url ? redactUrl(config.store.url) : config.store.path }, `healing service listening on ${url}`);
       const shutdown = (signal: string) => {
         healer.logger.info({ signal }, 'shutting down');
