@@ -34,8 +34,11 @@ export class FeatureExtractor {
   readonly columnUnitless: Uint8Array;
   private readonly d: number;
   private readonly maxW: number;
-  /** Last maxW values per input, ring of rows. */
-  private readonly ring: Float64Array;
+  /**
+   * Last maxW values per input, ring of rows, in float32 (what the window sums add and later subtract, so the sums
+   * stay consistent): thousands of entities each keep maxW rows.
+   */
+  private readonly ring: Float32Array;
   private readonly last: Float64Array;
   private readonly sum1: Float64Array;
   private readonly sum2: Float64Array;
@@ -58,7 +61,7 @@ export class FeatureExtractor {
   ) {
     this.d = inputs;
     this.maxW = Math.max(...windows);
-    this.ring = new Float64Array(this.maxW * inputs);
+    this.ring = new Float32Array(this.maxW * inputs);
     this.last = new Float64Array(inputs).fill(NaN);
     this.sum1 = new Float64Array(windows.length * inputs);
     this.sum2 = new Float64Array(windows.length * inputs);
@@ -157,10 +160,12 @@ export class FeatureExtractor {
     for (let i = 0; i < d; i++) {
       const raw = values[i] as number;
       const x = Number.isFinite(raw) ? raw : (last[i] as number);
+      // The windows hold the value as the ring stores it.
+      const xs = Math.fround(x);
       for (let k = 0; k < W; k++) {
         const w = windows[k] as number;
-        let s1 = (sum1[k * d + i] as number) + x;
-        let s2 = (sum2[k * d + i] as number) + x * x;
+        let s1 = (sum1[k * d + i] as number) + xs;
+        let s2 = (sum2[k * d + i] as number) + xs * xs;
         if (this.count >= w) {
           const old = ring[((this.count - w) % maxW) * d + i] as number;
           s1 -= old;
@@ -169,7 +174,7 @@ export class FeatureExtractor {
         sum1[k * d + i] = s1;
         sum2[k * d + i] = s2;
       }
-      ring[slot * d + i] = x;
+      ring[slot * d + i] = xs;
       last[i] = x;
       if (this.seasonality !== 'none') {
         const b = i * DAY_BINS + bin;

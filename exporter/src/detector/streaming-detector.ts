@@ -62,7 +62,7 @@ export class IsolationForestDetector implements StreamingDetector {
   private episodePeak = 0;
   private episodeFeature = -1;
   /** Smoothed raw scores of the current episode: they enter the calibration only if it turns out to be a new normal. */
-  private readonly pending: Float64Array;
+  private pending: Float64Array | undefined;
   private pendingCount = 0;
   /** Per input feature: evidence summed over the episode's first samples (its attribution). */
   private readonly episodeEvidence: Float64Array;
@@ -84,7 +84,6 @@ export class IsolationForestDetector implements StreamingDetector {
     this.calibrator = new ScoreCalibrator(o.calibrationWindow, o.alertTailProbability, o.tailFraction);
     this.recentRaw = new Float64Array(o.smoothing);
     this.row = new Float64Array(this.columns);
-    this.pending = new Float64Array(o.maxEpisode);
     this.episodeEvidence = new Float64Array(featureNames.length);
     this.evidence = new Float64Array(featureNames.length);
     this.last = this.warmingVerdict();
@@ -175,7 +174,7 @@ export class IsolationForestDetector implements StreamingDetector {
     w.f64(this.sinceEpisode);
     w.f64(this.episodePeak);
     w.f64(this.episodeFeature);
-    w.f64Array(this.pending.subarray(0, this.pendingCount));
+    w.f64Array(this.pending === undefined ? new Float64Array(0) : this.pending.subarray(0, this.pendingCount));
     w.f64Array(this.episodeEvidence);
     this.calibrator.write(w);
     w.varint(this.rawCount);
@@ -225,8 +224,9 @@ export class IsolationForestDetector implements StreamingDetector {
     det.sinceEpisode = r.f64();
     det.episodePeak = r.f64();
     det.episodeFeature = r.f64();
-    const pending = r.f64Array(det.pending.length);
-    det.pending.set(pending);
+    const pending = r.f64Array(det.options.maxEpisode);
+    if (pending.length > 0) det.pending = new Float64Array(det.options.maxEpisode);
+    det.pending?.set(pending);
     det.pendingCount = pending.length;
     const evidence = r.f64Array(det.featureNames.length);
     if (evidence.length !== det.featureNames.length) r.fail('episode attribution mismatch');
@@ -330,6 +330,8 @@ export class IsolationForestDetector implements StreamingDetector {
       this.episodeEvidence.fill(0);
     }
     this.episodeAge++;
+    // Allocated at the first episode: most entities never have one.
+    this.pending ??= new Float64Array(o.maxEpisode);
     this.pending[this.pendingCount++] = smooth;
     if (this.episodeAge <= ATTRIBUTION_SAMPLES) {
       for (let i = 0; i < d; i++) this.episodeEvidence[i] = (this.episodeEvidence[i] as number) + (this.evidence[i] as number);
@@ -357,6 +359,7 @@ export class IsolationForestDetector implements StreamingDetector {
     this.episodeAge = 0;
     this.belowCount = 0;
     this.pendingCount = 0;
+    this.pending = undefined;
   }
 
   /**
