@@ -182,11 +182,17 @@ export class ScoreMetrics {
       }
       for (const state of ENTITY_STATES) states.lines.push(`${states.name}{${groupLabel},state="${state}"} ${counts[state]}`);
     }
-    // One join per metric (not a second array of "line\n" strings): at 90,000 series the transient strings are a
-    // few tens of MiB of heap.
-    return [anomaly, health, featureScore, topFeature, trained, samples, states]
-      .map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} gauge\n${m.lines.length > 0 ? `${m.lines.join('\n')}\n` : ''}`)
-      .join('\n');
+    // One array of every line and one join: each intermediate string of the size of the whole exposition (7 MiB at
+    // 90,000 series) lands in V8's large-object space and stays there until a full GC, so a scrape that built four of
+    // them grew the heap by ~27 MiB at 10,000 entities.
+    const out: string[] = [];
+    for (const m of [anomaly, health, featureScore, topFeature, trained, samples, states]) {
+      if (out.length > 0) out.push('');
+      out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} gauge`);
+      for (const line of m.lines) out.push(line);
+    }
+    out.push('');
+    return out.join('\n');
   }
 }
 
