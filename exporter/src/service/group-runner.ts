@@ -329,7 +329,12 @@ export class GroupRunner {
     const results: InstantSample[][] = await Promise.all(
       this.featureNames.map((feature) => this.deps.client.query(this.config.features[feature] ?? '', evaluateAt)),
     );
-    const rows = new Map<string, { metric: Labels; values: Float64Array }>();
+    // Entity slots in one flat array (no object and typed array per entity per cycle: at 10,000 entities that churn
+    // grew the heap by tens of MiB over a few cycles).
+    const slots = new Map<string, number>();
+    const metrics: Labels[] = [];
+    const keys: string[] = [];
+    const values = new Float64Array(results.reduce((sum, samples) => sum + samples.length, 0) * featureCount).fill(Number.NaN);
     results.forEach((samples, f) => {
       const seen = new Set<string>();
       for (const sample of samples) {
@@ -340,22 +345,27 @@ export class GroupRunner {
           continue;
         }
         seen.add(key);
-        let row = rows.get(key);
-        if (!row) {
-          row = { metric: sample.metric, values: new Float64Array(featureCount).fill(Number.NaN) };
-          rows.set(key, row);
+        let slot = slots.get(key);
+        if (slot === undefined) {
+          slot = metrics.length;
+          slots.set(key, slot);
+          metrics.push(sample.metric);
+          keys.push(key);
         }
-        row.values[f] = sample.value;
+        values[slot * featureCount + f] = sample.value;
       }
     });
-    for (const [key, row] of rows) {
+    const row = new Float64Array(featureCount);
+    for (let slot = 0; slot < metrics.length; slot++) {
+      const key = keys[slot] as string;
       let record = this.entities.get(key);
       if (!record) {
-        record = this.newRecord(key, row.metric, now);
+        record = this.newRecord(key, metrics[slot] as Labels, now);
         if (!record) continue;
         this.entities.set(key, record);
       }
-      record.verdict = record.detector.update(evaluateAt, row.values);
+      for (let f = 0; f < featureCount; f++) row[f] = values[slot * featureCount + f] as number;
+      record.verdict = record.detector.update(evaluateAt, row);
       record.lastTimestamp = evaluateAt;
       record.lastSeenAt = now;
       record.freshAt = now;
