@@ -4,9 +4,11 @@
 //    check against @kubernetes/client-node's generated models (the API server would prune or reject a typo);
 //  - the kustomization is built with the real kustomize (`kubectl kustomize`, when kubectl is installed) and
 //    also read directly (resources, generators), and the cross-references are checked on both;
-//  - the copies of the shipped files (configs, rules, dashboard) are checked against their sources.
+//  - the copies of the shipped files (configs, rules, dashboard) are checked against their sources;
+//  - the healing service's policy, as mounted, is validated with the service's own config schema (@selfheal/webhook),
+//    for the highly available default (2 replicas, PostgreSQL) and for components/sqlite-store (1 replica, SQLite).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,7 @@ import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as coreV1 from 'kubernetes-models/v1';
+import { ConfigError, parseConfigText, type Config } from '@selfheal/webhook';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
@@ -111,7 +114,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** `kubectl kustomize` of a copy of deploy/kubernetes with generated secret files, optionally with components. */
 function kustomizeBuild(components: string[] = []): KObject[] {
-  const dir = join(tmp, `build-${components.length}`);
+  const dir = join(tmp, `build-${components.map((c) => basename(c)).join('+') || 'base'}`);
   cpSync(DEPLOY, join(dir, 'kubernetes'), { recursive: true });
   for (const g of kustomization.secretGenerator) {
     for (const entry of g.files) writeFileSync(join(dir, 'kubernetes', generatorFile(entry).path), `test-${Math.random().toString(36).slice(2)}-${Date.now()}`);
@@ -316,23 +319,42 @@ function rulePermissions(rules: NonNullable<V1Role['rules']>): Set<string> {
 
 // ---------------------------------------------------------------------------------------------- builds
 
-interface Build { name: string; objects: KObject[]; built: boolean }
-const builds: Build[] = [{ name: 'the sources read directly', objects: loadSources(), built: false }];
-if (kubectl) builds.push({ name: '`kubectl kustomize` (real kustomize)', objects: kustomizeBuild(), built: true });
-
 const exporterConfigFile = join(DEPLOY, 'config', 'exporter.yml');
 const policyFile = join(DEPLOY, 'config', 'policy.yml');
+const sqlitePolicyFile = join(DEPLOY, 'components', 'sqlite-store', 'policy.yml');
+
+/** store: which store the build's healing service uses; policyFile: the policy its ConfigMap must carry. */
+interface Build { name: string; objects: KObject[]; built: boolean; store: 'postgres' | 'sqlite'; policyFile: string }
+const builds: Build[] = [{ name: 'the sources read directly', objects: loadSources(), built: false, store: 'postgres', policyFile }];
+if (kubectl) {
+  builds.push({ name: '`kubectl kustomize` (real kustomize)', objects: kustomizeBuild(), built: true, store: 'postgres', policyFile });
+  builds.push({
+    name: '`kubectl kustomize` with components/sqlite-store', objects: kustomizeBuild(['components/sqlite-store']),
+    built: true, store: 'sqlite', policyFile: sqlitePolicyFile,
+  });
+}
 interface Policy {
-  listen: string; auth: { tokenFile?: string }; store: { path: string }; pauseFile?: string;
+  listen: string; auth: { tokenFile?: string }; pauseFile?: string;
   escalation?: { notify?: { urlFile?: string } };
   actuators: Record<string, { type: string; tokenFile?: string }>;
   targets: Record<string, { actuator: string; kubernetes?: { namespace: string }; actions?: Record<string, { configMap?: { name: string } }> }>;
 }
 const alertmanagerFile = join(DEPLOY, 'alertmanager', 'alertmanager.yml');
-const policy = parse(readFileSync(policyFile, 'utf8')) as Policy;
 const exporterConfig = parse(readFileSync(exporterConfigFile, 'utf8')) as { listen: string; stateDir: string };
 
-describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ objects, built }) => {
+/** The ConfigMap behind `file` in the pod, by its key. */
+function mountedFile(objects: KObject[], w: Workload, file: string): string {
+  const c = w.spec.containers[0] as V1Container;
+  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === posix.dirname(file));
+  const volume = (w.spec.volumes ?? []).find((v) => v.name === mount?.name);
+  expect(volume?.configMap, `${file} is on a ConfigMap volume`).toBeDefined();
+  const text = pick<V1ConfigMap>(objects, 'ConfigMap', volume?.configMap?.name as string, w.object.metadata.namespace).data?.[posix.basename(file)];
+  expect(text, `${file} in its ConfigMap`).toBeDefined();
+  return text as string;
+}
+
+describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ objects, built, store, policyFile }) => {
+  const policy = parse(readFileSync(policyFile, 'utf8')) as Policy;
   const exporter = (): Workload => workloads(objects).find((w) => w.object.kind === 'StatefulSet' && w.object.metadata.name === 'selfheal-exporter') as Workload;
   const webhook = (): Workload => workloads(objects).find((w) => w.object.kind === 'Deployment' && w.object.metadata.name === 'selfheal-webhook') as Workload;
 
@@ -451,7 +473,6 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
     const wh = webhook();
     const whContainer = wh.spec.containers[0] as V1Container;
     expect(Number(policy.listen.split(':').at(-1))).toBe(whContainer.ports?.[0]?.containerPort);
-    expect(fileSource(objects, wh, whContainer, policy.store.path)).toMatchObject({ kind: 'PersistentVolumeClaim', writable: true });
     expect(fileSource(objects, wh, whContainer, policy.pauseFile as string).writable).toBe(true);
     const secretFiles = [policy.auth.tokenFile, policy.escalation?.notify?.urlFile, ...Object.values(policy.actuators).map((a) => a.tokenFile)].filter((f): f is string => !!f);
     expect(secretFiles.length).toBeGreaterThanOrEqual(3);
@@ -460,6 +481,70 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
       expect(source.kind, file).toBe('Secret');
       expect(source.keys, file).toContain(posix.basename(file));
     }
+  });
+
+  it("the mounted policy validates with the healing service's own config schema (@selfheal/webhook; files not checked here)", () => {
+    const wh = webhook();
+    const config = flags(wh.spec.containers[0] as V1Container).get('--config') as string;
+    const text = mountedFile(objects, wh, config);
+    const parsed: Config = parseConfigText(text, config);
+    expect(parsed.listen).toBe(policy.listen);
+    if (store === 'postgres') expect(parsed.store.url).toMatch(/^postgres(ql)?:\/\//);
+    else expect(parsed.store.url).toBeUndefined();
+    // The schema can fail: a store URL of another database is refused, naming the key.
+    const broken = store === 'postgres' ? text.replace(/url: postgres:\/\//, 'url: mysql://') : text.replace(/^ {2}path: .*$/m, '  url: mysql://selfheal@db:3306/selfheal');
+    expect(broken).not.toBe(text);
+    expect(() => parseConfigText(broken, config)).toThrow(ConfigError);
+    expect(() => parseConfigText(broken, config)).toThrow(/store\.url: must be a PostgreSQL URL/);
+  });
+
+  it.runIf(store === 'postgres')('healing service, highly available: 2 replicas rolled one at a time, spread over nodes, PostgreSQL password from a Secret, no volume claim', () => {
+    const wh = webhook();
+    const spec = wh.object.spec as V1Deployment['spec'];
+    expect(spec?.replicas).toBe(2);
+    expect(spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    // Preferred anti-affinity on the node, selecting exactly these pods.
+    const terms = wh.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    expect(terms).toHaveLength(1);
+    expect(terms[0]?.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(selects(terms[0]?.podAffinityTerm.labelSelector?.matchLabels, wh.template.metadata?.labels)).toBe(true);
+    expect(wh.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    const c = wh.spec.containers[0] as V1Container;
+    expect(c.readinessProbe?.httpGet?.path).toBe('/-/ready');
+    // The mounted policy's store: PostgreSQL, its passwordFile a key of a Secret mounted at its directory.
+    const mounted = parseConfigText(mountedFile(objects, wh, flags(c).get('--config') as string));
+    expect(mounted.store.url).toBe('postgres://selfheal@postgres.selfheal.svc:5432/selfheal');
+    const passwordFile = mounted.store.passwordFile as string;
+    expect(passwordFile).toBe('/etc/selfheal/postgres/password');
+    const source = fileSource(objects, wh, c, passwordFile);
+    expect(source.kind).toBe('Secret');
+    expect(source.keys).toContain(posix.basename(passwordFile));
+    // Nothing durable in the pod: no claim anywhere in the build, no claim volume on the healing service.
+    expect(all(objects, 'PersistentVolumeClaim')).toEqual([]);
+    expect((wh.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim)).toEqual([]);
+    // The PDB keeps one up.
+    const pdb = pick<V1PodDisruptionBudget>(objects, 'PodDisruptionBudget', 'selfheal-webhook', 'selfheal');
+    expect(pdb.spec?.minAvailable).toBe(1);
+    expect(selects(pdb.spec?.selector?.matchLabels, wh.template.metadata?.labels)).toBe(true);
+  });
+
+  it.runIf(store === 'sqlite')('healing service on SQLite (components/sqlite-store): 1 replica, Recreate, the store on its PersistentVolumeClaim, no PostgreSQL Secret', () => {
+    const wh = webhook();
+    const spec = wh.object.spec as V1Deployment['spec'];
+    expect(spec?.replicas).toBe(1);
+    expect(spec?.strategy).toEqual({ type: 'Recreate' }); // no rollingUpdate: the API server rejects it with Recreate
+    const c = wh.spec.containers[0] as V1Container;
+    const mounted = parseConfigText(mountedFile(objects, wh, flags(c).get('--config') as string));
+    expect(mounted.store.url).toBeUndefined();
+    expect(mounted.store.passwordFile).toBeUndefined();
+    expect(fileSource(objects, wh, c, mounted.store.path)).toMatchObject({ kind: 'PersistentVolumeClaim', writable: true });
+    const claims = all<KObject>(objects, 'PersistentVolumeClaim');
+    expect(claims.map((p) => p.metadata.name)).toEqual(['selfheal-webhook-store']);
+    expect((claims[0]?.spec as { accessModes: string[] }).accessModes).toEqual(['ReadWriteOnce']);
+    expect(all(objects, 'Secret').map((x) => x.metadata.name).filter((n) => n.startsWith('selfheal-postgres'))).toEqual([]);
+    expect((wh.spec.volumes ?? []).filter((v) => v.emptyDir && (c.volumeMounts ?? []).some((m) => m.name === v.name && m.mountPath === posix.dirname(mounted.store.path)))).toEqual([]);
+    const pdb = pick<V1PodDisruptionBudget>(objects, 'PodDisruptionBudget', 'selfheal-webhook', 'selfheal');
+    expect(selects(pdb.spec?.selector?.matchLabels, wh.template.metadata?.labels)).toBe(true);
   });
 
   it('exporter shards: the index comes from the pod ordinal, the count equals the replicas', () => {
@@ -475,6 +560,10 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
       const hits = workloads(objects).filter((w) => w.object.metadata.namespace === pdb.metadata.namespace && selects(pdb.spec?.selector?.matchLabels, w.template.metadata?.labels));
       expect(hits, `PDB ${pdb.metadata.name}`).toHaveLength(1);
       covered.add(key((hits[0] as Workload).object));
+      // A drain must be able to evict one pod at full strength (minAvailable: 1 on one replica blocks it forever).
+      const replicas = ((hits[0] as Workload).object.spec as { replicas?: number }).replicas ?? 1;
+      const { minAvailable, maxUnavailable } = pdb.spec ?? {};
+      expect(minAvailable === undefined ? Number(maxUnavailable) >= 1 : Number(minAvailable) < replicas, `PDB ${pdb.metadata.name} allows a disruption`).toBe(true);
     }
     expect([...covered].sort()).toEqual(workloads(objects).map((w) => key(w.object)).sort());
   });
@@ -562,14 +651,30 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
 
 describe('Kubernetes configs and the sharded overlay, static (no cluster)', () => {
   it('the shipped configs pass `selfheal check-config`, and a broken copy does not', () => {
-    const ok = spawnSync(process.execPath, [CLI, 'check-config', exporterConfigFile, policyFile, alertmanagerFile], { encoding: 'utf8' });
-    expect(ok.stderr + ok.stdout).toMatch(/exporter.yml: OK[\s\S]*policy.yml: OK[\s\S]*alertmanager.yml: OK/);
+    const ok = spawnSync(process.execPath, [CLI, 'check-config', exporterConfigFile, policyFile, sqlitePolicyFile, alertmanagerFile], { encoding: 'utf8' });
+    expect(ok.stderr + ok.stdout).toMatch(/exporter.yml: OK[\s\S]*policy.yml: OK[\s\S]*policy.yml: OK[\s\S]*alertmanager.yml: OK/);
     expect(ok.status).toBe(0);
     const broken = join(tmp, 'policy.yml');
     writeFileSync(broken, readFileSync(policyFile, 'utf8').replace('target: checkout\n', 'target: nowhere\n'));
     const bad = spawnSync(process.execPath, [CLI, 'check-config', broken], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr + bad.stdout).toMatch(/no target named "nowhere"/);
+  });
+
+  it('the generated files (PrometheusRule, dashboards, the SQLite policy) are what generate.ts writes: `generate.ts --check`', () => {
+    const run = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(DEPLOY, 'generate.ts'), '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(run.stderr + run.stdout).toMatch(/generated files are up to date/);
+    expect(run.status).toBe(0);
+    // ... and --check can fail: a copy whose SQLite policy has drifted is reported.
+    const copy = join(tmp, 'generate-check');
+    cpSync(DEPLOY, join(copy, 'deploy', 'kubernetes'), { recursive: true });
+    for (const dir of ['prometheus/rules', 'provisioning/dashboards/selfheal']) cpSync(join(ROOT, dir), join(copy, dir), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules')); // its imports (yaml)
+    const drifted = join(copy, 'deploy', 'kubernetes', 'components', 'sqlite-store', 'policy.yml');
+    writeFileSync(drifted, readFileSync(drifted, 'utf8').replace('synchronous: full', 'synchronous: normal'));
+    const stale = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(copy, 'deploy', 'kubernetes', 'generate.ts'), '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/out of date[^\n]*components\/sqlite-store\/policy\.yml/);
   });
 
   it('the image (deploy/container/Dockerfile) runs the `selfheal` CLI as the uid the pods run as', () => {
@@ -590,8 +695,14 @@ describe('Kubernetes configs and the sharded overlay, static (no cluster)', () =
       .toEqual(['listen', 'prometheus.url', 'stateDir']);
     expect(diffPaths(read('webhook/examples/policy.yml'), read('deploy/kubernetes/config/policy.yml')).sort()).toEqual([
       'actuators.checkout-admin.tokenFile', 'actuators.cluster.inCluster', 'actuators.scripts', 'auth.tokenFile',
-      'escalation.notify.urlFile', 'listen', 'pauseFile', 'prometheus.url', 'rules.legacy', 'targets.legacy-vm',
+      'escalation.notify.urlFile', 'listen', 'pauseFile', 'prometheus.url', 'rules.legacy',
+      'store.lease', 'store.passwordFile', 'store.path', 'store.synchronous', 'store.url', 'targets.legacy-vm',
     ]);
+    // The single-replica variant's policy is the in-cluster policy with the SQLite store, nothing else ...
+    expect(diffPaths(read('deploy/kubernetes/config/policy.yml'), read('deploy/kubernetes/components/sqlite-store/policy.yml')).sort())
+      .toEqual(['store.lease', 'store.passwordFile', 'store.path', 'store.synchronous', 'store.url']);
+    expect((read('deploy/kubernetes/components/sqlite-store/policy.yml') as { store: unknown }).store)
+      .toEqual({ path: '/var/lib/selfheal/webhook.db', synchronous: 'full' });
     // The plain Alertmanager receiver: prometheus/alertmanager.yml but for the webhook's URL and token file ...
     expect(diffPaths(read('prometheus/alertmanager.yml'), read('deploy/kubernetes/alertmanager/alertmanager.yml')))
       .toEqual(['receivers.selfheal-healer.webhook_configs']);
