@@ -94,6 +94,20 @@ describe('streaming detector', () => {
     expect(errors.every((x) => FEATURES[x.topFeature] === 'error_ratio')).toBe(true);
   });
 
+  it('does not learn incidents as normal: the fourth of four like incidents still alarms', () => {
+    const { ts, values } = service(3400, 9);
+    // Four latency incidents of 40 samples, 250 apart (past the refractory period), in a 500-row training window
+    // that is retrained every 100 rows: without care, a third of the training data would be incidents.
+    const starts = [2300, 2550, 2800, 3050];
+    for (const start of starts) for (let i = start; i < start + 40; i++) values[i * 4 + 2] = (values[i * 4 + 2] as number) + 0.2;
+    const det = createDetector(FEATURES, { trainWindow: 500, retrainEvery: 100 });
+    const v = run(det, ts, values);
+    for (const start of starts) {
+      const above = v.slice(start, start + 40).filter((x) => x.anomalyScore > 1).length;
+      expect(above, `incident at ${start}`).toBeGreaterThan(35);
+    }
+  });
+
   it('an anomaly that outlasts maxEpisode becomes the new normal', () => {
     const incident = 2500;
     const { ts, values } = service(3200, 2, incident);

@@ -15,6 +15,8 @@ const STATE_VERSION = 2;
 const HOLD_LEVEL = 1.001;
 /** An episode's driving feature is decided on the evidence of its first samples, then kept (a stable alert label). */
 const ATTRIBUTION_SAMPLES = 3;
+/** An episode this long that ends in recovery was an incident: its rows are not trained on. Shorter ones stay. */
+const INCIDENT_SAMPLES = 5;
 
 export class DetectorStateError extends Error {
   override name = 'DetectorStateError';
@@ -44,6 +46,10 @@ export class IsolationForestDetector implements StreamingDetector {
   private readonly columns: number;
   private readonly train: Float32Array;
   private trainRows = 0;
+  /** Rows of the ring that are training data (the latest ones; at most trainWindow). */
+  private trainValid = 0;
+  /** Training rows pushed during the current episode (taken back if it turns out to be an incident). */
+  private episodeRows = 0;
   private forest: IsolationForest | undefined;
   private stats: ColumnStats | undefined;
   private sinceTrain = 0;
@@ -129,13 +135,17 @@ export class IsolationForestDetector implements StreamingDetector {
     }
     this.seen++;
     // Rows with carried-forward values are scored but never trained on.
-    if (missing === 0) this.pushTrainingRow();
     if (this.forest === undefined) {
-      if (Math.min(this.trainRows, this.options.trainWindow) >= this.options.warmup) this.retrain(timestampSeconds, true);
+      if (missing === 0) this.pushTrainingRow();
+      if (this.trainValid >= this.options.warmup) this.retrain(timestampSeconds, true);
       this.last = this.warmingVerdict();
       return this.last;
     }
     this.last = this.scoreRow();
+    if (missing === 0) {
+      this.pushTrainingRow();
+      if (this.episodeAge > 0) this.episodeRows++;
+    }
     // No retraining during an episode: the model that knows what normal looked like judges the incident.
     if (++this.sinceTrain >= this.options.retrainEvery && this.episodeAge === 0) this.retrain(timestampSeconds, false);
     return this.last;
@@ -157,7 +167,7 @@ export class IsolationForestDetector implements StreamingDetector {
     w.string(JSON.stringify({ featureNames: this.featureNames, options: this.options }));
     this.extractor.write(w);
     w.varint(this.trainRows);
-    const rows = Math.min(this.trainRows, this.options.trainWindow);
+    const rows = this.trainValid;
     w.varint(rows);
     // Training rows oldest first, float32 (what the forest trains on).
     for (let k = this.trainRows - rows; k < this.trainRows; k++) {
@@ -171,6 +181,7 @@ export class IsolationForestDetector implements StreamingDetector {
     w.varint(this.trainedRows);
     w.varint(this.episodeAge);
     w.varint(this.belowCount);
+    w.varint(this.episodeRows);
     w.f64(this.sinceEpisode);
     w.f64(this.episodePeak);
     w.f64(this.episodeFeature);
@@ -208,7 +219,8 @@ export class IsolationForestDetector implements StreamingDetector {
     det.extractor.read(r);
     det.trainRows = r.varint();
     const rows = r.length(det.options.trainWindow, 'training rows');
-    if (rows !== Math.min(det.trainRows, det.options.trainWindow)) r.fail('training row count mismatch');
+    if (rows > Math.min(det.trainRows, det.options.trainWindow)) r.fail('training row count mismatch');
+    det.trainValid = rows;
     for (let k = det.trainRows - rows; k < det.trainRows; k++) {
       const slot = k % det.options.trainWindow;
       for (let c = 0; c < det.columns; c++) det.train[slot * det.columns + c] = r.f32();
@@ -221,6 +233,7 @@ export class IsolationForestDetector implements StreamingDetector {
     det.trainedRows = r.varint();
     det.episodeAge = r.varint();
     det.belowCount = r.varint();
+    det.episodeRows = r.varint();
     det.sinceEpisode = r.f64();
     det.episodePeak = r.f64();
     det.episodeFeature = r.f64();
@@ -268,12 +281,13 @@ export class IsolationForestDetector implements StreamingDetector {
     const C = this.columns;
     for (let c = 0; c < C; c++) this.train[slot * C + c] = this.row[c] as number;
     this.trainRows++;
+    if (this.trainValid < this.options.trainWindow) this.trainValid++;
   }
 
   private retrain(timestampSeconds: number, first: boolean): void {
     const o = this.options;
     const C = this.columns;
-    const rows = Math.min(this.trainRows, o.trainWindow);
+    const rows = this.trainValid;
     const data = trainingScratch(rows * C);
     // Oldest first, so that a given history always gives the same forest.
     for (let k = 0, src = this.trainRows - rows; k < rows; k++, src++) {
@@ -345,7 +359,12 @@ export class IsolationForestDetector implements StreamingDetector {
       return this.verdict(a, this.evidence);
     }
     if (this.belowCount >= o.releaseAfter && this.episodeAge > o.alarmHold) {
-      // Recovered.
+      // Recovered: it was an incident. Its rows leave the training data (they are the latest ones in the ring), so
+      // the model does not learn the incident as normal and still knows its repeat.
+      if (this.episodeAge >= INCIDENT_SAMPLES) {
+        this.trainRows -= this.episodeRows;
+        this.trainValid = Math.max(0, this.trainValid - this.episodeRows);
+      }
       this.endEpisode();
       return this.verdict(a, this.evidence);
     }
@@ -354,6 +373,7 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   private endEpisode(): void {
+    this.episodeRows = 0;
     this.episodeFeature = argmax(this.episodeEvidence);
     this.sinceEpisode = 0;
     this.episodeAge = 0;
