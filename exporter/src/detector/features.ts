@@ -93,11 +93,12 @@ export class FeatureExtractor {
    * Returns the number of inputs that were missing and carried forward, or -1 when an input has never had a
    * finite value (no row can be made; the sample is not pushed).
    */
-  extract(timestampSeconds: number, values: ArrayLike<number>, out: Float64Array, offset: number): number {
+  extract(timestampSeconds: number, input: ArrayLike<number>, from: number, out: Float64Array, offset: number): number {
+    // The sample's values are input[from .. from + inputs).
     const { d, windows, ring, maxW, sum1, sum2, last } = this;
     let missing = 0;
     for (let i = 0; i < d; i++) {
-      if (!Number.isFinite(values[i] as number)) {
+      if (!Number.isFinite((input[from + i] as number))) {
         if (!Number.isFinite(last[i] as number)) return -1;
         missing++;
       }
@@ -106,7 +107,7 @@ export class FeatureExtractor {
     const per = 2 + W + (W > 1 ? 1 : 0);
     this.longSpread.fill(0);
     for (let i = 0; i < d; i++) {
-      const raw = values[i] as number;
+      const raw = (input[from + i] as number);
       const x = Number.isFinite(raw) ? raw : (last[i] as number);
       const prev = last[i] as number;
       const base = offset + i * per;
@@ -141,7 +142,7 @@ export class FeatureExtractor {
     if (this.seasonality !== 'none') {
       // Deviation from what this time of day usually looks like (the day's profile), in its usual spread.
       for (let i = 0; i < d; i++) {
-        const raw = values[i] as number;
+        const raw = (input[from + i] as number);
         const x = Number.isFinite(raw) ? raw : (last[i] as number);
         const b = i * DAY_BINS + bin;
         const n = this.profileN[b] as number;
@@ -158,7 +159,7 @@ export class FeatureExtractor {
     // Push the sample: add to every window, drop what leaves it.
     const slot = this.count % maxW;
     for (let i = 0; i < d; i++) {
-      const raw = values[i] as number;
+      const raw = (input[from + i] as number);
       const x = Number.isFinite(raw) ? raw : (last[i] as number);
       // The windows hold the value as the ring stores it.
       const xs = Math.fround(x);

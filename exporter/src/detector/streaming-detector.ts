@@ -44,7 +44,11 @@ export class IsolationForestDetector implements StreamingDetector {
   readonly options: Readonly<DetectorOptions>;
   private readonly extractor: FeatureExtractor;
   private readonly columns: number;
-  private readonly train: Float32Array;
+  /**
+   * Training rows as bfloat16 (the upper half of a float32: float32's range, 8 bits of mantissa, 0.4 % steps):
+   * a forest only needs the rows' order along each column, and this ring is the largest part of an entity's state.
+   */
+  private readonly train: Uint16Array;
   private trainRows = 0;
   /** Rows of the ring that are training data (the latest ones; at most trainWindow). */
   private trainValid = 0;
@@ -82,11 +86,11 @@ export class IsolationForestDetector implements StreamingDetector {
       throw new DetectorStateError(`feature names must be distinct: ${featureNames.join(', ')}`);
     }
     this.featureNames = Object.freeze([...featureNames]);
-    this.options = Object.freeze(resolveDetectorOptions(options));
+    this.options = resolvedOptions(options);
     const o = this.options;
     this.extractor = new FeatureExtractor(featureNames.length, o.windows, o.seasonality);
     this.columns = this.extractor.columns;
-    this.train = new Float32Array(o.trainWindow * this.columns);
+    this.train = new Uint16Array(o.trainWindow * this.columns);
     this.calibrator = new ScoreCalibrator(o.calibrationWindow, o.alertTailProbability, o.tailFraction);
     this.recentRaw = new Float64Array(o.smoothing);
     this.row = new Float64Array(this.columns);
@@ -122,12 +126,17 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   update(timestampSeconds: number, values: ArrayLike<number>): Verdict {
-    if (!(timestampSeconds > this.lastTs)) return this.last;
     if (values.length !== this.featureNames.length) {
       throw new DetectorStateError(`update: got ${values.length} values for ${this.featureNames.length} features (${this.featureNames.join(', ')})`);
     }
+    return this.step(timestampSeconds, values, 0);
+  }
+
+  /** One sample whose values are values[from .. from + features). */
+  private step(timestampSeconds: number, values: ArrayLike<number>, from: number): Verdict {
+    if (!(timestampSeconds > this.lastTs)) return this.last;
     this.lastTs = timestampSeconds;
-    const missing = this.extractor.extract(timestampSeconds, values, this.row, 0);
+    const missing = this.extractor.extract(timestampSeconds, values, from, this.row, 0);
     if (missing < 0) {
       // A feature without any finite value yet: nothing to score. Stay (or fall back to) not ready.
       this.last = this.warmingVerdict();
@@ -156,7 +165,7 @@ export class IsolationForestDetector implements StreamingDetector {
     if (values.length !== timestamps.length * d) {
       throw new DetectorStateError(`updateBatch: ${values.length} values for ${timestamps.length} rows of ${d} features`);
     }
-    for (let i = 0; i < timestamps.length; i++) this.update(timestamps[i] as number, values.subarray(i * d, i * d + d));
+    for (let i = 0; i < timestamps.length; i++) this.step(timestamps[i] as number, values, i * d);
     return this.last;
   }
 
@@ -172,7 +181,7 @@ export class IsolationForestDetector implements StreamingDetector {
     // Training rows oldest first, float32 (what the forest trains on).
     for (let k = this.trainRows - rows; k < this.trainRows; k++) {
       const slot = k % this.options.trainWindow;
-      for (let c = 0; c < this.columns; c++) w.f32(this.train[slot * this.columns + c] as number);
+      for (let c = 0; c < this.columns; c++) w.f32(fromBfloat16(this.train[slot * this.columns + c] as number));
     }
     w.varint(this.sinceTrain);
     w.varint(this.seen);
@@ -223,7 +232,7 @@ export class IsolationForestDetector implements StreamingDetector {
     det.trainValid = rows;
     for (let k = det.trainRows - rows; k < det.trainRows; k++) {
       const slot = k % det.options.trainWindow;
-      for (let c = 0; c < det.columns; c++) det.train[slot * det.columns + c] = r.f32();
+      for (let c = 0; c < det.columns; c++) det.train[slot * det.columns + c] = toBfloat16(r.f32());
     }
     det.sinceTrain = r.varint();
     det.seen = r.varint();
@@ -279,7 +288,7 @@ export class IsolationForestDetector implements StreamingDetector {
   private pushTrainingRow(): void {
     const slot = this.trainRows % this.options.trainWindow;
     const C = this.columns;
-    for (let c = 0; c < C; c++) this.train[slot * C + c] = this.row[c] as number;
+    for (let c = 0; c < C; c++) this.train[slot * C + c] = toBfloat16(this.row[c] as number);
     this.trainRows++;
     if (this.trainValid < this.options.trainWindow) this.trainValid++;
   }
@@ -292,7 +301,7 @@ export class IsolationForestDetector implements StreamingDetector {
     // Oldest first, so that a given history always gives the same forest.
     for (let k = 0, src = this.trainRows - rows; k < rows; k++, src++) {
       const slot = src % o.trainWindow;
-      for (let c = 0; c < C; c++) data[k * C + c] = this.train[slot * C + c] as number;
+      for (let c = 0; c < C; c++) data[k * C + c] = fromBfloat16(this.train[slot * C + c] as number);
     }
     // Trees that hold every training row score those rows as if they were old friends; the first model's scores
     // of its own rows seed the calibration, so it samples at most half of them per tree.
@@ -411,6 +420,36 @@ export class IsolationForestDetector implements StreamingDetector {
       if (u > (out[i] as number)) out[i] = u;
     }
   }
+}
+
+// Thousands of entities share a handful of option sets: validate each set once.
+const optionsCache = new Map<string, Readonly<DetectorOptions>>();
+function resolvedOptions(options: Readonly<Record<string, unknown>>): Readonly<DetectorOptions> {
+  const key = JSON.stringify(options);
+  let resolved = optionsCache.get(key);
+  if (resolved === undefined) {
+    resolved = Object.freeze(resolveDetectorOptions(options));
+    if (optionsCache.size >= 256) optionsCache.clear();
+    optionsCache.set(key, resolved);
+  }
+  return resolved;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Nearest bfloat16 (round half to even) of x, as its 16 bits. */
+export function toBfloat16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0] as number;
+  // NaN stays NaN (keep a mantissa bit); others round to nearest even on the dropped half.
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function fromBfloat16(h: number): number {
+  u32[0] = h << 16;
+  return f32[0] as number;
 }
 
 function argmax(a: Float64Array): number {
