@@ -54,6 +54,9 @@ export class IsolationForestDetector implements StreamingDetector {
   private trainValid = 0;
   /** Training rows pushed during the current episode (taken back if it turns out to be an incident). */
   private episodeRows = 0;
+  /** After an incident ended, until the score is back to normal; and whether this sample's row is skipped. */
+  private recovering = false;
+  private skipTraining = false;
   private forest: IsolationForest | undefined;
   private stats: ColumnStats | undefined;
   private sinceTrain = 0;
@@ -151,10 +154,11 @@ export class IsolationForestDetector implements StreamingDetector {
       return this.last;
     }
     this.last = this.scoreRow();
-    if (missing === 0) {
+    if (missing === 0 && !this.skipTraining) {
       this.pushTrainingRow();
       if (this.episodeAge > 0) this.episodeRows++;
     }
+    this.skipTraining = false;
     // No retraining during an episode: the model that knows what normal looked like judges the incident.
     if (++this.sinceTrain >= this.options.retrainEvery && this.episodeAge === 0) this.retrain(timestampSeconds, false);
     return this.last;
@@ -191,6 +195,7 @@ export class IsolationForestDetector implements StreamingDetector {
     w.varint(this.episodeAge);
     w.varint(this.belowCount);
     w.varint(this.episodeRows);
+    w.u8(this.recovering ? 1 : 0);
     w.f64(this.sinceEpisode);
     w.f64(this.episodePeak);
     w.f64(this.episodeFeature);
@@ -243,6 +248,7 @@ export class IsolationForestDetector implements StreamingDetector {
     det.episodeAge = r.varint();
     det.belowCount = r.varint();
     det.episodeRows = r.varint();
+    det.recovering = r.u8() === 1;
     det.sinceEpisode = r.f64();
     det.episodePeak = r.f64();
     det.episodeFeature = r.f64();
@@ -336,15 +342,19 @@ export class IsolationForestDetector implements StreamingDetector {
 
     if (this.episodeAge === 0) {
       this.sinceEpisode++;
-      // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm).
       // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm), unless
       // another feature drives it (a different incident).
       const refractory = this.sinceEpisode <= o.refractory && argmax(this.evidence) === this.episodeFeature;
       const reported = refractory ? Math.max(0, a - this.episodePeak) : a;
       if (!(reported > 1)) {
+        // After an incident, until the score is back in the bulk of normal (a = 0), the entity is still recovering:
+        // not trained on (a recovery's tail, learnt as normal, would hide the next incident).
+        if (this.recovering && a > 0 && this.sinceEpisode <= o.maxEpisode) this.skipTraining = true;
+        else this.recovering = false;
         this.calibrator.push(smooth);
         return this.verdict(reported, this.evidence);
       }
+      this.recovering = false;
       this.episodePeak = 0;
       // An episode starts: freeze the calibration, gather its evidence.
       this.episodeAge = 0;
@@ -370,11 +380,14 @@ export class IsolationForestDetector implements StreamingDetector {
     if (this.belowCount >= o.releaseAfter && this.episodeAge > o.alarmHold) {
       // Recovered: it was an incident. Its rows leave the training data (they are the latest ones in the ring), so
       // the model does not learn the incident as normal and still knows its repeat.
-      if (this.episodeAge >= INCIDENT_SAMPLES) {
+      const incident = this.episodeAge >= INCIDENT_SAMPLES;
+      if (incident) {
         this.trainRows -= this.episodeRows;
         this.trainValid = Math.max(0, this.trainValid - this.episodeRows);
       }
       this.endEpisode();
+      this.recovering = incident;
+      this.skipTraining = incident;
       return this.verdict(a, this.evidence);
     }
     // Open: the score stays above the threshold, at least just above it while starting or releasing.
