@@ -6,6 +6,7 @@ export { checkConfigFiles, configFileProblems } from './config/files.js';
 export { createHealer, buildActuators, type Healer, type HealerOptions } from './server.js';
 export { HealingEngine } from './engine.js';
 export { HealingStore } from './store/store.js';
+export { redact as redactStoreUrl } from './store/postgres-store.js';
 export { Policy } from './policy/policy.js';
 export { payloadSchema, type AlertmanagerPayload } from './receiver/payload.js';
 export { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';

@@ -1,18 +1,7 @@
 // `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
 import type { Command } from 'commander';
-import { checkWebhookConfig, ConfigError, createHealer } from '@selfheal/webhook';
+import { checkWebhookConfig, ConfigError, createHealer, redactStoreUrl } from '@selfheal/webhook';
 import { loadWebhookConfigOrReport } from './webhook-config.js';
-
-/** A store URL for the log, without any password in it. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 export function registerWebhook(program: Command): void {
   program
@@ -53,7 +42,7 @@ export function registerWebhook(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      healer.logger.info({ url, dryRun: config.dryRun, store: config.store.url ? redactUrl(config.store.url) : config.store.path }, `healing service listening on ${url}`);
+      healer.logger.info({ url, dryRun: config.dryRun, store: config.store.url ? redactStoreUrl(config.store.url) : config.store.path }, `healing service listening on ${url}`);
       const shutdown = (signal: string) => {
         healer.logger.info({ signal }, 'shutting down');
         void healer.close().then(() => process.exit(0));
