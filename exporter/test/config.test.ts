@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
-import { ConfigError, loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
+import { loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
+import { configProblems } from './helpers.js';
 
 // A detector-defaults shape for the `detector:` section (the real defaults are tested in service tests).
 const DEFAULTS = { defaults: { trees: 100, sampleSize: 256, warmup: 60, useTimeOfDay: false, windows: [5, 30] } };
@@ -19,15 +20,7 @@ groups:
       latency_p95: histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket[1m])))
 `;
 
-function problemsOf(text: string): string[] {
-  try {
-    parseExporterConfig(text, 'exporter.yml', DEFAULTS);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problemsOf = (text: string): string[] => configProblems(text, DEFAULTS);
 
 describe('durations', () => {
   it('parses Prometheus durations', () => {

@@ -1,4 +1,6 @@
 // Test data generators shared by the forest and detector tests (deterministic).
+import { expect } from 'vitest';
+import { ConfigError, parseExporterConfig } from '../src/config/load.js';
 import { Random } from '../src/forest/random.js';
 
 export function gaussian(rng: Random): number {
@@ -63,4 +65,15 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
     db += y * y;
   }
   return num / Math.sqrt(da * db);
+}
+
+/** The problems parseExporterConfig reports for `text` (as file exporter.yml); fails when the config is accepted. */
+export function configProblems(text: string, factory: Parameters<typeof parseExporterConfig>[2]): string[] {
+  try {
+    parseExporterConfig(text, 'exporter.yml', factory);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected the config to be rejected');
 }

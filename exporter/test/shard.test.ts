@@ -1,8 +1,9 @@
 // The shard assignment (Prometheus hashmod of the group and groupBy values), `--shard I/N` parsing, and the
 // `shard:` config section's validation.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseExporterConfig } from '../src/config/load.js';
+import { parseExporterConfig } from '../src/config/load.js';
 import { hashmod, parseShard, shardKey, shardOf } from '../src/shard/shard.js';
+import { configProblems } from './helpers.js';
 
 const DEFAULTS = { defaults: { trees: 100, warmup: 60 } };
 const config = (shard: string): string => `
@@ -64,15 +65,7 @@ describe('shard: in the config', () => {
   });
 
   it('rejects an index outside 0..count-1 and unknown keys with the location', () => {
-    const problems = (text: string): string[] => {
-      try {
-        parseExporterConfig(text, 'exporter.yml', DEFAULTS);
-      } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return [...(error as ConfigError).problems];
-      }
-      throw new Error('expected the config to be rejected');
-    };
+    const problems = (text: string): string[] => configProblems(text, DEFAULTS);
     expect(problems(config('shard: { index: 3, count: 3 }')).join('\n')).toMatch(/exporter\.yml:3:\d+: shard\.index: shard index 3 must be a whole number with 0 <= index < count \(3\), i\.e\. 0\.\.2/);
     expect(problems(config('shard: { index: 0, count: 0 }')).join('\n')).toMatch(/shard\.count: the shard count is at least 1/);
     expect(problems(config('shard: { index: 0, count: 2, of: 3 }')).join('\n')).toMatch(/shard/);
