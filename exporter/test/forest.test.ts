@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IsolationForest, IsolationForestError } from '../src/forest/isolation-forest.js';
 import { averagePathLength } from '../src/forest/path-length.js';
@@ -217,5 +218,35 @@ describe('IsolationForest', () => {
     const s = f.scoreOne([3, 3]);
     expect(s).toBeCloseTo(0.5, 7); // h = c(psi) for every point: 2^-1 (leaf lengths are float32)
     expect(restoreForest(serializeForest(f)).scoreOne([3, 3])).toBe(s);
+  });
+});
+
+describe('models saved by earlier builds (format version 1)', () => {
+  // Made at commit 17ee7b0 (before fitting grew trees straight into the heap layout): the training rows, the options,
+  // the serialised model and its scores of some probe rows.
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/forest-v1.json', import.meta.url), 'utf8')) as {
+    features: number;
+    options: { trees: number; sampleSize: number; seed: number };
+    rows: number[];
+    model: string;
+    depth: number;
+    probes: number[][];
+    scores: number[];
+  };
+  const bytes = new Uint8Array(Buffer.from(fixture.model, 'base64'));
+
+  it('restores a model saved by the old code with exactly its scores, and writes it back byte for byte', () => {
+    const f = restoreForest(bytes);
+    expect(f.depth).toBe(fixture.depth);
+    expect(fixture.probes.map((p) => f.scoreOne(p))).toEqual(fixture.scores);
+    const batch = f.score(Float64Array.from(fixture.probes.flat()));
+    for (let i = 0; i < fixture.scores.length; i++) expect(batch[i]).toBeCloseTo(fixture.scores[i] as number, 14);
+    expect(Array.from(serializeForest(f))).toEqual(Array.from(bytes));
+  });
+
+  it('fits the same forest as the old code for the same rows, options and seed (same bytes, same scores)', () => {
+    const f = IsolationForest.fit(Float64Array.from(fixture.rows), fixture.features, fixture.options);
+    expect(Array.from(serializeForest(f))).toEqual(Array.from(bytes));
+    expect(fixture.probes.map((p) => f.scoreOne(p))).toEqual(fixture.scores);
   });
 });
