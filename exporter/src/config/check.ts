@@ -1,5 +1,6 @@
 // `selfheal check-config` for exporter configs: every problem, as lines a person can act on.
 import type { DetectorOptionsSpec } from '../service/detector-factory.js';
+import { planPushdown } from '../shard/pushdown.js';
 import { ConfigError, loadExporterConfig } from './load.js';
 import type { ExporterConfig } from './schema.js';
 
@@ -13,7 +14,15 @@ export interface ConfigCheck {
 export function summarizeExporterConfig(config: ExporterConfig): string {
   const groups = config.groups.map((g) => `${g.name} (by ${g.groupBy.join(', ')}: ${Object.keys(g.features).join(', ')}; every ${g.schedule.interval}s)`);
   const shard = config.shard.count > 1 ? `; shard ${config.shard.index}/${config.shard.count}` : '';
-  return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}`;
+  // Said whether or not this file shards: `--shard` on the command line can shard any config.
+  const refused = config.groups.flatMap((g) =>
+    Object.entries(g.features).flatMap(([feature, promql]) => {
+      const plan = planPushdown(promql, g.groupBy);
+      return plan.safe ? [] : [`${g.name}/${feature} (${plan.reason})`];
+    }),
+  );
+  const pushdown = refused.length > 0 ? `; when sharded, the shard filter is not pushed into PromQL for ${refused.join(', ')}: those reads return every shard's series` : '';
+  return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}${pushdown}`;
 }
 
 export function checkExporterConfigWith(file: string, detector: DetectorOptionsSpec): ConfigCheck {

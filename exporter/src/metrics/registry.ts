@@ -45,6 +45,7 @@ export class ExporterMetrics {
   readonly configReloadSuccessful: Gauge;
   readonly configReloadTimestamp: Gauge;
   readonly shardInfo: Gauge<'index' | 'count'>;
+  readonly shardPushdown: Gauge<'group' | 'feature'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -102,6 +103,18 @@ export class ExporterMetrics {
       labelNames: ['index', 'count'],
       registers,
     });
+    this.shardPushdown = new Gauge({
+      name: 'selfheal_exporter_shard_pushdown',
+      help: "Sharded exporters: 1 when a feature's training reads carry this shard's entity matchers (Prometheus answers mostly this shard's series), 0 when its PromQL is not provably safe to filter (the reads return every shard's series).",
+      labelNames: ['group', 'feature'],
+      registers,
+    });
+  }
+
+  /** Sets the pushdown series of the current groups (replaced on a reload). */
+  setShardPushdown(states: readonly { group: string; feature: string; pushedDown: boolean }[]): void {
+    this.shardPushdown.reset();
+    for (const state of states) this.shardPushdown.set({ group: state.group, feature: state.feature }, state.pushedDown ? 1 : 0);
   }
 
   /** Sets the shard info series (one series; replaced on a change). */

@@ -67,6 +67,7 @@ export class ExporterService {
     this.metrics.configReloadSuccessful.set(1);
     this.metrics.configReloadTimestamp.set(Date.now() / 1000);
     this.metrics.setShard(this.config.shard);
+    this.metrics.setShardPushdown(this.runners.flatMap((runner) => runner.pushdownStates()));
   }
 
   get currentConfig(): ExporterConfig {
@@ -208,6 +209,7 @@ export class ExporterService {
     this.metrics.configReloadSuccessful.set(1);
     this.metrics.configReloadTimestamp.set(Date.now() / 1000);
     this.metrics.setShard(this.config.shard);
+    this.metrics.setShardPushdown(this.runners.flatMap((runner) => runner.pushdownStates()));
     this.logger.info({ groups: runners.map((r) => r.name) }, 'configuration reloaded');
   }
 

@@ -8,6 +8,7 @@ import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
 import type { InstantSample, Labels, PrometheusClient, RangeSeries } from '../prometheus/client.js';
+import { applyPushdown, entityMatchers, planPushdown, valueSets, type PushdownPlan } from '../shard/pushdown.js';
 import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
 import type { DetectorFactory } from './detector-factory.js';
@@ -57,6 +58,11 @@ export interface CycleResult {
 export interface RangeBreakdown {
   /** Queries, the answers' scanning and their copy into per-entity rows. */
   read: { wallSeconds: number; cpuSeconds: number };
+  /**
+   * Series in Prometheus's answers, summed over features (a read split in time counts each series once), and
+   * those this shard owns; `pushedDown` features carried the shard's entity matchers (src/shard/pushdown.ts).
+   */
+  series: { read: number; owned: number; pushedDown: number };
   /** Detector work: feature extraction, forest fits, scoring, calibration. */
   feed: { wallSeconds: number; cpuSeconds: number };
 }
@@ -103,6 +109,8 @@ export class GroupRunner {
    * so that entities this shard newly owns train from history (restored ones only catch up). */
   private backfillNewEntities = false;
   private options: Readonly<Record<string, unknown>> | undefined;
+  /** Per feature: whether (and where) the shard's entity matchers go into its PromQL; only when sharded. */
+  private readonly pushdown = new Map<string, PushdownPlan>();
 
   constructor(
     readonly config: GroupConfig,
@@ -114,6 +122,23 @@ export class GroupRunner {
     this.now = deps.now ?? (() => Date.now() / 1000);
     this.logger = deps.logger.child({ group: config.name });
     this.shard = deps.shard ?? NO_SHARD;
+    if (this.shard.count > 1) {
+      for (const feature of this.featureNames) {
+        const plan = planPushdown(config.features[feature] ?? '', config.groupBy);
+        this.pushdown.set(feature, plan);
+        if (!plan.safe) {
+          this.logger.warn(
+            { feature, reason: plan.reason, shard: formatShard(this.shard) },
+            "shard filter not pushed into this feature's PromQL: its training reads return every shard's series, filtered after parsing",
+          );
+        }
+      }
+    }
+  }
+
+  /** Per feature, whether the training reads carry this shard's entity matchers (sharded exporters only). */
+  pushdownStates(): { group: string; feature: string; pushedDown: boolean; reason?: string }[] {
+    return [...this.pushdown].map(([feature, plan]) => ({ group: this.name, feature, pushedDown: plan.safe, ...(plan.safe ? {} : { reason: plan.reason }) }));
   }
 
   /** Whether this shard scores the entity (always, without sharding). */
@@ -384,17 +409,36 @@ export class GroupRunner {
     const readStarted = performance.now();
     const readCpu = process.cpuUsage();
     const buffers = new Map<string, { metric: Labels; values: Float64Array }>();
-    // Prometheus answers every shard's series (PromQL cannot hash), so chunks are sized for all of them.
+    // Without pushdown Prometheus answers every shard's series (PromQL cannot hash): chunks are sized for all of them.
     let expectedSeries = Math.max(1, this.entities.size * this.shard.count);
+    const scope = await this.pushdownScope(to);
     let answeredSeries = 0;
+    const seriesCount = { read: 0, owned: 0, pushedDown: 0 };
     for (let f = 0; f < featureCount; f++) {
       const feature = this.featureNames[f] ?? '';
-      await this.deps.client.queryRangeChunks(this.config.features[feature] ?? '', from, to, step, expectedSeries, (chunk: readonly RangeSeries[]) => {
+      let promql = this.config.features[feature] ?? '';
+      const plan = this.pushdown.get(feature);
+      let expected = expectedSeries;
+      if (scope && plan?.safe) {
+        // No entity of this shard at `to` (nor known): nothing of this feature to read.
+        if (scope.owned === 0) continue;
+        promql = applyPushdown(plan, scope.matchers);
+        expected = scope.owned;
+        seriesCount.pushedDown++;
+      } else if (scope) {
+        expected = Math.max(expected, scope.all);
+      }
+      let readMax = 0;
+      let ownedMax = 0;
+      await this.deps.client.queryRangeChunks(promql, from, to, step, expected, (chunk: readonly RangeSeries[]) => {
         const seenInChunk = new Set<string>();
         answeredSeries = Math.max(answeredSeries, chunk.length);
+        readMax = Math.max(readMax, chunk.length);
+        let ownedInChunk = 0;
         for (const series of chunk) {
           const key = entityKey(this.config.groupBy, series.metric);
           if (!this.owns(key, series.metric)) continue;
+          ownedInChunk++;
           if (seenInChunk.has(key)) {
             this.noteDuplicate(feature, series.metric);
             continue;
@@ -415,7 +459,10 @@ export class GroupRunner {
             if (row >= 0 && row < rowCount) buffer.values[row * featureCount + f] = values[j] ?? Number.NaN;
           }
         }
+        ownedMax = Math.max(ownedMax, ownedInChunk);
       });
+      seriesCount.read += readMax;
+      seriesCount.owned += ownedMax;
       expectedSeries = Math.max(expectedSeries, buffers.size, answeredSeries);
     }
 
@@ -481,7 +528,30 @@ export class GroupRunner {
       record.lastSeenAt = now - age;
       record.freshAt = now - age;
     }
-    return { read, feed: { wallSeconds: (performance.now() - feedStarted) / 1000, cpuSeconds: cpuSecondsSince(feedCpu) } };
+    return { read, series: seriesCount, feed: { wallSeconds: (performance.now() - feedStarted) / 1000, cpuSeconds: cpuSecondsSince(feedCpu) } };
+  }
+
+  /**
+   * For a range read of a sharded exporter with at least one pushed-down feature: the matchers naming this shard's
+   * entities — those it scores now and those every feature's instant query at `at` returns that hash to it (a
+   * cheap read, as a scoring cycle's), so that entities that appeared since the last read are trained from their
+   * history too. Entities whose series ended before `at` are not named: like vanished entities, they are not
+   * scored. `all` counts the instant answers' series (every shard's), to size the reads that are not pushed down.
+   */
+  private async pushdownScope(at: number): Promise<{ matchers: string; owned: number; all: number } | undefined> {
+    if (![...this.pushdown.values()].some((plan) => plan.safe)) return undefined;
+    const owned = new Map<string, Labels>();
+    for (const [key, record] of this.entities) owned.set(key, record.labels);
+    let all = 0;
+    const answers = await Promise.all(this.featureNames.map((feature) => this.deps.client.query(this.config.features[feature] ?? '', at)));
+    for (const samples of answers) {
+      all = Math.max(all, samples.length);
+      for (const sample of samples) {
+        const key = entityKey(this.config.groupBy, sample.metric);
+        if (!owned.has(key) && this.owns(key, sample.metric)) owned.set(key, sample.metric);
+      }
+    }
+    return { matchers: entityMatchers(this.config.groupBy, valueSets(this.config.groupBy, owned.values())), owned: owned.size, all };
   }
 
   /**
