@@ -339,8 +339,11 @@ export class HeapBuilder {
 
   /** A leaf at heap position h, `level` deep, with path length `value` (rounded to float32). */
   leaf(t: number, h: number, level: number, value: number): void {
-    let slot = h;
-    for (let k = level; k < this.depth; k++) slot = 2 * slot + 1;
+    this.place(t, h, level, this.code(value));
+  }
+
+  /** The code of path length `value` (rounded to float32); a new one if this forest has not seen it yet. */
+  code(value: number): number {
     const v = Math.fround(value);
     let code = this.values.get(v);
     if (code === undefined) {
@@ -350,7 +353,12 @@ export class HeapBuilder {
       if (code === 256) this.codes = new Uint16Array(this.codes);
       else if (code === 65536) this.codes = new Uint32Array(this.codes);
     }
-    this.codes[t * (this.inner + 1) + slot - this.inner] = code;
+    return code;
+  }
+
+  /** A leaf at heap position h, `level` deep: its code goes to the leftmost bottom slot below h. */
+  place(t: number, h: number, level: number, code: number): void {
+    this.codes[t * (this.inner + 1) + ((h + 1) << (this.depth - level)) - 1 - this.inner] = code;
   }
 
   finish(sampleSize: number, thresholds: Float32Array): IsolationForest {
@@ -379,11 +387,38 @@ function checkInt(name: string, v: number, lo: number, hi: number): void {
   }
 }
 
-/** Pre-order trees as grown: per node feature (-1 = leaf), threshold or path length, right-child offset. */
-interface GrownTrees {
-  feature: Int32Array;
-  value: Float32Array;
-  skip: Uint32Array;
+// Fitting. Trees grow in pre-order into flat scratch arrays (per node: feature or -1 for a leaf, threshold or leaf
+// size, heap position), which one linear pass then writes into the heap layout once the forest's thresholds are
+// known: no node objects, no per-node allocation, no second tree walk. Everything below is scratch shared by all
+// fits (one thread; a fit never re-enters), grown on demand and kept, so a refit allocates only the model's arrays.
+/** Rows copied column-major (when that is cheap next to the work of growing): one feature's values sit together. */
+let fitColumns = new Float64Array(0);
+/** Persistent permutation of the row numbers the samples are drawn from (partial Fisher-Yates). */
+let fitRows = new Int32Array(0);
+/** A tree's sample as offsets into the row data, partitioned in place node by node. */
+let fitSample = new Int32Array(0);
+/** The split feature's values of the sample, gathered once per try and partitioned along with fitSample. */
+let fitValues = new Float64Array(0);
+/** Random feature order of a node (a permutation of 0..d-1, restored after each node) and the swaps made. */
+let fitOrder = new Int32Array(0);
+let fitPicks = new Int32Array(0);
+let growStack = new Int32Array(0);
+/** Grown nodes in pre-order: split feature (-1: leaf), threshold (leaf: its size, exact in float32), heap position. */
+let grownFeature = new Int32Array(0);
+let grownValue = new Float32Array(0);
+let grownHeap = new Int32Array(0);
+/** Per-feature thresholds as collected, then sorted and de-duplicated. */
+let fitThresholds = new Float32Array(0);
+/** Leaf (level, size) -> path length code, for the usual sample sizes (-1: not seen in this fit). */
+const LEAF_TABLE = 1 << 14;
+const leafTable = new Int32Array(LEAF_TABLE);
+
+function int32Scratch(a: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
+  return a.length >= size ? a : new Int32Array(Math.max(size, 2 * a.length));
+}
+
+interface Grown {
+  /** Pre-order nodes of tree t: [starts[t], starts[t + 1]). */
   starts: Uint32Array;
   deepest: number;
 }
@@ -407,121 +442,165 @@ function fitForest(rows: Float64Array, features: number, options: ForestOptions)
   return compile(grown, features, psi, trees);
 }
 
+/**
+ * Grows `trees` trees on samples of psi rows: at each node a random feature that is not constant there, a uniform
+ * threshold in [lo, hi) rounded to float32 and kept inside so both sides are non-empty (x <= threshold goes left).
+ * The draws from `rng`, and so the forest, depend on the seed alone; the order of the rows inside a node does not
+ * matter (only which rows it holds).
+ */
 function growTrees(
   rows: Float64Array, d: number, n: number, psi: number, maxDepth: number, trees: number, rng: Random,
-): GrownTrees {
-  const cap = trees * Math.min(2 * psi - 1, (1 << (maxDepth + 1)) - 1);
-  const feature = new Int32Array(cap);
-  const value = new Float32Array(cap);
-  const skip = new Uint32Array(cap);
-  const starts = new Uint32Array(trees + 1);
-  const all = new Uint32Array(n);
+): Grown {
+  // Column-major copy when it costs less than the gathers it speeds up (and stays modest); else read rows in place.
+  const transpose = n <= trees * psi && n * d <= 1 << 21;
+  let data = rows;
+  let rowStride = d; // offset of row i, feature f: i * rowStride + f * featureStride
+  let featureStride = 1;
+  if (transpose) {
+    if (fitColumns.length < n * d) fitColumns = new Float64Array(Math.max(n * d, 2 * fitColumns.length));
+    data = fitColumns;
+    for (let f = 0; f < d; f++) {
+      for (let i = 0, k = f, o = f * n; i < n; i++, k += d, o++) data[o] = rows[k] as number;
+    }
+    rowStride = 1;
+    featureStride = n;
+  }
+  const all = (fitRows = int32Scratch(fitRows, n));
   for (let i = 0; i < n; i++) all[i] = i;
-  const idx = new Uint32Array(psi);
-  const order = new Uint32Array(d);
-  const stack = new Int32Array(4 * (maxDepth + 2));
+  const idx = (fitSample = int32Scratch(fitSample, psi));
+  if (fitValues.length < psi) fitValues = new Float64Array(Math.max(psi, 2 * fitValues.length));
+  const vals = fitValues;
+  const order = (fitOrder = int32Scratch(fitOrder, d));
+  for (let f = 0; f < d; f++) order[f] = f;
+  const picks = (fitPicks = int32Scratch(fitPicks, d));
+  const stack = (growStack = int32Scratch(growStack, 3 * (maxDepth + 2)));
+  const cap = trees * Math.min(2 * psi - 1, (1 << (maxDepth + 1)) - 1);
+  if (grownFeature.length < cap) {
+    const size = Math.max(cap, 2 * grownFeature.length);
+    grownFeature = new Int32Array(size);
+    grownValue = new Float32Array(size);
+    grownHeap = new Int32Array(size);
+  }
+  const feature = grownFeature;
+  const value = grownValue;
+  const heap = grownHeap;
+  const starts = new Uint32Array(trees + 1);
   let pos = 0;
   let deepest = 0;
-
-  // Random non-constant feature, uniform threshold in [lo, hi) rounded to float32 and kept inside so both sides
-  // are non-empty; partitions idx[start, end) (<= threshold first). Returns the split point or -1 (all duplicates).
-  let splitFeature = 0;
-  let splitThreshold = 0;
-  const split = (start: number, end: number): number => {
-    for (let f = 0; f < d; f++) order[f] = f;
-    for (let k = d; k > 0; k--) {
-      const pick = rng.int(k);
-      const f = order[pick] as number;
-      order[pick] = order[k - 1] as number;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = start; i < end; i++) {
-        const v = rows[(idx[i] as number) * d + f] as number;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      if (!(hi > lo)) continue;
-      let thr = Math.fround(lo + rng.next() * (hi - lo));
-      if (!(thr >= lo && thr < hi)) {
-        thr = Math.fround(lo);
-        if (!(thr >= lo && thr < hi)) continue; // range below float32 resolution: try another feature
-      }
-      let i = start;
-      let j = end - 1;
-      while (i <= j) {
-        if ((rows[(idx[i] as number) * d + f] as number) <= thr) i++;
-        else {
-          const tmp = idx[i] as number;
-          idx[i] = idx[j] as number;
-          idx[j] = tmp;
-          j--;
-        }
-      }
-      splitFeature = f;
-      splitThreshold = thr;
-      return i;
-    }
-    return -1;
-  };
 
   for (let t = 0; t < trees; t++) {
     starts[t] = pos;
     // Sample psi rows without replacement (partial Fisher-Yates over a persistent permutation).
     for (let i = 0; i < psi; i++) {
       const j = i + rng.int(n - i);
-      const tmp = all[i] as number;
-      all[i] = all[j] as number;
-      all[j] = tmp;
-      idx[i] = all[i] as number;
+      const row = all[j] as number;
+      all[j] = all[i] as number;
+      all[i] = row;
+      idx[i] = row * rowStride;
     }
     let sp = 0;
     let start = 0;
     let end = psi;
-    let depth = 0;
+    let h = 0;
+    let level = 0;
     for (;;) {
       const node = pos++;
-      const mid = depth < maxDepth && end - start > 1 ? split(start, end) : -1;
+      heap[node] = h;
+      let mid = -1;
+      if (level < maxDepth && end - start > 1) {
+        // Features in random order until one is not constant here. `order` is the identity on entry; the swaps
+        // are undone below, which draws the same features as reshuffling a fresh identity at every node.
+        let tries = 0;
+        for (let k = d; k > 0; k--) {
+          const pick = rng.int(k);
+          const f = order[pick] as number;
+          order[pick] = order[k - 1] as number;
+          order[k - 1] = f;
+          picks[tries++] = pick;
+          const base = f * featureStride;
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (let i = start; i < end; i++) {
+            const v = data[base + (idx[i] as number)] as number;
+            vals[i] = v;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+          if (!(hi > lo)) continue;
+          let thr = Math.fround(lo + rng.next() * (hi - lo));
+          if (!(thr >= lo && thr < hi)) {
+            thr = Math.fround(lo);
+            if (!(thr >= lo && thr < hi)) continue; // range below float32 resolution: try another feature
+          }
+          // Partition in place: rows with value <= thr first.
+          let i = start;
+          let j = end - 1;
+          while (i <= j) {
+            if ((vals[i] as number) <= thr) i++;
+            else {
+              const tmp = idx[i] as number;
+              idx[i] = idx[j] as number;
+              idx[j] = tmp;
+              vals[i] = vals[j] as number;
+              j--;
+            }
+          }
+          feature[node] = f;
+          value[node] = thr;
+          mid = i;
+          break;
+        }
+        for (let k = d - tries + 1, p = tries - 1; p >= 0; k++, p--) {
+          // Undo the swaps, last first: swap p was made with k = d - p items left, between pick and k - 1.
+          const pick = picks[p] as number;
+          const a = order[pick] as number;
+          order[pick] = order[k - 1] as number;
+          order[k - 1] = a;
+        }
+      }
       if (mid >= 0) {
-        feature[node] = splitFeature;
-        value[node] = splitThreshold;
         stack[sp] = mid;
         stack[sp + 1] = end;
-        stack[sp + 2] = depth + 1;
-        stack[sp + 3] = node;
-        sp += 4;
+        stack[sp + 2] = 2 * h + 2;
+        sp += 3;
         end = mid;
-        depth += 1;
-        if (depth > deepest) deepest = depth;
+        h = 2 * h + 1;
+        level += 1;
+        if (level > deepest) deepest = level;
         continue;
       }
       feature[node] = -1;
-      value[node] = depth + averagePathLength(end - start);
+      value[node] = end - start;
       if (sp === 0) break;
-      sp -= 4;
+      sp -= 3;
       start = stack[sp] as number;
       end = stack[sp + 1] as number;
-      depth = stack[sp + 2] as number;
-      const parent = stack[sp + 3] as number;
-      skip[parent] = pos - parent;
+      h = stack[sp + 2] as number;
+      level = 31 - Math.clz32(h + 1);
     }
   }
   starts[trees] = pos;
-  return { feature, value, skip, starts, deepest };
+  return { starts, deepest };
 }
 
-/** Turns pre-order trees into the quantised heap layout. */
-function compile(grown: GrownTrees, features: number, psi: number, trees: number): IsolationForest {
-  const { feature, value, skip, starts } = grown;
+/** Writes the grown trees into the quantised heap layout. */
+function compile(grown: Grown, features: number, psi: number, trees: number): IsolationForest {
+  const { starts } = grown;
+  const feature = grownFeature;
+  const value = grownValue;
+  const heap = grownHeap;
   const total = starts[trees] as number;
-  // Per-feature sorted distinct thresholds.
+  // Per-feature sorted distinct thresholds: bucket by feature, sort each bucket, drop repeats in place.
   const counts = new Uint32Array(features + 1);
   for (let i = 0; i < total; i++) {
     const f = feature[i] as number;
     if (f >= 0) counts[f + 1] = (counts[f + 1] as number) + 1;
   }
   for (let f = 0; f < features; f++) counts[f + 1] = (counts[f + 1] as number) + (counts[f] as number);
-  const all = new Float32Array(counts[features] as number);
-  const fill = counts.slice();
+  const splits = counts[features] as number;
+  if (fitThresholds.length < splits) fitThresholds = new Float32Array(Math.max(splits, 2 * fitThresholds.length));
+  const all = fitThresholds;
+  const fill = counts.slice(0, features);
   for (let i = 0; i < total; i++) {
     const f = feature[i] as number;
     if (f >= 0) {
@@ -530,14 +609,19 @@ function compile(grown: GrownTrees, features: number, psi: number, trees: number
     }
   }
   const thresholdStart = new Uint32Array(features + 1);
-  const distinct: number[] = [];
+  let kept = 0;
   for (let f = 0; f < features; f++) {
-    const part = all.subarray(counts[f] as number, counts[f + 1] as number).sort();
-    thresholdStart[f] = distinct.length;
-    for (let k = 0; k < part.length; k++) if (k === 0 || part[k] !== part[k - 1]) distinct.push(part[k] as number);
+    const a = counts[f] as number;
+    const b = counts[f + 1] as number;
+    thresholdStart[f] = kept;
+    if (b - a > 1) all.subarray(a, b).sort();
+    for (let k = a; k < b; k++) {
+      const v = all[k] as number;
+      if (k === a || v !== all[kept - 1]) all[kept++] = v;
+    }
   }
-  thresholdStart[features] = distinct.length;
-  const thresholds = Float32Array.from(distinct);
+  thresholdStart[features] = kept;
+  const thresholds = all.slice(0, kept);
   const depth = grown.deepest;
   let builder: HeapBuilder;
   try {
@@ -545,22 +629,31 @@ function compile(grown: GrownTrees, features: number, psi: number, trees: number
   } catch (e) {
     throw new IsolationForestError(`fit: ${(e as Error).message}`);
   }
-  // Walk each tree; a leaf at depth k < depth sits at the leftmost bottom slot below its heap position.
-  const stack: number[] = [];
+  // Leaves: path length depth + c(size), coded through a (level, size) table when it fits (else by value alone).
+  const width = psi + 1;
+  const table = (depth + 1) * width <= LEAF_TABLE;
+  if (table) leafTable.fill(-1, 0, (depth + 1) * width);
   for (let t = 0; t < trees; t++) {
-    stack.push(starts[t] as number, 0, 0);
-    while (stack.length > 0) {
-      const lvl = stack.pop() as number;
-      const h = stack.pop() as number;
-      const pre = stack.pop() as number;
-      const f = feature[pre] as number;
-      if (f < 0) {
-        builder.leaf(t, h, lvl, value[pre] as number);
+    const end = starts[t + 1] as number;
+    for (let p = starts[t] as number; p < end; p++) {
+      const f = feature[p] as number;
+      const h = heap[p] as number;
+      if (f >= 0) {
+        const a = thresholdStart[f] as number;
+        builder.split(t, h, f, lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[p] as number) - a);
         continue;
       }
-      const a = thresholdStart[f] as number;
-      builder.split(t, h, f, lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[pre] as number) - a);
-      stack.push(pre + 1, 2 * h + 1, lvl + 1, pre + (skip[pre] as number), 2 * h + 2, lvl + 1);
+      const level = 31 - Math.clz32(h + 1);
+      const size = value[p] as number;
+      let code: number;
+      if (table) {
+        const key = level * width + size;
+        code = leafTable[key] as number;
+        if (code < 0) leafTable[key] = code = builder.code(level + averagePathLength(size));
+      } else {
+        code = builder.code(level + averagePathLength(size));
+      }
+      builder.place(t, h, level, code);
     }
   }
   return builder.finish(psi, thresholds);
