@@ -150,12 +150,14 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
         .strictObject({
           index: z.int({ error: 'expected a whole number, this shard\'s index (0 .. count-1)' }).min(0, { error: 'the shard index is at least 0' }),
           count: z.int({ error: 'expected a whole number of shards' }).min(1, { error: 'the shard count is at least 1' }).max(10_000),
+          /** Name this shard's entities in the training reads' PromQL where provably safe (src/shard/pushdown.ts). */
+          pushdown: z.boolean({ error: 'expected true or false' }).default(true),
         })
         .superRefine((shard, ctx) => {
           const problem = shardProblem(shard.index, shard.count);
           if (problem) ctx.addIssue({ code: 'custom', path: ['index'], message: problem });
         })
-        .default({ index: 0, count: 1 }),
+        .default({ index: 0, count: 1, pushdown: true }),
       groups: z
         .array(groupSchema(detectorOptions), { error: 'expected a list of groups' })
         .min(1, { error: 'define at least one group of entities' }),

@@ -124,7 +124,8 @@ export class GroupRunner {
     this.shard = deps.shard ?? NO_SHARD;
     if (this.shard.count > 1) {
       for (const feature of this.featureNames) {
-        const plan = planPushdown(config.features[feature] ?? '', config.groupBy);
+        const promql = config.features[feature] ?? '';
+        const plan: PushdownPlan = this.shard.pushdown === false ? { safe: false, promql, reason: 'shard.pushdown is false in the config' } : planPushdown(promql, config.groupBy);
         this.pushdown.set(feature, plan);
         if (!plan.safe) {
           this.logger.warn(

@@ -28,7 +28,7 @@ function withOverrides(config: ExporterConfig, overrides: RunOptions['overrides'
     ...(overrides?.logLevel ? { logLevel: overrides.logLevel } : {}),
     ...(overrides?.stateDir ? { stateDir: overrides.stateDir } : {}),
     // The flag wins over the file's `shard:` (a StatefulSet derives it from the pod ordinal).
-    ...(overrides?.shard ? { shard: { index: overrides.shard.index, count: overrides.shard.count } } : {}),
+    ...(overrides?.shard ? { shard: { ...config.shard, index: overrides.shard.index, count: overrides.shard.count } } : {}),
   };
 }
 

@@ -188,7 +188,7 @@ class Analysis {
     }
     const inner = this.shape(vector);
     if (!inner.readsSeries) return { type: 'vector', readsSeries: false };
-    if (!modifier) throw new Refusal(`${opName} without by (...) merges every entity's series`);
+    if (!modifier) throw new Refusal(`${opName} with no by (...) merges every entity's series`);
     const [how, grouping] = children(modifier);
     const labels = this.labelNames(grouping);
     if (how?.name === 'By') {

@@ -14,6 +14,8 @@ export interface Shard {
   readonly index: number;
   /** Number of shards; 1 = no sharding. */
   readonly count: number;
+  /** Whether training reads name this shard's entities in PromQL where safe (src/shard/pushdown.ts); default true. */
+  readonly pushdown?: boolean;
 }
 
 export const NO_SHARD: Shard = { index: 0, count: 1 };
