@@ -59,9 +59,10 @@ describe('--shard I/N', () => {
 });
 
 describe('shard: in the config', () => {
-  it('defaults to 0/1 (no sharding) and accepts index/count', () => {
-    expect(parseExporterConfig(config(''), 'exporter.yml', DEFAULTS).shard).toEqual({ index: 0, count: 1 });
-    expect(parseExporterConfig(config('shard: { index: 2, count: 4 }'), 'exporter.yml', DEFAULTS).shard).toEqual({ index: 2, count: 4 });
+  it('defaults to 0/1 (no sharding) with the filter pushed into PromQL, and accepts index/count/pushdown', () => {
+    expect(parseExporterConfig(config(''), 'exporter.yml', DEFAULTS).shard).toEqual({ index: 0, count: 1, pushdown: true });
+    expect(parseExporterConfig(config('shard: { index: 2, count: 4 }'), 'exporter.yml', DEFAULTS).shard).toEqual({ index: 2, count: 4, pushdown: true });
+    expect(parseExporterConfig(config('shard: { index: 2, count: 4, pushdown: false }'), 'exporter.yml', DEFAULTS).shard).toEqual({ index: 2, count: 4, pushdown: false });
   });
 
   it('rejects an index outside 0..count-1 and unknown keys with the location', () => {
@@ -69,5 +70,6 @@ describe('shard: in the config', () => {
     expect(problems(config('shard: { index: 3, count: 3 }')).join('\n')).toMatch(/exporter\.yml:3:\d+: shard\.index: shard index 3 must be a whole number with 0 <= index < count \(3\), i\.e\. 0\.\.2/);
     expect(problems(config('shard: { index: 0, count: 0 }')).join('\n')).toMatch(/shard\.count: the shard count is at least 1/);
     expect(problems(config('shard: { index: 0, count: 2, of: 3 }')).join('\n')).toMatch(/shard/);
+    expect(problems(config('shard: { index: 0, count: 2, pushdown: maybe }')).join('\n')).toMatch(/shard\.pushdown: expected true or false/);
   });
 });
