@@ -298,6 +298,19 @@ export class IsolationForest implements ForestModel {
 }
 
 /**
+ * The node type of a forest whose features have at most `perFeatureMax` distinct thresholds each: 16 bits when every
+ * threshold index and the padding index above them fit (q ranges over [0, count], so the padding index must exceed
+ * every count), else 32; or why none fits.
+ */
+function nodeLayout(features: number, perFeatureMax: number): { narrow: boolean; pad: number } | string {
+  const bits = featureBits(features);
+  const narrow = perFeatureMax < (1 << (16 - bits)) - 1;
+  const pad = (1 << ((narrow ? 16 : 31) - bits)) - 1;
+  if (perFeatureMax >= pad) return `${perFeatureMax} distinct thresholds for one feature exceed the layout limit ${pad}`;
+  return { narrow, pad };
+}
+
+/**
  * Builds the heap layout tree by tree (from grown trees or a serialised forest): picks the narrowest node type
  * every threshold index fits and codes the leaves' path lengths.
  */
@@ -320,13 +333,10 @@ export class HeapBuilder {
       perFeatureMax = Math.max(perFeatureMax, (thresholdStart[f + 1] as number) - (thresholdStart[f] as number));
     }
     this.inner = (1 << depth) - 1;
-    // q ranges over [0, count]: the padding index must exceed every count.
-    const narrow = perFeatureMax < (1 << (16 - this.bits)) - 1;
-    const nodes = narrow ? new Uint16Array(treeCount * this.inner) : new Int32Array(treeCount * this.inner);
-    const pad = padIndex(features, nodes);
-    if (perFeatureMax >= pad) {
-      throw new IsolationForestError(`${perFeatureMax} distinct thresholds for one feature exceed the layout limit ${pad}`);
-    }
+    const layout = nodeLayout(features, perFeatureMax);
+    if (typeof layout === 'string') throw new IsolationForestError(layout);
+    const nodes = layout.narrow ? new Uint16Array(treeCount * this.inner) : new Int32Array(treeCount * this.inner);
+    const pad = layout.pad;
     nodes.fill(pad << this.bits);
     this.nodes = nodes;
     this.codes = new Uint8Array(treeCount * (this.inner + 1));
@@ -407,8 +417,19 @@ let growStack = new Int32Array(0);
 let grownFeature = new Int32Array(0);
 let grownValue = new Float32Array(0);
 let grownHeap = new Int32Array(0);
-/** Per-feature thresholds as collected, then sorted and de-duplicated. */
+/** The same thresholds' float32 bits (the sort keys), and each split's index among its feature's thresholds. */
+let grownValueBits = new Uint32Array(0);
+let grownIndex = new Int32Array(0);
+/** Radix sort of the splits: keys and node positions (in and out of a pass), byte histograms. */
+let sortKeys = new Int32Array(0);
+let sortNodes = new Int32Array(0);
+let sortKeysOut = new Int32Array(0);
+let sortNodesOut = new Int32Array(0);
+const radixHistogram = new Uint32Array(4 * 256);
+/** Per-feature sorted distinct thresholds, and the heap layout before it takes the model's narrow types. */
 let fitThresholds = new Float32Array(0);
+let heapScratch = new Int32Array(0);
+let slotScratch = new Int32Array(0);
 /** Leaf (level, size) -> path length code, for the usual sample sizes (-1: not seen in this fit). */
 const LEAF_TABLE = 1 << 14;
 const leafTable = new Int32Array(LEAF_TABLE);
@@ -452,7 +473,7 @@ function growTrees(
   rows: Float64Array, d: number, n: number, psi: number, maxDepth: number, trees: number, rng: Random,
 ): Grown {
   // Column-major copy when it costs less than the gathers it speeds up (and stays modest); else read rows in place.
-  const transpose = n <= trees * psi && n * d <= 1 << 21;
+  const transpose = n <= trees * psi && n * d <= 1 << 18;
   let data = rows;
   let rowStride = d; // offset of row i, feature f: i * rowStride + f * featureStride
   let featureStride = 1;
@@ -465,122 +486,149 @@ function growTrees(
     rowStride = 1;
     featureStride = n;
   }
-  const all = (fitRows = int32Scratch(fitRows, n));
-  for (let i = 0; i < n; i++) all[i] = i;
-  const idx = (fitSample = int32Scratch(fitSample, psi));
+  fitRows = int32Scratch(fitRows, n);
+  for (let i = 0; i < n; i++) fitRows[i] = i;
+  fitSample = int32Scratch(fitSample, psi);
   if (fitValues.length < psi) fitValues = new Float64Array(Math.max(psi, 2 * fitValues.length));
-  const vals = fitValues;
-  const order = (fitOrder = int32Scratch(fitOrder, d));
-  for (let f = 0; f < d; f++) order[f] = f;
-  const picks = (fitPicks = int32Scratch(fitPicks, d));
-  const stack = (growStack = int32Scratch(growStack, 3 * (maxDepth + 2)));
+  fitOrder = int32Scratch(fitOrder, d);
+  for (let f = 0; f < d; f++) fitOrder[f] = f;
+  fitPicks = int32Scratch(fitPicks, d);
+  growStack = int32Scratch(growStack, 3 * (maxDepth + 2));
   const cap = trees * Math.min(2 * psi - 1, (1 << (maxDepth + 1)) - 1);
   if (grownFeature.length < cap) {
     const size = Math.max(cap, 2 * grownFeature.length);
     grownFeature = new Int32Array(size);
     grownValue = new Float32Array(size);
     grownHeap = new Int32Array(size);
+    grownValueBits = new Uint32Array(grownValue.buffer);
+    grownIndex = new Int32Array(size);
   }
-  const feature = grownFeature;
-  const value = grownValue;
-  const heap = grownHeap;
   const starts = new Uint32Array(trees + 1);
   let pos = 0;
   let deepest = 0;
 
   for (let t = 0; t < trees; t++) {
     starts[t] = pos;
-    // Sample psi rows without replacement (partial Fisher-Yates over a persistent permutation).
-    for (let i = 0; i < psi; i++) {
-      const j = i + rng.int(n - i);
-      const row = all[j] as number;
-      all[j] = all[i] as number;
-      all[i] = row;
-      idx[i] = row * rowStride;
-    }
-    let sp = 0;
-    let start = 0;
-    let end = psi;
-    let h = 0;
-    let level = 0;
-    for (;;) {
-      const node = pos++;
-      heap[node] = h;
-      let mid = -1;
-      if (level < maxDepth && end - start > 1) {
-        // Features in random order until one is not constant here. `order` is the identity on entry; the swaps
-        // are undone below, which draws the same features as reshuffling a fresh identity at every node.
-        let tries = 0;
-        for (let k = d; k > 0; k--) {
-          const pick = rng.int(k);
-          const f = order[pick] as number;
-          order[pick] = order[k - 1] as number;
-          order[k - 1] = f;
-          picks[tries++] = pick;
-          const base = f * featureStride;
-          let lo = Infinity;
-          let hi = -Infinity;
-          for (let i = start; i < end; i++) {
-            const v = data[base + (idx[i] as number)] as number;
-            vals[i] = v;
-            if (v < lo) lo = v;
-            if (v > hi) hi = v;
-          }
-          if (!(hi > lo)) continue;
-          let thr = Math.fround(lo + rng.next() * (hi - lo));
-          if (!(thr >= lo && thr < hi)) {
-            thr = Math.fround(lo);
-            if (!(thr >= lo && thr < hi)) continue; // range below float32 resolution: try another feature
-          }
-          // Partition in place: rows with value <= thr first.
-          let i = start;
-          let j = end - 1;
-          while (i <= j) {
-            if ((vals[i] as number) <= thr) i++;
-            else {
-              const tmp = idx[i] as number;
-              idx[i] = idx[j] as number;
-              idx[j] = tmp;
-              vals[i] = vals[j] as number;
-              j--;
-            }
-          }
-          feature[node] = f;
-          value[node] = thr;
-          mid = i;
-          break;
-        }
-        for (let k = d - tries + 1, p = tries - 1; p >= 0; k++, p--) {
-          // Undo the swaps, last first: swap p was made with k = d - p items left, between pick and k - 1.
-          const pick = picks[p] as number;
-          const a = order[pick] as number;
-          order[pick] = order[k - 1] as number;
-          order[k - 1] = a;
-        }
-      }
-      if (mid >= 0) {
-        stack[sp] = mid;
-        stack[sp + 1] = end;
-        stack[sp + 2] = 2 * h + 2;
-        sp += 3;
-        end = mid;
-        h = 2 * h + 1;
-        level += 1;
-        if (level > deepest) deepest = level;
-        continue;
-      }
-      feature[node] = -1;
-      value[node] = end - start;
-      if (sp === 0) break;
-      sp -= 3;
-      start = stack[sp] as number;
-      end = stack[sp + 1] as number;
-      h = stack[sp + 2] as number;
-      level = 31 - Math.clz32(h + 1);
-    }
+    pos = growTree(data, rowStride, featureStride, d, n, psi, maxDepth, rng, pos);
+    if (treeDepth > deepest) deepest = treeDepth;
   }
   starts[trees] = pos;
   return { starts, deepest };
+}
+
+/** Height of the tree growTree grew last. */
+let treeDepth = 0;
+
+/**
+ * Grows one tree into the pre-order scratch from position `pos` (returns the position after it). A function per
+ * tree, not one loop over all trees: called 100 times a fit, it is optimised with feedback from every branch
+ * (a whole-forest loop is optimised on stack mid-way and then deoptimises after its loop, at every fit).
+ */
+function growTree(
+  data: Float64Array, rowStride: number, featureStride: number, d: number, n: number, psi: number, maxDepth: number,
+  rng: Random, first: number,
+): number {
+  const all = fitRows;
+  const idx = fitSample;
+  const vals = fitValues;
+  const order = fitOrder;
+  const picks = fitPicks;
+  const stack = growStack;
+  const feature = grownFeature;
+  const value = grownValue;
+  const heap = grownHeap;
+  let pos = first;
+  let deepest = 0;
+  // Sample psi rows without replacement (partial Fisher-Yates over a persistent permutation).
+  for (let i = 0; i < psi; i++) {
+    const j = i + rng.int(n - i);
+    const row = all[j] as number;
+    all[j] = all[i] as number;
+    all[i] = row;
+    idx[i] = row * rowStride;
+  }
+  let sp = 0;
+  let start = 0;
+  let end = psi;
+  let h = 0;
+  let level = 0;
+  for (;;) {
+    const node = pos++;
+    heap[node] = h;
+    let mid = -1;
+    if (level < maxDepth && end - start > 1) {
+      // Features in random order until one is not constant here. `order` is the identity on entry; the swaps
+      // are undone below, which draws the same features as reshuffling a fresh identity at every node.
+      let tries = 0;
+      for (let k = d; k > 0; k--) {
+        const pick = rng.int(k);
+        const f = order[pick] as number;
+        order[pick] = order[k - 1] as number;
+        order[k - 1] = f;
+        picks[tries++] = pick;
+        const base = f * featureStride;
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let i = start; i < end; i++) {
+          const v = data[base + (idx[i] as number)] as number;
+          vals[i] = v;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+        if (!(hi > lo)) continue;
+        let thr = Math.fround(lo + rng.next() * (hi - lo));
+        if (!(thr >= lo && thr < hi)) {
+          thr = Math.fround(lo);
+          if (!(thr >= lo && thr < hi)) continue; // range below float32 resolution: try another feature
+        }
+        // Partition in place: rows with value <= thr first.
+        let i = start;
+        let j = end - 1;
+        while (i <= j) {
+          if ((vals[i] as number) <= thr) i++;
+          else {
+            const tmp = idx[i] as number;
+            idx[i] = idx[j] as number;
+            idx[j] = tmp;
+            vals[i] = vals[j] as number;
+            j--;
+          }
+        }
+        feature[node] = f;
+        value[node] = thr;
+        mid = i;
+        break;
+      }
+      for (let k = d - tries + 1, p = tries - 1; p >= 0; k++, p--) {
+        // Undo the swaps, last first: swap p was made with k = d - p items left, between pick and k - 1.
+        const pick = picks[p] as number;
+        const a = order[pick] as number;
+        order[pick] = order[k - 1] as number;
+        order[k - 1] = a;
+      }
+    }
+    if (mid >= 0) {
+      stack[sp] = mid;
+      stack[sp + 1] = end;
+      stack[sp + 2] = 2 * h + 2;
+      sp += 3;
+      end = mid;
+      h = 2 * h + 1;
+      level += 1;
+      if (level > deepest) deepest = level;
+      continue;
+    }
+    feature[node] = -1;
+    value[node] = end - start;
+    if (sp === 0) break;
+    sp -= 3;
+    start = stack[sp] as number;
+    end = stack[sp + 1] as number;
+    h = stack[sp + 2] as number;
+    level = 31 - Math.clz32(h + 1);
+  }
+  treeDepth = deepest;
+  return pos;
 }
 
 /** Writes the grown trees into the quantised heap layout. */
@@ -588,73 +636,136 @@ function compile(grown: Grown, features: number, psi: number, trees: number): Is
   const { starts } = grown;
   const feature = grownFeature;
   const value = grownValue;
+  const valueBits = grownValueBits;
   const heap = grownHeap;
+  const index = grownIndex;
   const total = starts[trees] as number;
-  // Per-feature sorted distinct thresholds: bucket by feature, sort each bucket, drop repeats in place.
+  // Per-feature sorted distinct thresholds, and each split's index among them: a radix sort of the splits by
+  // threshold (float32 bits made order-preserving unsigned keys; LSD, a byte a pass, passes where every key has the
+  // same byte skipped), then a stable counting pass by feature.
+  let keys = (sortKeys = int32Scratch(sortKeys, total));
+  let nodes = (sortNodes = int32Scratch(sortNodes, total));
+  let keysOut = (sortKeysOut = int32Scratch(sortKeysOut, total));
+  let nodesOut = (sortNodesOut = int32Scratch(sortNodesOut, total));
+  const hist = radixHistogram;
+  hist.fill(0);
+  let splits = 0;
+  for (let p = 0; p < total; p++) {
+    if ((feature[p] as number) < 0) continue;
+    const u = valueBits[p] as number;
+    const key = u ^ ((u >> 31) | 0x80000000);
+    keys[splits] = key;
+    nodes[splits] = p;
+    splits++;
+    hist[key & 255] = (hist[key & 255] as number) + 1;
+    hist[256 + ((key >>> 8) & 255)] = (hist[256 + ((key >>> 8) & 255)] as number) + 1;
+    hist[512 + ((key >>> 16) & 255)] = (hist[512 + ((key >>> 16) & 255)] as number) + 1;
+    hist[768 + (key >>> 24)] = (hist[768 + (key >>> 24)] as number) + 1;
+  }
+  for (let pass = 0; pass < 4 && splits > 0; pass++) {
+    const shift = 8 * pass;
+    const off = 256 * pass;
+    if (hist[off + (((keys[0] as number) >>> shift) & 255)] === splits) continue;
+    for (let b = 0, sum = 0; b < 256; b++) {
+      const c = hist[off + b] as number;
+      hist[off + b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < splits; i++) {
+      const key = keys[i] as number;
+      const slot = off + ((key >>> shift) & 255);
+      const o = hist[slot] as number;
+      hist[slot] = o + 1;
+      keysOut[o] = key;
+      nodesOut[o] = nodes[i] as number;
+    }
+    [keys, keysOut] = [keysOut, keys];
+    [nodes, nodesOut] = [nodesOut, nodes];
+  }
   const counts = new Uint32Array(features + 1);
-  for (let i = 0; i < total; i++) {
-    const f = feature[i] as number;
-    if (f >= 0) counts[f + 1] = (counts[f + 1] as number) + 1;
+  for (let i = 0; i < splits; i++) {
+    const f = feature[nodes[i] as number] as number;
+    counts[f + 1] = (counts[f + 1] as number) + 1;
   }
   for (let f = 0; f < features; f++) counts[f + 1] = (counts[f + 1] as number) + (counts[f] as number);
-  const splits = counts[features] as number;
-  if (fitThresholds.length < splits) fitThresholds = new Float32Array(Math.max(splits, 2 * fitThresholds.length));
-  const all = fitThresholds;
-  const fill = counts.slice(0, features);
-  for (let i = 0; i < total; i++) {
-    const f = feature[i] as number;
-    if (f >= 0) {
-      all[fill[f] as number] = value[i] as number;
-      fill[f] = (fill[f] as number) + 1;
-    }
+  for (let i = 0; i < splits; i++) {
+    const p = nodes[i] as number;
+    const f = feature[p] as number;
+    const o = counts[f] as number;
+    counts[f] = o + 1;
+    nodesOut[o] = p;
   }
+  // counts[f] is now the end of feature f's splits (= the start of f + 1's).
+  if (fitThresholds.length < splits) fitThresholds = new Float32Array(Math.max(splits, 2 * fitThresholds.length));
+  const distinct = fitThresholds;
   const thresholdStart = new Uint32Array(features + 1);
   let kept = 0;
-  for (let f = 0; f < features; f++) {
-    const a = counts[f] as number;
-    const b = counts[f + 1] as number;
-    thresholdStart[f] = kept;
-    if (b - a > 1) all.subarray(a, b).sort();
-    for (let k = a; k < b; k++) {
-      const v = all[k] as number;
-      if (k === a || v !== all[kept - 1]) all[kept++] = v;
+  let perFeatureMax = 0;
+  for (let f = 0, i = 0; f < features; f++) {
+    const first = kept;
+    thresholdStart[f] = first;
+    for (const end = counts[f] as number; i < end; i++) {
+      const p = nodesOut[i] as number;
+      const v = value[p] as number;
+      if (kept === first || v !== distinct[kept - 1]) distinct[kept++] = v; // -0 and 0 are one threshold
+      index[p] = kept - 1 - first;
     }
+    perFeatureMax = Math.max(perFeatureMax, kept - first);
   }
   thresholdStart[features] = kept;
-  const thresholds = all.slice(0, kept);
+  const thresholds = distinct.slice(0, kept);
   const depth = grown.deepest;
-  let builder: HeapBuilder;
-  try {
-    builder = new HeapBuilder(features, trees, depth, thresholdStart);
-  } catch (e) {
-    throw new IsolationForestError(`fit: ${(e as Error).message}`);
-  }
-  // Leaves: path length depth + c(size), coded through a (level, size) table when it fits (else by value alone).
+  const layout = nodeLayout(features, perFeatureMax);
+  if (typeof layout === 'string') throw new IsolationForestError(`fit: ${layout}`);
+  const bits = featureBits(features);
+  const inner = (1 << depth) - 1;
+  const nodeCount = trees * inner;
+  const slotCount = trees * (inner + 1);
+  const packed = (heapScratch = int32Scratch(heapScratch, nodeCount));
+  packed.fill(layout.pad << bits, 0, nodeCount);
+  const slots = (slotScratch = int32Scratch(slotScratch, slotCount));
+  slots.fill(0, 0, slotCount);
+  // Leaves: path length level + c(size), coded by value (float32); a (level, size) table saves the lookups when it fits.
+  const codeOf = new Map<number, number>();
+  const leafValues: number[] = [];
   const width = psi + 1;
   const table = (depth + 1) * width <= LEAF_TABLE;
   if (table) leafTable.fill(-1, 0, (depth + 1) * width);
   for (let t = 0; t < trees; t++) {
+    const base = t * inner;
+    const slotBase = t * (inner + 1) - inner - 1;
     const end = starts[t + 1] as number;
     for (let p = starts[t] as number; p < end; p++) {
       const f = feature[p] as number;
       const h = heap[p] as number;
       if (f >= 0) {
-        const a = thresholdStart[f] as number;
-        builder.split(t, h, f, lowerBound(thresholds, a, thresholdStart[f + 1] as number, value[p] as number) - a);
+        packed[base + h] = ((index[p] as number) << bits) | f;
         continue;
       }
       const level = 31 - Math.clz32(h + 1);
       const size = value[p] as number;
-      let code: number;
-      if (table) {
-        const key = level * width + size;
-        code = leafTable[key] as number;
-        if (code < 0) leafTable[key] = code = builder.code(level + averagePathLength(size));
-      } else {
-        code = builder.code(level + averagePathLength(size));
+      const key = level * width + size;
+      let code = table ? (leafTable[key] as number) : -1;
+      if (code < 0) {
+        const v = Math.fround(level + averagePathLength(size));
+        code = codeOf.get(v) ?? -1;
+        if (code < 0) {
+          code = leafValues.length;
+          leafValues.push(v);
+          codeOf.set(v, code);
+        }
+        if (table) leafTable[key] = code;
       }
-      builder.place(t, h, level, code);
+      // The leftmost bottom slot below h.
+      slots[slotBase + ((h + 1) << (depth - level))] = code;
     }
   }
-  return builder.finish(psi, thresholds);
+  const nodesArray = layout.narrow ? new Uint16Array(nodeCount) : new Int32Array(nodeCount);
+  nodesArray.set(packed.subarray(0, nodeCount));
+  const codes = leafValues.length <= 256 ? new Uint8Array(slotCount) : leafValues.length <= 65536 ? new Uint16Array(slotCount) : new Uint32Array(slotCount);
+  codes.set(slots.subarray(0, slotCount));
+  return new IsolationForest({
+    features, sampleSize: psi, treeCount: trees, depth, nodes: nodesArray, leafCodes: codes,
+    leafValues: Float32Array.from(leafValues), thresholds, thresholdStart,
+  });
 }

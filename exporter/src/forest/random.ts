@@ -10,27 +10,26 @@ function splitmix32(state: { s: number }): number {
 
 /** Deterministic uniform generator: `next()` in [0, 1), `int(n)` in [0, n). */
 export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /** sfc32 state a, b, c, d: int32 slots (as object fields they would be boxed doubles past the small-integer range). */
+  private readonly s = new Int32Array(4);
 
   constructor(seed: number) {
     const st = { s: seed | 0 };
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
+    for (let i = 0; i < 4; i++) this.s[i] = splitmix32(st);
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
   nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
+    const s = this.s;
+    const a = s[0] as number;
+    const b = s[1] as number;
+    const c = s[2] as number;
+    const d = s[3] as number;
+    const t = (((a + b) | 0) + d) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    s[3] = (d + 1) | 0;
     return t >>> 0;
   }
 
