@@ -249,4 +249,21 @@ describe('models saved by earlier builds (format version 1)', () => {
     expect(Array.from(serializeForest(f))).toEqual(Array.from(bytes));
     expect(fixture.probes.map((p) => f.scoreOne(p))).toEqual(fixture.scores);
   });
+
+  it('fits the same forest as the old code when it reads many rows in place (few small trees), also after a huge fit', () => {
+    const many = JSON.parse(readFileSync(new URL('./fixtures/forest-v1-many-rows.json', import.meta.url), 'utf8')) as {
+      rows: number;
+      features: number;
+      options: { trees: number; sampleSize: number; seed: number };
+      model: string;
+    };
+    const rng = new Random(77);
+    const x = new Float64Array(many.rows * many.features).map(() => Math.round(gaussian(rng) * 1000) / 1000);
+    const expected = Array.from(Buffer.from(many.model, 'base64'));
+    expect(Array.from(serializeForest(IsolationForest.fit(x, many.features, many.options)))).toEqual(expected);
+    // A fit whose scratch is too large to keep (dropped afterwards), then the small fit again.
+    IsolationForest.fit(x, many.features, { trees: 600, sampleSize: 1024, seed: 1 });
+    expect(Array.from(serializeForest(IsolationForest.fit(x, many.features, many.options)))).toEqual(expected);
+    expect(Array.from(serializeForest(IsolationForest.fit(Float64Array.from(fixture.rows), fixture.features, fixture.options)))).toEqual(Array.from(bytes));
+  });
 });

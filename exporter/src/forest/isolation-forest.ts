@@ -460,7 +460,38 @@ function fitForest(rows: Float64Array, features: number, options: ForestOptions)
   const maxDepth = options.maxDepth ?? Math.ceil(Math.log2(psi));
   checkInt('maxDepth', maxDepth, 1, MAX_DEPTH);
   const grown = growTrees(rows, features, n, psi, maxDepth, trees, new Random(options.seed ?? 1));
-  return compile(grown, features, psi, trees);
+  try {
+    return compile(grown, features, psi, trees);
+  } finally {
+    trimScratch();
+  }
+}
+
+/** Scratch arrays longer than this are dropped after a fit: a rare huge forest or data set does not pin its memory. */
+const KEEP_SCRATCH = 1 << 18;
+
+function trimScratch(): void {
+  if (fitRows.length > KEEP_SCRATCH) fitRows = new Int32Array(0);
+  if (fitSample.length > KEEP_SCRATCH) {
+    fitSample = new Int32Array(0);
+    fitValues = new Float64Array(0);
+  }
+  if (grownFeature.length > KEEP_SCRATCH) {
+    grownFeature = new Int32Array(0);
+    grownValue = new Float32Array(0);
+    grownHeap = new Int32Array(0);
+    grownValueBits = new Uint32Array(0);
+    grownIndex = new Int32Array(0);
+  }
+  if (sortKeys.length > KEEP_SCRATCH) {
+    sortKeys = new Int32Array(0);
+    sortNodes = new Int32Array(0);
+    sortKeysOut = new Int32Array(0);
+    sortNodesOut = new Int32Array(0);
+  }
+  if (fitThresholds.length > KEEP_SCRATCH) fitThresholds = new Float32Array(0);
+  if (heapScratch.length > KEEP_SCRATCH) heapScratch = new Int32Array(0);
+  if (slotScratch.length > KEEP_SCRATCH) slotScratch = new Int32Array(0);
 }
 
 /**
@@ -478,7 +509,7 @@ function growTrees(
   let rowStride = d; // offset of row i, feature f: i * rowStride + f * featureStride
   let featureStride = 1;
   if (transpose) {
-    if (fitColumns.length < n * d) fitColumns = new Float64Array(Math.max(n * d, 2 * fitColumns.length));
+    if (fitColumns.length < n * d) fitColumns = new Float64Array(Math.min(1 << 18, Math.max(n * d, 2 * fitColumns.length)));
     data = fitColumns;
     for (let f = 0; f < d; f++) {
       for (let i = 0, k = f, o = f * n; i < n; i++, k += d, o++) data[o] = rows[k] as number;
@@ -679,8 +710,12 @@ function compile(grown: Grown, features: number, psi: number, trees: number): Is
       keysOut[o] = key;
       nodesOut[o] = nodes[i] as number;
     }
-    [keys, keysOut] = [keysOut, keys];
-    [nodes, nodesOut] = [nodesOut, nodes];
+    const k = keys;
+    keys = keysOut;
+    keysOut = k;
+    const p = nodes;
+    nodes = nodesOut;
+    nodesOut = p;
   }
   const counts = new Uint32Array(features + 1);
   for (let i = 0; i < splits; i++) {
