@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector } from '../src/detector/index.js';
 import { ScoreCalibrator } from '../src/detector/calibration.js';
@@ -173,6 +174,21 @@ describe('streaming detector', () => {
     const wrong = bytes.slice();
     wrong[0] = 0;
     expect(() => restoreDetector(wrong)).toThrow(/bad magic/);
+  });
+
+  it('restores a state saved by the previous state version (2) and continues as that code did', () => {
+    // Made by the code of state version 2 (see the fixture's note): a 2-feature detector after 140 rows.
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/detector-state-v2.json', import.meta.url), 'utf8')) as { state: string; next: number[] };
+    const row = (i: number) => [0.5 + 0.1 * Math.sin(i / 7) + 0.01 * ((i * 7919) % 13), 0.1 + 0.02 * Math.cos(i / 5) + 0.001 * ((i * 104729) % 17) + (i >= 150 && i < 160 ? 0.3 : 0)];
+    const det = restoreDetector(new Uint8Array(Buffer.from(fixture.state, 'base64')));
+    expect(det.samplesSeen).toBe(140);
+    const scores = [];
+    for (let i = 140; i < 200; i++) scores.push(det.update(1_700_000_000 + 15 * i, row(i)).anomalyScore);
+    // Identical up to the end of the incident at row 150 (after it, this version keeps the recovery out of the
+    // calibration, which version 2 did not).
+    expect(scores.slice(0, 21)).toEqual(fixture.next.slice(0, 21));
+    expect(scores.slice(10, 20).every((a) => a > 1)).toBe(true);
+    expect(restoreDetector(det.serialize()).samplesSeen).toBe(200);
   });
 
   it('updateBatch gives the same verdicts as update', () => {

@@ -11,6 +11,7 @@ import { DEFAULT_SERVICES } from '../workload/spec.js';
 import { REPO_ROOT, startClosedLoop } from '../loop/closed-loop.js';
 import { ADMIN_TO_ACTION, resetService, runFault, waitQuiet, type FaultRunResult } from '../loop/fault-run.js';
 import { writeReport } from '../loop/report.js';
+import { featureQueries } from '../loop/features.js';
 import { loopFigures, quantile, resultsTable, seconds, table } from '../loop/summary.js';
 import { waitForModels } from '../loop/warmup.js';
 
@@ -44,6 +45,35 @@ async function scoreQuantiles(prometheusUrl: string, startS: number, endS: numbe
     max: values.length ? Math.max(...values) : Number.NaN,
     aboveThreshold: values.filter((v) => v > 1).length,
   };
+}
+
+/**
+ * Every series the diagnosis of a miss needs, over the whole run at 1 s: per service the anomaly score, the
+ * per-feature scores and each feature's value. Written beside the results (bench-results/closed-loop-series.json).
+ */
+async function dumpSeries(prometheusUrl: string, startS: number, endS: number): Promise<Record<string, Record<string, [number, number][]>>> {
+  const queries: Record<string, string> = {
+    score: 'max by (service) (selfheal_anomaly_score{group="demo"})',
+    ...Object.fromEntries(Object.entries(featureQueries()).map(([name, q]) => [`feature:${name}`, q])),
+  };
+  const out: Record<string, Record<string, [number, number][]>> = {};
+  const range = async (name: string, query: string, start: number, end: number): Promise<void> => {
+    const body = new URLSearchParams({ query, start: String(start), end: String(end), step: '1' });
+    const response = await fetch(`${prometheusUrl}/api/v1/query_range`, { method: 'POST', body });
+    const json = (await response.json()) as { data?: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+    for (const r of json.data?.result ?? []) {
+      const service = r.metric.service ?? '';
+      const key = r.metric.feature ? `${name}:${r.metric.feature}` : name;
+      ((out[service] ??= {})[key] ??= []).push(...r.values.map(([t, v]): [number, number] => [t, Number(v)]));
+    }
+  };
+  // Prometheus answers at most 11,000 points per series: read in 10,000 s chunks.
+  for (let s = startS; s < endS; s += 10_000) {
+    const e = Math.min(endS, s + 9_999);
+    for (const [name, query] of Object.entries(queries)) await range(name, query, s, e);
+    await range('feature_score', 'max by (service, feature) (selfheal_anomaly_feature_score{group="demo"})', s, e);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -98,6 +128,10 @@ async function main(): Promise<void> {
     log(`${since(t0)}  soak done: ${falseActions.length} healing actions; anomaly score p50 ${soakScores.p50?.toFixed(3)}, p99 ${soakScores.p99?.toFixed(3)}, max ${soakScores.max?.toFixed(3)}`);
 
     const figures = loopFigures(results);
+    mkdirSync(OUT_DIR, { recursive: true });
+    const faultsAt = results.map((r) => ({ kind: r.kind, service: r.service, at: r.injectedAt / 1000, outcome: r.outcome }));
+    const series = await dumpSeries(loop.stack.prometheusUrl, Math.floor(t0 / 1000), Math.ceil(Date.now() / 1000)).catch((e: unknown) => ({ error: String(e) }));
+    writeFileSync(join(OUT_DIR, 'closed-loop-series.json'), JSON.stringify({ faults: faultsAt, series }));
 
     log('');
     log(resultsTable(results));

@@ -10,7 +10,9 @@ import { resolveDetectorOptions, type DetectorOptions } from './options.js';
 import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
+/** Older layouts this build still restores (v2 lacks the last episode's length: its recovery is then trained on as before). */
+const READABLE_VERSIONS = new Set([2, 3]);
 /** Score held while an alarm episode must stay visible (its first `alarmHold` samples, and while releasing). */
 const HOLD_LEVEL = 1.001;
 /** An episode's driving feature is decided on the evidence of its first samples, then kept (a stable alert label). */
@@ -56,6 +58,11 @@ export class IsolationForestDetector implements StreamingDetector {
   private episodeRows = 0;
   /** After an incident ended, until the score is back to normal; and whether this sample's row is skipped. */
   private recovering = false;
+  /**
+   * Length of the last episode: for as long again after an incident, its recovery's scores stay out of the
+   * calibration too (a tail learnt as normal would make the next incident of that kind look ordinary).
+   */
+  private lastEpisodeLength = 0;
   private skipTraining = false;
   private forest: IsolationForest | undefined;
   private stats: ColumnStats | undefined;
@@ -196,6 +203,7 @@ export class IsolationForestDetector implements StreamingDetector {
     w.varint(this.belowCount);
     w.varint(this.episodeRows);
     w.u8(this.recovering ? 1 : 0);
+    w.varint(this.lastEpisodeLength);
     w.f64(this.sinceEpisode);
     w.f64(this.episodePeak);
     w.f64(this.episodeFeature);
@@ -220,7 +228,7 @@ export class IsolationForestDetector implements StreamingDetector {
     const r = new BinaryReader(bytes, 'detector state');
     if (r.u32() !== STATE_MAGIC) r.fail('not a Selfheal detector state (bad magic)');
     const version = r.u8();
-    if (version !== STATE_VERSION) r.fail(`unsupported detector state version ${version} (this build reads ${STATE_VERSION})`);
+    if (!READABLE_VERSIONS.has(version)) r.fail(`unsupported detector state version ${version} (this build reads ${[...READABLE_VERSIONS].join(', ')})`);
     let header: { featureNames: string[]; options: Record<string, unknown> };
     const headerText = r.string();
     try {
@@ -249,6 +257,7 @@ export class IsolationForestDetector implements StreamingDetector {
     det.belowCount = r.varint();
     det.episodeRows = r.varint();
     det.recovering = r.u8() === 1;
+    det.lastEpisodeLength = version >= 3 ? r.varint() : 0;
     det.sinceEpisode = r.f64();
     det.episodePeak = r.f64();
     det.episodeFeature = r.f64();
@@ -348,10 +357,16 @@ export class IsolationForestDetector implements StreamingDetector {
       const reported = refractory ? Math.max(0, a - this.episodePeak) : a;
       if (!(reported > 1)) {
         // After an incident, until the score is back in the bulk of normal (a = 0), the entity is still recovering:
-        // not trained on (a recovery's tail, learnt as normal, would hide the next incident).
-        if (this.recovering && a > 0 && this.sinceEpisode <= o.maxEpisode) this.skipTraining = true;
-        else this.recovering = false;
-        this.calibrator.push(smooth);
+        // not trained on (a recovery's tail, learnt as normal, would hide the next incident), and for as long as
+        // the incident lasted not calibrated on either (recovery tails in the calibration history raise its tail,
+        // and after a few incidents a repeat of a mild one stays below 1). Bounded so that a lasting change of
+        // level still becomes the new normal.
+        let calibrate = true;
+        if (this.recovering && a > 0 && this.sinceEpisode <= o.maxEpisode) {
+          this.skipTraining = true;
+          calibrate = this.sinceEpisode > this.lastEpisodeLength;
+        } else this.recovering = false;
+        if (calibrate) this.calibrator.push(smooth);
         return this.verdict(reported, this.evidence);
       }
       this.recovering = false;
@@ -395,6 +410,7 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   private endEpisode(): void {
+    this.lastEpisodeLength = this.episodeAge;
     this.episodeRows = 0;
     this.episodeFeature = argmax(this.episodeEvidence);
     this.sinceEpisode = 0;
