@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
-import type { InstantSample, Labels, PrometheusClient, RangeSeries } from '../prometheus/client.js';
+import { PrometheusError, type InstantSample, type Labels, type PrometheusClient, type RangeSeries } from '../prometheus/client.js';
 import { applyPushdown, entityMatchers, planPushdown, valueSets, type PushdownPlan } from '../shard/pushdown.js';
 import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
@@ -85,6 +85,9 @@ export interface GroupRunnerDeps {
   /** Progress of long (range) cycles: entities fed so far of the total. */
   onProgress?: (group: string, done: number, total: number) => void;
 }
+
+/** Longest feature query with the shard's entity matchers (Prometheus's form parsing and Go's regexp have limits). */
+export const MAX_PUSHDOWN_QUERY_LENGTH = 2_000_000;
 
 export function entityKey(groupBy: readonly string[], metric: Labels): string {
   return JSON.stringify(groupBy.map((label) => metric[label] ?? ''));
@@ -420,18 +423,23 @@ export class GroupRunner {
       let promql = this.config.features[feature] ?? '';
       const plan = this.pushdown.get(feature);
       let expected = expectedSeries;
+      let pushed = false;
       if (scope && plan?.safe) {
         // No entity of this shard at `to` (nor known): nothing of this feature to read.
         if (scope.owned === 0) continue;
-        promql = applyPushdown(plan, scope.matchers);
-        expected = scope.owned;
-        seriesCount.pushedDown++;
-      } else if (scope) {
-        expected = Math.max(expected, scope.all);
+        const filtered = applyPushdown(plan, scope.matchers);
+        if (filtered.length <= MAX_PUSHDOWN_QUERY_LENGTH) {
+          promql = filtered;
+          expected = scope.owned;
+          pushed = true;
+        } else {
+          this.warnOnce(`pushdown-size:${feature}`, `the shard's entity matchers would make the query of feature "${feature}" ${filtered.length} characters long (limit ${MAX_PUSHDOWN_QUERY_LENGTH}); reading every shard's series instead`);
+        }
       }
+      if (!pushed && scope) expected = Math.max(expected, scope.all);
       let readMax = 0;
       let ownedMax = 0;
-      await this.deps.client.queryRangeChunks(promql, from, to, step, expected, (chunk: readonly RangeSeries[]) => {
+      const read = (text: string, expectedInRead: number): Promise<void> => this.deps.client.queryRangeChunks(text, from, to, step, expectedInRead, (chunk: readonly RangeSeries[]) => {
         const seenInChunk = new Set<string>();
         answeredSeries = Math.max(answeredSeries, chunk.length);
         readMax = Math.max(readMax, chunk.length);
@@ -462,6 +470,21 @@ export class GroupRunner {
         }
         ownedMax = Math.max(ownedMax, ownedInChunk);
       });
+      try {
+        await read(promql, expected);
+        if (pushed) seriesCount.pushedDown++;
+      } catch (error) {
+        if (!pushed || !(error instanceof PrometheusError) || error.outcome !== 'client_error') throw error;
+        // Prometheus refused the filtered query (e.g. a limit on the regex): read as without pushdown, from now on.
+        // Rows already copied from a partial read are rewritten with the same values.
+        const reason = `Prometheus rejected the filtered query: ${error.message.slice(-300)}`;
+        this.pushdown.set(feature, { safe: false, promql: this.config.features[feature] ?? '', reason });
+        this.deps.metrics.shardPushdown.set({ group: this.name, feature }, 0);
+        this.logger.warn({ feature, reason }, 'shard filter no longer pushed into this feature\'s PromQL: its reads return every shard\'s series');
+        readMax = 0;
+        ownedMax = 0;
+        await read(this.config.features[feature] ?? '', Math.max(expectedSeries, scope?.all ?? 0));
+      }
       seriesCount.read += readMax;
       seriesCount.owned += ownedMax;
       expectedSeries = Math.max(expectedSeries, buffers.size, answeredSeries);
