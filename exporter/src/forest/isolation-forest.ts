@@ -311,8 +311,8 @@ function nodeLayout(features: number, perFeatureMax: number): { narrow: boolean;
 }
 
 /**
- * Builds the heap layout tree by tree (from grown trees or a serialised forest): picks the narrowest node type
- * every threshold index fits and codes the leaves' path lengths.
+ * Builds the heap layout tree by tree from a serialised forest (fitting writes it in one pass of its own, `compile`):
+ * picks the narrowest node type every threshold index fits and codes the leaves' path lengths.
  */
 export class HeapBuilder {
   readonly nodes: Uint16Array | Int32Array;
