@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector } from '../src/detector/index.js';
+import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector, type Verdict } from '../src/detector/index.js';
 import { ScoreCalibrator } from '../src/detector/calibration.js';
 import { healthScore } from '../src/detector/health.js';
 import { Random } from '../src/forest/random.js';
@@ -106,6 +106,46 @@ describe('streaming detector', () => {
       const above = v.slice(start, start + 40).filter((x) => x.anomalyScore > 1).length;
       expect(above, `incident at ${start}`).toBeGreaterThan(35);
     }
+  });
+
+  it('after an incident, rows are not trained on until the score is back to 0 (the recovery tail is not learnt)', () => {
+    // A latency incident of 40 samples that recovers slowly (a linear decay over 80 samples): the episode closes
+    // while the score is still above 0, and those recovering rows must stay out of the training data.
+    const rows = 2900;
+    const incident = 2500;
+    const { ts, values } = service(rows, 11);
+    for (let i = incident; i < rows; i++) {
+      const excess = i < incident + 40 ? 0.2 : Math.max(0, 0.2 * (1 - (i - incident - 40) / 80));
+      values[i * 4 + 2] = (values[i * 4 + 2] as number) + excess;
+    }
+    // Refractory off: the verdict is then the calibrated score itself, so the test can see when it is back to 0.
+    // Training window larger than the run: the model's training rows are every row that was ever trained on. maxEpisode
+    // above the recovery's length: it bounds how long an entity counts as recovering.
+    const det = createDetector(FEATURES, { refractory: 0, trainWindow: 5000, retrainEvery: 50, maxEpisode: 300 });
+    const v: Verdict[] = [];
+    const trained: { row: number; rows: number }[] = [];
+    for (let i = 0; i < rows; i++) {
+      const before = det.trainedAt;
+      v.push(det.update(ts[i] as number, values.subarray(i * 4, i * 4 + 4)));
+      if (det.trainedAt !== before) trained.push({ row: i, rows: det.trainingSamples });
+    }
+    const start = v.findIndex((x, i) => i >= incident && x.anomalyScore > 1);
+    const end = v.findIndex((x, i) => i > start && x.anomalyScore <= 1);
+    expect(start).toBeGreaterThanOrEqual(incident);
+    expect(end - start).toBeGreaterThanOrEqual(30);
+    // The rest of the run has no other episode of 5 samples or more (their rows would leave the training data too).
+    for (let i = DEFAULT_DETECTOR_OPTIONS.warmup; i < rows; i++) {
+      if (i < start || i >= end) expect(v.slice(i, i + 5).every((x) => x.anomalyScore > 1), `row ${i}`).toBe(false);
+    }
+    const back = v.findIndex((x, i) => i > end && x.anomalyScore === 0);
+    // The closing sample and the recovering ones after it (a > 0) were skipped: a tail of several samples.
+    const recovering = back - end;
+    expect(recovering).toBeGreaterThanOrEqual(5);
+    const after = trained.find((t) => t.row >= back);
+    expect(after).toBeDefined();
+    const { row, rows: trainedOn } = after as { row: number; rows: number };
+    // Every row up to the retrain, less the incident's and the recovery's.
+    expect(trainedOn).toBe(row + 1 - (end - start) - recovering);
   });
 
   it('an anomaly that outlasts maxEpisode becomes the new normal', () => {
