@@ -118,10 +118,10 @@ describe('streaming detector', () => {
       const excess = i < incident + 40 ? 0.2 : Math.max(0, 0.2 * (1 - (i - incident - 40) / 80));
       values[i * 4 + 2] = (values[i * 4 + 2] as number) + excess;
     }
-    // Refractory off: the verdict is then the calibrated score itself, so the test can see when it is back to 0.
+    // Refractory and persistence off: the verdict is then the calibrated score itself, so the test sees when it is 0.
     // Training window larger than the run: the model's training rows are every row that was ever trained on. maxEpisode
     // above the recovery's length: it bounds how long an entity counts as recovering.
-    const det = createDetector(FEATURES, { refractory: 0, trainWindow: 5000, retrainEvery: 50, maxEpisode: 300 });
+    const det = createDetector(FEATURES, { refractory: 0, cusumThreshold: 0, trainWindow: 5000, retrainEvery: 50, maxEpisode: 300 });
     const v: Verdict[] = [];
     const trained: { row: number; rows: number }[] = [];
     for (let i = 0; i < rows; i++) {
@@ -146,6 +146,27 @@ describe('streaming detector', () => {
     const { row, rows: trainedOn } = after as { row: number; rows: number };
     // Every row up to the retrain, less the incident's and the recovery's.
     expect(trainedOn).toBe(row + 1 - (end - start) - recovering);
+  });
+
+  it('persistence: a shift that no sample alarms on alone adds up to an alarm (CUSUM), and not without it', () => {
+    // Latency shifts by 2.5 noise spreads (a quarter of its daily swing): each sample only moderately unusual.
+    const run2 = (options: Record<string, unknown>) => {
+      const rng = new Random(12);
+      const det = createDetector(['cpu', 'latency_p95'], options);
+      const alarms: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const wave = Math.sin((2 * Math.PI * i) / 240);
+        const latency = 0.12 + 0.01 * wave + 0.004 * gaussian(rng) + (i >= 2500 ? 0.01 : 0);
+        if (det.update(1_700_000_000 + i * STEP, [0.5 + 0.1 * wave + 0.02 * gaussian(rng), latency]).anomalyScore > 1) alarms.push(i);
+      }
+      return alarms;
+    };
+    const off = run2({ cusumThreshold: 0 });
+    expect(off.filter((i) => i >= 2500)).toEqual([]);
+    const on = run2({ cusumThreshold: 3, cusumAllowance: 0.1 });
+    const first = on.find((i) => i >= 2500) ?? Infinity;
+    expect(first).toBeLessThan(2520);
+    expect(on.filter((i) => i < 2500).length).toBeLessThanOrEqual(3);
   });
 
   it('an anomaly that outlasts maxEpisode becomes the new normal', () => {
@@ -271,6 +292,14 @@ describe('calibration and health', () => {
       else hi = mid;
     }
     expect(cal.score(lo)).toBeCloseTo(1, 6);
+  });
+
+  it('a score equal to a constant history is in the bulk (0), not in the tail', () => {
+    const c = new ScoreCalibrator(100, 3e-4, 0.02);
+    // 0.7 is not a float32: the history stores it rounded (down), and the comparison must be at that precision.
+    for (let i = 0; i < 100; i++) c.push(0.7);
+    expect(c.score(0.7)).toBe(0);
+    expect(c.score(0.8)).toBeGreaterThan(1);
   });
 
   it('health = 100 / (1 + a^2)', () => {

@@ -10,7 +10,7 @@ import { resolveDetectorOptions, type DetectorOptions } from './options.js';
 import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 /** Score held while an alarm episode must stay visible (its first `alarmHold` samples, and while releasing). */
 const HOLD_LEVEL = 1.001;
 /** An episode's driving feature is decided on the evidence of its first samples, then kept (a stable alert label). */
@@ -63,6 +63,8 @@ export class IsolationForestDetector implements StreamingDetector {
   private readonly calibrator: ScoreCalibrator;
   private readonly recentRaw: Float64Array;
   private rawCount = 0;
+  /** Persistence: the calibrated scores' accumulated excess over cusumAllowance since the last episode (CUSUM). */
+  private cusum = 0;
   private seen = 0;
   private lastTs = -Infinity;
   private trainedTs: number | undefined;
@@ -204,6 +206,7 @@ export class IsolationForestDetector implements StreamingDetector {
     this.calibrator.write(w);
     w.varint(this.rawCount);
     w.f64Array(this.recentRaw);
+    w.f64(this.cusum);
     w.u8(this.forest === undefined ? 0 : 1);
     if (this.forest !== undefined && this.stats !== undefined) {
       writeForest(w, this.forest);
@@ -264,6 +267,9 @@ export class IsolationForestDetector implements StreamingDetector {
     const recent = r.f64Array(det.recentRaw.length);
     if (recent.length !== det.recentRaw.length) r.fail('smoothing history mismatch');
     det.recentRaw.set(recent);
+    const cusum = r.f64();
+    if (!(cusum >= 0)) r.fail('persistence sum out of range');
+    det.cusum = cusum;
     if (r.u8() === 1) {
       det.forest = readForest(r);
       if (det.forest.features !== det.columns) r.fail('forest does not match the feature layout');
@@ -345,7 +351,16 @@ export class IsolationForestDetector implements StreamingDetector {
       // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm), unless
       // another feature drives it (a different incident).
       const refractory = this.sinceEpisode <= o.refractory && argmax(this.evidence) === this.episodeFeature;
-      const reported = refractory ? Math.max(0, a - this.episodePeak) : a;
+      const single = refractory ? Math.max(0, a - this.episodePeak) : a;
+      // Persistence: moderately unusual samples in a row add up (a drift, a denser run of spikes), counted as the
+      // score is reported (in the refractory period only new highs count, so an incident's tail does not add up to
+      // a second alarm). It restarts when an episode opens.
+      let persistent = 0;
+      if (o.cusumThreshold > 0) {
+        this.cusum = Math.max(0, this.cusum + single - o.cusumAllowance);
+        persistent = this.cusum / o.cusumThreshold;
+      }
+      const reported = Math.max(single, persistent);
       if (!(reported > 1)) {
         // After an incident, until the score is back in the bulk of normal (a = 0), the entity is still recovering:
         // not trained on (a recovery's tail, learnt as normal, would hide the next incident).
@@ -355,7 +370,8 @@ export class IsolationForestDetector implements StreamingDetector {
         return this.verdict(reported, this.evidence);
       }
       this.recovering = false;
-      this.episodePeak = 0;
+      this.cusum = 0;
+      this.episodePeak = persistent;
       // An episode starts: freeze the calibration, gather its evidence.
       this.episodeAge = 0;
       this.belowCount = 0;
