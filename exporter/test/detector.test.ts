@@ -266,6 +266,8 @@ describe('streaming detector', () => {
     expect(() => createDetector(['x'], { trainWindow: -5 })).toThrow(/trainWindow/);
     expect(() => createDetector(['x'], { nonsense: 1 })).toThrow(/nonsense/);
     expect(() => createDetector(['x'], { seasonality: 'hourly' })).toThrow(/seasonality/);
+    expect(() => createDetector(['x'], { cusumThreshold: -1 })).toThrow(/cusumThreshold/);
+    expect(() => createDetector(['x'], { cusumAllowance: 0 })).toThrow(/cusumAllowance/);
     expect(() => createDetector(['x', 'x'])).toThrow(/distinct/);
     expect(createDetector(['x'], { trainWindow: 500 }).options.trainWindow).toBe(500);
   });
