@@ -6,11 +6,13 @@
 // score peaks near 1.3-1.9) went unnoticed when recovery tails had entered the calibration history.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { createDetector } from '../src/detector/index.js';
 
 const DIR = new URL('./fixtures/demo-run/', import.meta.url);
-/** demo/config/exporter.yml's detector settings when the run was captured (1 s step, 15 min train window, 5 min retrain). */
-const DEMO_OPTIONS = { windows: [30], smoothing: 3, tailFraction: 0.5, noveltyWeight: 0.3, alarmHold: 1, refractory: 0, warmup: 200, trainWindow: 900, retrainEvery: 300 };
+/** The demo's detector settings (demo/config/exporter.yml: 1 s step, 15 min train window, 5 min retrain) and the benchmark's warm-up. */
+const demoConfig = parse(readFileSync(new URL('../../demo/config/exporter.yml', import.meta.url), 'utf8')) as { groups: { detector: Record<string, unknown> }[] };
+const DEMO_OPTIONS = { ...demoConfig.groups[0]?.detector, warmup: 200, trainWindow: 900, retrainEvery: 300 };
 
 interface Fault {
   kind: string;

@@ -34,7 +34,10 @@ export class ScoreCalibrator {
   }
 
   /** ln of the tail probability of `raw` against the history (not including raw itself). */
-  logTail(raw: number): number {
+  logTail(value: number): number {
+    // The history holds float32: compare at that precision, or a score equal to the history's scores would rank
+    // above all of them (a constant series would sit in the tail instead of the bulk).
+    const raw = Math.fround(value);
     const n = this.size;
     const s = this.sorted;
     const k = Math.max(2, Math.round(this.tailFraction * n));

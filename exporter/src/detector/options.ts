@@ -51,6 +51,14 @@ export interface DetectorOptions {
   refractory: number;
   /** Fraction of the trailing raw scores that forms the modelled tail (peaks over threshold). */
   tailFraction: number;
+  /**
+   * Persistence (a CUSUM on the calibrated score, Page 1954): outside episodes, S = max(0, S + a - cusumAllowance)
+   * accumulates the scores above the allowance, and S / cusumThreshold is also an anomaly score (it opens an episode
+   * when above 1, and S restarts from 0 at every episode). A slow drift or a denser run of moderately unusual
+   * samples, none of them alarming alone, adds up. cusumThreshold 0 turns it off.
+   */
+  cusumAllowance: number;
+  cusumThreshold: number;
   /** Samples the raw score is averaged over before calibration (1 = none). */
   smoothing: number;
   /** Seed of the forest's PRNG (reproducible verdicts). */
@@ -73,6 +81,8 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
   releaseAfter: 1,
   maxEpisode: 120,
   refractory: 200,
+  cusumAllowance: 0.15,
+  cusumThreshold: 10,
   smoothing: 1,
   seed: 1,
 } satisfies DetectorOptions);
@@ -95,6 +105,8 @@ export const detectorOptionsSchema = z.strictObject({
   releaseAfter: count(1, 100_000),
   maxEpisode: count(1, 1_000_000),
   refractory: count(0, 1_000_000),
+  cusumAllowance: z.number().gt(0).max(100),
+  cusumThreshold: z.number().min(0).max(1e6),
   smoothing: count(1, 100),
   seed: z.number().int(),
 });

@@ -11,7 +11,10 @@ import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
 const STATE_VERSION = 3;
-/** Older layouts this build still restores (v2 lacks the last episode's length: its recovery is then trained on as before). */
+/**
+ * Older layouts this build still restores. Version 2 lacks the persistence sum (it starts at 0) and the last
+ * episode's length (a recovery under way is then calibrated on, as version 2 did).
+ */
 const READABLE_VERSIONS = new Set([2, 3]);
 /** Score held while an alarm episode must stay visible (its first `alarmHold` samples, and while releasing). */
 const HOLD_LEVEL = 1.001;
@@ -70,6 +73,8 @@ export class IsolationForestDetector implements StreamingDetector {
   private readonly calibrator: ScoreCalibrator;
   private readonly recentRaw: Float64Array;
   private rawCount = 0;
+  /** Persistence: the calibrated scores' accumulated excess over cusumAllowance since the last episode (CUSUM). */
+  private cusum = 0;
   private seen = 0;
   private lastTs = -Infinity;
   private trainedTs: number | undefined;
@@ -212,6 +217,7 @@ export class IsolationForestDetector implements StreamingDetector {
     this.calibrator.write(w);
     w.varint(this.rawCount);
     w.f64Array(this.recentRaw);
+    w.f64(this.cusum);
     w.u8(this.forest === undefined ? 0 : 1);
     if (this.forest !== undefined && this.stats !== undefined) {
       writeForest(w, this.forest);
@@ -273,6 +279,9 @@ export class IsolationForestDetector implements StreamingDetector {
     const recent = r.f64Array(det.recentRaw.length);
     if (recent.length !== det.recentRaw.length) r.fail('smoothing history mismatch');
     det.recentRaw.set(recent);
+    const cusum = version >= 3 ? r.f64() : 0;
+    if (!(cusum >= 0)) r.fail('persistence sum out of range');
+    det.cusum = cusum;
     if (r.u8() === 1) {
       det.forest = readForest(r);
       if (det.forest.features !== det.columns) r.fail('forest does not match the feature layout');
@@ -354,7 +363,16 @@ export class IsolationForestDetector implements StreamingDetector {
       // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm), unless
       // another feature drives it (a different incident).
       const refractory = this.sinceEpisode <= o.refractory && argmax(this.evidence) === this.episodeFeature;
-      const reported = refractory ? Math.max(0, a - this.episodePeak) : a;
+      const single = refractory ? Math.max(0, a - this.episodePeak) : a;
+      // Persistence: moderately unusual samples in a row add up (a drift, a denser run of spikes), counted as the
+      // score is reported (in the refractory period only new highs count, so an incident's tail does not add up to
+      // a second alarm). It restarts when an episode opens.
+      let persistent = 0;
+      if (o.cusumThreshold > 0) {
+        this.cusum = Math.max(0, this.cusum + single - o.cusumAllowance);
+        persistent = this.cusum / o.cusumThreshold;
+      }
+      const reported = Math.max(single, persistent);
       if (!(reported > 1)) {
         // After an incident, until the score is back in the bulk of normal (a = 0), the entity is still recovering:
         // not trained on (a recovery's tail, learnt as normal, would hide the next incident), and for as long as
@@ -370,7 +388,8 @@ export class IsolationForestDetector implements StreamingDetector {
         return this.verdict(reported, this.evidence);
       }
       this.recovering = false;
-      this.episodePeak = 0;
+      this.cusum = 0;
+      this.episodePeak = persistent;
       // An episode starts: freeze the calibration, gather its evidence.
       this.episodeAge = 0;
       this.belowCount = 0;
