@@ -21,7 +21,11 @@ export interface ClosedLoopOptions {
   /** How long the load generator runs at most (it stops by itself). */
   loadDurationMs: number;
   ramps?: readonly Ramp[];
-  /** `for:` of the shipped alert rules (time compression); default 2s. */
+  /**
+   * `for:` of the shipped alert rules (time compression); default 0s: at a 1 s scrape the demo's detector already
+   * asks for persistence (3-sample smoothing, episodes that hold while abnormal), and a `for:` on top only adds
+   * its own length to every detection. Production keeps the shipped `for: 30s` at a 15 s interval.
+   */
   alertFor?: string;
   detector?: Record<string, unknown>;
   guardrails?: Record<string, unknown>;
@@ -105,7 +109,7 @@ export async function startClosedLoop(options: ClosedLoopOptions): Promise<Close
       },
       scrapeInterval: '1s',
       evaluationInterval: '1s',
-      alertFor: options.alertFor ?? '2s',
+      alertFor: options.alertFor ?? '0s',
       webhook: { url: `${webhookUrl}/api/v1/alerts`, token: webhookToken },
       alertmanager: { groupWait: '0s', groupInterval: '1s', repeatInterval: '1h', ...options.alertmanager },
       ...(options.echoLogs ? { echoLogs: true } : {}),
