@@ -27,8 +27,11 @@ const PLAN: { kind: FaultKind; service: string }[] = [
   { kind: 'bad_instance', service: 'catalog' },
 ];
 
-// `npm test` runs this file last and alone (scripts/test.sh; test/vitest.config.ts includes it only with
-// SELFHEAL_E2E_CLOSED_LOOP=1): it drives a CPU-burning workload and times detection, so it must not share the CPUs.
+// Opt-in (test/vitest.config.ts includes it only with SELFHEAL_E2E_CLOSED_LOOP=1: `npm run test:closed-loop`, or
+// `SELFHEAL_E2E_CLOSED_LOOP=1 npm test`, which runs it last and alone): it drives a CPU-burning workload and times
+// detection, so it must not share the CPUs. Not in the default `npm test` yet: on 2026-11-24 a fresh-clone CI run
+// took one false restart (catalog's memory, right after a 90-sample warm-up), which then blocked the memory-leak
+// fault's repair by its cooldown (issue 7). The warm-up is now the benchmark's 200 samples.
 let loop: ClosedLoop;
 const results: FaultRunResult[] = [];
 
@@ -36,15 +39,17 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
   beforeAll(async () => {
     loop = await startClosedLoop({
       loadDurationMs: 20 * 60_000,
-      detector: { warmup: 90 },
+      // The benchmark's warm-up (200 samples): a young Node.js process's heap still grows for minutes, and a
+      // shorter history took a memory false alarm.
+      detector: { warmup: 200 },
       // The demo's `for:` (0s: the detector's smoothing and episodes already ask for persistence).
       alertFor: '0s',
       // Alertmanager re-sends the firing alert every 2 s while it fires: the healing service must act once.
       alertmanager: { groupWait: '0s', groupInterval: '1s', repeatInterval: '2s' },
     });
-    await waitForModels(loop.exporterUrl, SERVICES, 240_000);
+    await waitForModels(loop.exporterUrl, SERVICES, 360_000);
     for (const service of SERVICES) await waitQuiet(loop, service, 5000, 90_000);
-  }, 420_000);
+  }, 540_000);
 
   afterAll(async () => {
     await loop?.stop();

@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Cross-component end-to-end tests: they start real Prometheus/Alertmanager and our services,
 // so they run one file at a time and get generous timeouts. The closed-loop test runs only when asked for
-// (SELFHEAL_E2E_CLOSED_LOOP=1): `npm test` runs it last and alone (scripts/test.sh), as `npm run test:closed-loop` does.
+// (SELFHEAL_E2E_CLOSED_LOOP=1: `npm run test:closed-loop`, or `SELFHEAL_E2E_CLOSED_LOOP=1 npm test`, which runs it
+// last and alone, see scripts/test.sh).
 export default defineConfig({
   test: {
     name: 'e2e',
