@@ -1,4 +1,6 @@
 // Test data generators shared by the forest and detector tests (deterministic).
+import type { RequestListener, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { ConfigError, parseExporterConfig } from '../src/config/load.js';
 import { Random } from '../src/forest/random.js';
@@ -76,4 +78,15 @@ export function configProblems(text: string, factory: Parameters<typeof parseExp
     return [...(error as ConfigError).problems];
   }
   throw new Error('expected the config to be rejected');
+}
+
+/** Serves `app` (an express app or any request listener) on a free port of 127.0.0.1; close() stops it. */
+export async function listenLoopback(app: RequestListener & { listen(port: number, host: string, ready: () => void): Server }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -4,7 +4,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { startStack, freePort, type Stack } from '@selfheal/stack';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusClient, PrometheusError, type Endpoint, type PrometheusClientOptions, type RequestOutcome } from '../src/prometheus/client.js';
+import { listenLoopback } from './helpers.js';
 
 function client(url: string, extra: Partial<PrometheusClientOptions> = {}) {
   const calls: { endpoint: Endpoint; outcome: RequestOutcome }[] = [];
@@ -102,7 +102,7 @@ describe('PrometheusClient against a real Prometheus', () => {
 });
 
 describe('PrometheusClient faults', () => {
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listenLoopback>>;
   let url: string;
   let failuresLeft = 0;
   let lastHeaders: Record<string, string | string[] | undefined> = {};
@@ -139,13 +139,11 @@ describe('PrometheusClient faults', () => {
       else if (query === 'cut') res.type('json').send('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1000,"1"]');
       else res.json({ status: 'success', data: { resultType: 'matrix', result: [series] } });
     });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenLoopback(app);
+    url = server.url;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   it('retries 5xx with backoff and succeeds', async () => {

@@ -2,14 +2,13 @@
 // VictoriaMetrics cluster `/select/<tenant>/prometheus`, Thanos Query behind a proxy): a real local HTTP server on
 // 127.0.0.1 that, like Mimir, refuses requests without the tenant header, and the exporter service configured
 // from YAML (prometheus.url with the prefix, prometheus.headers) running real training and scoring cycles.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExporterConfig } from '../src/config/load.js';
 import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { listenLoopback } from './helpers.js';
 
 interface Seen {
   path: string;
@@ -18,7 +17,7 @@ interface Seen {
 }
 
 describe('a Prometheus-compatible API with a path prefix and a tenant header (real HTTP server)', () => {
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listenLoopback>>;
   let base: string;
   const seen: Seen[] = [];
   const PREFIX = '/select/0/prometheus';
@@ -43,13 +42,11 @@ describe('a Prometheus-compatible API with a path prefix and a tenant header (re
       const time = Number((req.body as Record<string, string>).time);
       res.json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { service: 'a' }, value: [time, '1.2'] }] } });
     });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenLoopback(app);
+    base = server.url;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   const config = (headers: string) => `

@@ -2,8 +2,6 @@
 // the shard reads that feature unfiltered, from then on, and says so — the cycle does not fail. A real local HTTP
 // server on 127.0.0.1 answers like Prometheus and rejects any query_range with a regex matcher (as Prometheus does
 // a regex over Go's size limit: HTTP 400, errorType bad_data); the exporter runs real cycles through the real client.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +10,12 @@ import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { shardOf } from '../src/shard/shard.js';
 import { parseExposition, series } from './fixtures/exposition.js';
+import { listenLoopback } from './helpers.js';
 
 const SERVICES = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 describe('a filtered query that Prometheus rejects is read unfiltered (real HTTP server)', () => {
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listenLoopback>>;
   let base: string;
   const rangeQueries: string[] = [];
 
@@ -42,13 +41,11 @@ describe('a filtered query that Prometheus rejects is read unfiltered (real HTTP
       const time = Number((req.body as Record<string, string>).time);
       res.json({ status: 'success', data: { resultType: 'vector', result: SERVICES.map((service) => ({ metric: { service }, value: [time, '1.2'] })) } });
     });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenLoopback(app);
+    base = server.url;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   it('trains from the unfiltered read, sets the pushdown gauge to 0 with the reason, and does not try the filter again', async () => {
