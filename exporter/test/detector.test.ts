@@ -254,6 +254,20 @@ describe('streaming detector', () => {
     expect(restoreDetector(det.serialize()).samplesSeen).toBe(200);
   });
 
+  it('restores a state saved by state version 3 in the middle of an incident, and continues as that code did', () => {
+    // Made by the code of state version 3 (see the fixture's note) after 155 rows: 5 samples into the incident.
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/detector-state-v3.json', import.meta.url), 'utf8')) as { state: string; next: number[] };
+    const row = (i: number) => [0.5 + 0.1 * Math.sin(i / 7) + 0.01 * ((i * 7919) % 13), 0.1 + 0.02 * Math.cos(i / 5) + 0.001 * ((i * 104729) % 17) + (i >= 150 && i < 160 ? 0.3 : 0)];
+    const det = restoreDetector(new Uint8Array(Buffer.from(fixture.state, 'base64')));
+    expect(det.samplesSeen).toBe(155);
+    expect(det.inEpisode).toBe(true);
+    const scores = [];
+    for (let i = 155; i < 200; i++) scores.push(det.update(1_700_000_000 + 15 * i, row(i)).anomalyScore);
+    // Version 3 has no onset: this episode gives back its own rows only, as that code did, so the scores are the same.
+    scores.forEach((a, i) => expect(a, `row ${155 + i}`).toBe(fixture.next[i] as number));
+    expect(restoreDetector(det.serialize()).samplesSeen).toBe(200);
+  });
+
   it('updateBatch gives the same verdicts as update', () => {
     const { ts, values } = service(900, 5, 850);
     const a = createDetector(FEATURES);

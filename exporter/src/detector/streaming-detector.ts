@@ -10,18 +10,24 @@ import { resolveDetectorOptions, type DetectorOptions } from './options.js';
 import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
-const STATE_VERSION = 3;
+const STATE_VERSION = 4;
 /**
  * Older layouts this build still restores. Version 2 lacks the persistence sum (it starts at 0) and the last
- * episode's length (a recovery under way is then calibrated on, as version 2 did).
+ * episode's length (a recovery under way is then calibrated on, as version 2 did); versions 2 and 3 lack the
+ * onset (an episode under way then gives back only its own rows).
  */
-const READABLE_VERSIONS = new Set([2, 3]);
+const READABLE_VERSIONS = new Set([2, 3, 4]);
 /** Score held while an alarm episode must stay visible (its first `alarmHold` samples, and while releasing). */
 const HOLD_LEVEL = 1.001;
 /** An episode's driving feature is decided on the evidence of its first samples, then kept (a stable alert label). */
 const ATTRIBUTION_SAMPLES = 3;
 /** An episode this long that ends in recovery was an incident: its rows are not trained on. Shorter ones stay. */
 const INCIDENT_SAMPLES = 5;
+/**
+ * An incident's onset: the rows just before its alarm that already looked unusual (calibrated score above 0, the
+ * bulk of normal) with the same driving feature. At most this many: a slow drift's early part stays trained on.
+ */
+const ONSET_MAX = 16;
 
 export class DetectorStateError extends Error {
   override name = 'DetectorStateError';
@@ -67,6 +73,16 @@ export class IsolationForestDetector implements StreamingDetector {
    */
   private lastEpisodeLength = 0;
   private skipTraining = false;
+  /**
+   * Consecutive trained rows up to now that already looked unusual (calibrated score > 0), and the driving feature
+   * of the latest ONSET_MAX of them (a ring): an episode that opens next takes those of its feature as its onset.
+   */
+  private onsetRun = 0;
+  private readonly onsetTop = new Int32Array(ONSET_MAX);
+  /** Rows of the current episode's onset (trained on before its alarm): taken back with it if it is an incident. */
+  private episodeOnset = 0;
+  /** This sample's calibrated score (before the episode logic): whether its row counts towards an onset. */
+  private rowScore = 0;
   private forest: IsolationForest | undefined;
   private stats: ColumnStats | undefined;
   private sinceTrain = 0;
@@ -169,7 +185,11 @@ export class IsolationForestDetector implements StreamingDetector {
     if (missing === 0 && !this.skipTraining) {
       this.pushTrainingRow();
       if (this.episodeAge > 0) this.episodeRows++;
-    }
+      else if (this.rowScore > 0) {
+        this.onsetTop[this.onsetRun % ONSET_MAX] = argmax(this.evidence);
+        this.onsetRun++;
+      } else this.onsetRun = 0;
+    } else if (this.episodeAge === 0) this.onsetRun = 0;
     this.skipTraining = false;
     // No retraining during an episode: the model that knows what normal looked like judges the incident.
     if (++this.sinceTrain >= this.options.retrainEvery && this.episodeAge === 0) this.retrain(timestampSeconds, false);
@@ -218,6 +238,10 @@ export class IsolationForestDetector implements StreamingDetector {
     w.varint(this.rawCount);
     w.f64Array(this.recentRaw);
     w.f64(this.cusum);
+    w.varint(this.episodeOnset);
+    const onset = Math.min(this.onsetRun, ONSET_MAX);
+    w.varint(onset);
+    for (let k = this.onsetRun - onset; k < this.onsetRun; k++) w.varint(this.onsetTop[k % ONSET_MAX] as number);
     w.u8(this.forest === undefined ? 0 : 1);
     if (this.forest !== undefined && this.stats !== undefined) {
       writeForest(w, this.forest);
@@ -282,6 +306,16 @@ export class IsolationForestDetector implements StreamingDetector {
     const cusum = version >= 3 ? r.f64() : 0;
     if (!(cusum >= 0)) r.fail('persistence sum out of range');
     det.cusum = cusum;
+    if (version >= 4) {
+      det.episodeOnset = r.varint();
+      if (det.episodeOnset > ONSET_MAX) r.fail('episode onset out of range');
+      det.onsetRun = r.length(ONSET_MAX, 'onset rows');
+      for (let k = 0; k < det.onsetRun; k++) {
+        const top = r.varint();
+        if (top >= det.featureNames.length) r.fail('onset feature out of range');
+        det.onsetTop[k] = top;
+      }
+    }
     if (r.u8() === 1) {
       det.forest = readForest(r);
       if (det.forest.features !== det.columns) r.fail('forest does not match the feature layout');
@@ -355,6 +389,7 @@ export class IsolationForestDetector implements StreamingDetector {
     for (let i = 0; i < n; i++) smooth += this.recentRaw[i] as number;
     smooth /= n;
     const a = this.calibrator.score(smooth);
+    this.rowScore = a;
     this.featureEvidence(stats);
     const d = this.featureNames.length;
 
@@ -390,6 +425,13 @@ export class IsolationForestDetector implements StreamingDetector {
       this.recovering = false;
       this.cusum = 0;
       this.episodePeak = persistent;
+      // Its onset: the unusual rows just before it with the same driving feature. Trained on as they came (they
+      // scored below 1), they would teach the model the start of this incident and blunt its repeat.
+      const top = argmax(this.evidence);
+      let onset = 0;
+      while (onset < Math.min(this.onsetRun, ONSET_MAX) && this.onsetTop[(this.onsetRun - 1 - onset) % ONSET_MAX] === top) onset++;
+      this.episodeOnset = onset;
+      this.onsetRun = 0;
       // An episode starts: freeze the calibration, gather its evidence.
       this.episodeAge = 0;
       this.belowCount = 0;
@@ -412,12 +454,13 @@ export class IsolationForestDetector implements StreamingDetector {
       return this.verdict(a, this.evidence);
     }
     if (this.belowCount >= o.releaseAfter && this.episodeAge > o.alarmHold) {
-      // Recovered: it was an incident. Its rows leave the training data (they are the latest ones in the ring), so
-      // the model does not learn the incident as normal and still knows its repeat.
+      // Recovered: it was an incident. Its rows and its onset's leave the training data (they are the latest ones
+      // in the ring), so the model does not learn the incident as normal and still knows its repeat.
       const incident = this.episodeAge >= INCIDENT_SAMPLES;
       if (incident) {
-        this.trainRows -= this.episodeRows;
-        this.trainValid = Math.max(0, this.trainValid - this.episodeRows);
+        const back = Math.min(this.episodeRows + this.episodeOnset, this.trainValid);
+        this.trainRows -= back;
+        this.trainValid -= back;
       }
       this.endEpisode();
       this.recovering = incident;
@@ -431,6 +474,7 @@ export class IsolationForestDetector implements StreamingDetector {
   private endEpisode(): void {
     this.lastEpisodeLength = this.episodeAge;
     this.episodeRows = 0;
+    this.episodeOnset = 0;
     this.episodeFeature = argmax(this.episodeEvidence);
     this.sinceEpisode = 0;
     this.episodeAge = 0;
