@@ -17,9 +17,9 @@ export interface ServiceSpec {
 }
 
 export const DEFAULT_SERVICES: readonly ServiceSpec[] = [
-  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
-  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
-  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 8, rps: 10, cpuMsPerRequest: 10 },
+  { name: 'checkout', dependency: 'payments', replicas: 3, maxReplicas: 12, rps: 10, cpuMsPerRequest: 10 },
+  { name: 'catalog', dependency: 'inventory', replicas: 3, maxReplicas: 12, rps: 10, cpuMsPerRequest: 10 },
+  { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 12, rps: 10, cpuMsPerRequest: 10 },
 ];
 
 /** The five fault kinds, one per healing action. */
