@@ -13,13 +13,12 @@ bash scripts/check-prometheus.sh
 echo "== tests"
 mkdir -p .tmp && rm -f .tmp/vitest-report.json .tmp/vitest-closed-loop.json
 status=0
-# The closed-loop end-to-end test (test/closed-loop.test.ts) is opt-in: SELFHEAL_E2E_CLOSED_LOOP=1 npm test, or
-# npm run test:closed-loop. It then runs last and alone: it drives a CPU-burning workload and times detection, so
-# it must not share the CPUs with the other suites. Not in the default run yet: one false action early after a
-# short warm-up fails the whole run (issue 7).
+# The closed-loop end-to-end test (test/closed-loop.test.ts) runs last and alone: it drives a CPU-burning workload
+# and times detection, so it must not share the CPUs with the other suites. SELFHEAL_E2E_CLOSED_LOOP=0 leaves it
+# out (a quicker run while working on something else); `npm run test:closed-loop` runs it alone.
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json "$@" || status=$?
-if [ "$#" -eq 0 ] && [ "${SELFHEAL_E2E_CLOSED_LOOP:-0}" = 1 ]; then
-  echo "== the closed loop, end to end (test/closed-loop.test.ts, ~7 min)"
+if [ "$#" -eq 0 ] && [ "${SELFHEAL_E2E_CLOSED_LOOP:-1}" != 0 ]; then
+  echo "== the closed loop, end to end (test/closed-loop.test.ts, ~6 min)"
   SELFHEAL_E2E_CLOSED_LOOP=1 npx vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.tmp/vitest-closed-loop.json test/closed-loop.test.ts || status=$?
 fi
 # A closing line in the plain form CI and humans read the same way.

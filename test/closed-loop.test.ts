@@ -27,11 +27,9 @@ const PLAN: { kind: FaultKind; service: string }[] = [
   { kind: 'bad_instance', service: 'catalog' },
 ];
 
-// Opt-in (test/vitest.config.ts includes it only with SELFHEAL_E2E_CLOSED_LOOP=1: `npm run test:closed-loop`, or
-// `SELFHEAL_E2E_CLOSED_LOOP=1 npm test`, which runs it last and alone): it drives a CPU-burning workload and times
-// detection, so it must not share the CPUs. Not in the default `npm test` yet: on 2026-11-24 a fresh-clone CI run
-// took one false restart (catalog's memory, right after a 90-sample warm-up), which then blocked the memory-leak
-// fault's repair by its cooldown (issue 7). The warm-up is now the benchmark's 200 samples.
+// `npm test` runs it last and alone (scripts/test.sh; test/vitest.config.ts includes it only with
+// SELFHEAL_E2E_CLOSED_LOOP=1): it drives a CPU-burning workload and times detection, so it must not share the CPUs.
+// `npm run test:closed-loop` runs it by itself. A false action on a healthy service fails it.
 let loop: ClosedLoop;
 const results: FaultRunResult[] = [];
 
