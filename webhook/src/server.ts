@@ -25,6 +25,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { HealingStore } from './store/store.js';
 import type { Store } from './store/types.js';
 import { parseDuration } from './util/duration.js';
+import { parseRfc3339 } from './util/rfc3339.js';
 import { PrometheusClient } from './verify/prometheus.js';
 
 export interface HealerOptions {
@@ -80,9 +81,12 @@ function parseSince(value: unknown): number | undefined | Error {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
   const d = parseDuration(value);
   if (d !== undefined) return Date.now() / 1000 - d;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? new Error(`since="${value.slice(0, 50)}" is not a time (RFC 3339, Unix seconds, or a duration like 1h)`) : t / 1000;
+  const t = parseRfc3339(value);
+  return t === undefined ? new Error(`since="${value.slice(0, 50)}" is not a time (RFC 3339 with an offset, Unix seconds, or a duration like 1h)`) : t / 1000;
 }
+
+/** application/json or a +json type, with parameters (charset) or without. */
+const JSON_TYPE = /^application\/([\w.!#$&^-]+\+)?json\s*(;.*)?$/i;
 
 const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -165,9 +169,10 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   });
 
   app.post('/api/v1/alerts', requireAuth, (req: Request, res: Response, next: NextFunction) => {
+    // Alertmanager sends `Content-Type: application/json`; a body without a type is not taken for JSON.
     const type = req.headers['content-type'] ?? '';
-    if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
-      res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got "${type.slice(0, 100)}"` });
+    if (!JSON_TYPE.test(type)) {
+      res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}` });
       return;
     }
     next();

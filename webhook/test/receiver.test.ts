@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, payload, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
+import { eventually, payload, rawRequest, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
 
 let admin: TestServer;
 let svc: TestHealer;
@@ -79,6 +79,57 @@ describe('validation', () => {
     huge.alerts = Array.from({ length: 30 }, () => huge.alerts[0]);
     const res = await svc.post(huge);
     expect(res.status).toBe(413);
+  });
+});
+
+describe('timestamps: RFC 3339 with an explicit offset only', () => {
+  it('answers 400 naming the field for numbers, zone-less or impossible times, and records nothing', async () => {
+    // Date.parse reads "0" as 2000, "12345" as the year 12345 and a zone-less time in the host's zone.
+    const bad = ['0', '-1', '12345', '1795475710', '2026-11-23T22:00:00', '2026-11-23 22:00:00Z', '2026-11-23T22:00Z', '2026-02-30T00:00:00Z', '2026-11-23T24:00:00Z', 'Mon, 23 Nov 2026 22:00:00 GMT'];
+    for (const field of ['startsAt', 'endsAt'] as const) {
+      for (const value of bad) {
+        const p = payload([{}]) as { alerts: Record<string, unknown>[] };
+        p.alerts[0]![field] = value;
+        const res = await svc.post(p);
+        expect(res.status, `${field}=${value}`).toBe(400);
+        expect(res.body.error, `${field}=${value}`).toMatch(new RegExp(`alerts\\[0\\]\\.${field}: must be an RFC 3339 timestamp with an offset`));
+      }
+    }
+    // startsAt is always set by Alertmanager: its zero time there is not an occurrence.
+    const zero = await svc.post(payload([{ startsAt: '0001-01-01T00:00:00Z' }]));
+    expect(zero.status).toBe(400);
+    expect(zero.body.error).toMatch(/alerts\[0\]\.startsAt: must be set/);
+    expect(svc.healer.sqlite!.listIncidents({})).toHaveLength(0);
+    expect(svc.healer.sqlite!.listAudit({})).toHaveLength(0);
+  });
+
+  it("accepts Alertmanager's forms (nanoseconds, Z or an offset, the zero endsAt) and keys equal instants alike", async () => {
+    const labels = { alertname: 'SelfhealAnomaly', service: 'nobody', feature: 'cpu' };
+    expect((await svc.post(payload([{ labels, startsAt: '2026-11-23T23:15:10.123456789Z', endsAt: '0001-01-01T00:00:00Z' }]))).body).toMatchObject({ new: 1 });
+    // The same instant written with another offset (and fewer digits) is the same occurrence.
+    expect((await svc.post(payload([{ labels, startsAt: '2026-11-24T00:15:10.123+01:00' }]))).body).toMatchObject({ new: 0, duplicate: 1 });
+    const incident = svc.healer.sqlite!.listIncidents({ service: 'nobody' })[0];
+    expect(incident?.starts_at).toBe('2026-11-23T23:15:10.123Z');
+  });
+});
+
+describe('content type', () => {
+  it('answers 415 to a POST without a Content-Type or with an empty one, and records nothing', async () => {
+    const body = JSON.stringify(payload([{}]));
+    for (const headers of [{}, { 'content-type': '' }, { 'content-type': 'application/json-seq' }, { 'content-type': 'text/json' }] as Record<string, string>[]) {
+      for (const length of [true, false]) {
+        // With a Content-Length (the fast path) and chunked (through express).
+        const res = await rawRequest(`${svc.url}/api/v1/alerts`, { headers: { ...headers, authorization: `Bearer ${TOKEN}`, ...(length ? { 'content-length': Buffer.byteLength(body) } : { 'transfer-encoding': 'chunked' }) }, body });
+        expect(res.status, `${JSON.stringify(headers)} ${length ? 'content-length' : 'chunked'}`).toBe(415);
+        expect(JSON.parse(res.text).error).toMatch(/Content-Type must be application\/json/);
+      }
+    }
+    expect(svc.healer.sqlite!.listIncidents({})).toHaveLength(0);
+    // What Alertmanager 0.25 sends (test/fixtures/alertmanager-firing.headers.json), and the +json and charset forms.
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/vnd.alertmanager+json']) {
+      const res = await rawRequest(`${svc.url}/api/v1/alerts`, { headers: { 'content-type': type, authorization: `Bearer ${TOKEN}` }, body });
+      expect(res.status, type).toBe(200);
+    }
   });
 });
 

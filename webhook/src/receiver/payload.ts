@@ -2,19 +2,23 @@
 // Unknown extra fields are tolerated (forward compatibility); the ones we rely on are checked strictly.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { rfc3339 } from '../util/rfc3339.js';
 
 // `__`-prefixed names are reserved by Prometheus and never reach alerts; refusing them also keeps
 // `__proto__` and friends out of every object built from a payload.
 const labelName = z.string().min(1).max(256).regex(/^(?!__)[A-Za-z_][A-Za-z0-9_]*$/, 'label names are [A-Za-z_][A-Za-z0-9_]* and do not start with __');
 const labelSet = z.record(labelName, z.string().max(4096, 'label values are limited to 4096 characters'));
 const annotationSet = z.record(labelName, z.string().max(65536));
-const timestamp = z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 timestamp');
+const timestamp = z.string().max(64).pipe(rfc3339);
+/** Go's zero time: Alertmanager's "unset" (an endsAt of a firing alert). */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+const ZERO_MS = Date.parse(ZERO_TIME);
 
 export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }),
   labels: labelSet,
   annotations: annotationSet.default({}),
-  startsAt: timestamp,
+  startsAt: timestamp.refine((t) => Date.parse(t) !== ZERO_MS, `must be set (${ZERO_TIME} is Alertmanager's "unset")`),
   endsAt: timestamp.optional(),
   generatorURL: z.string().max(8192).optional(),
   fingerprint: z.string().max(128).regex(/^[0-9a-zA-Z]+$/, 'must be alphanumeric').optional(),
@@ -50,7 +54,9 @@ export function fingerprintOf(labels: Record<string, string>): string {
 
 export function toReceived(alert: WebhookAlert): ReceivedAlert {
   const fingerprint = alert.fingerprint ?? fingerprintOf(alert.labels);
-  // Normalise startsAt so equal instants written differently still dedupe.
+  // Normalise the times (UTC, milliseconds) so equal instants written differently still dedupe; the zero
+  // endsAt stays recognisable (0001-01-01T00:00:00.000Z).
   const startsAt = new Date(alert.startsAt).toISOString();
-  return { ...alert, startsAt, fingerprint, key: `${fingerprint}@${startsAt}` };
+  const endsAt = alert.endsAt === undefined ? undefined : new Date(alert.endsAt).toISOString();
+  return { ...alert, startsAt, endsAt, fingerprint, key: `${fingerprint}@${startsAt}` };
 }

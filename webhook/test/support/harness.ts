@@ -1,7 +1,7 @@
 // Test support: a healing service on a free loopback port with a temporary store and token, and small real
 // HTTP servers standing in for the things it talks to (Prometheus query API, notification webhook, admin APIs).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,23 @@ export async function startHealer(raw: Record<string, unknown>, opts: HealerOpti
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One HTTP request through node:http, with exactly the headers given (fetch adds a Content-Type of its own to
+ * string bodies, which hides what a sender without one gets).
+ */
+export function rawRequest(url: string, opts: { method?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? 'POST', headers: opts.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }
 
 export interface Alert {
