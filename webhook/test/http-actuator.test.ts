@@ -3,28 +3,81 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpActuator } from '../src/actuators/http/http-actuator.js';
 import { httpActuatorSchema, httpCallSchema } from '../src/actuators/http/config.js';
 import { templateVars } from '../src/policy/policy.js';
-import { startServer, type TestServer } from './support/harness.js';
+import { payload, startHealer, startServer, type TestServer } from './support/harness.js';
 
 let server: TestServer | undefined;
 afterEach(async () => { await server?.close(); server = undefined; });
 
-const vars = templateVars({ labels: { service: 'check out/../admin', feature: 'error_ratio' }, annotations: { summary: 'He said "stop"' }, fingerprint: 'f00', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
+const vars = templateVars({ labels: { service: 'check out?&#%', from: 'check out/../admin', feature: 'error_ratio' }, annotations: { summary: 'He said "stop"' }, fingerprint: 'f00', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
 
-function request(url: string, body?: unknown, extra: Record<string, unknown> = {}) {
-  return { action: 'open_circuit_breaker' as const, targetName: 'payments', target: { actuator: 'a', actions: {} }, params: httpCallSchema.parse({ url, body, ...extra }), vars, signal: new AbortController().signal };
+function request(url: string, body?: unknown, extra: Record<string, unknown> = {}, labels?: Record<string, string>) {
+  const v = labels ? templateVars({ labels, annotations: {}, fingerprint: 'f00', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []) : vars;
+  return { action: 'open_circuit_breaker' as const, targetName: 'payments', target: { actuator: 'a', actions: {} }, params: httpCallSchema.parse({ url, body, ...extra }), vars: v, signal: new AbortController().signal };
 }
 
 describe('HttpActuator', () => {
   it('URL-encodes label values and keeps the JSON body structure whatever the values', async () => {
     server = await startServer((_req, _b, res) => { res.end('done'); });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', headers: { 'x-team': 'sre' } }));
-    const result = await actuator.execute(request(`${server.url}/circuit/{{ labels.service }}?fp={{ fingerprint }}`, { state: 'open', why: '{{ annotations.summary }}', n: 3 }));
+    const result = await actuator.execute(request(`${server.url}/circuit/{{ labels.service }}?fp={{ fingerprint }}&from={{ labels.from }}`, { state: 'open', why: '{{ annotations.summary }}', n: 3 }));
     expect(result).toMatchObject({ outcome: 'succeeded', detail: { status: 200, attempt: 1, response: 'done' } });
     const req = server.requests[0]!;
-    expect(req.url).toBe('/circuit/check%20out%2F..%2Fadmin?fp=f00');
+    // In the query a value may hold anything (encoded); in the path see the next test.
+    expect(req.url).toBe('/circuit/check%20out%3F%26%23%25?fp=f00&from=check%20out%2F..%2Fadmin');
     expect(JSON.parse(req.body)).toEqual({ state: 'open', why: 'He said "stop"', n: 3 });
     expect(req.headers['x-team']).toBe('sre');
     expect(req.headers['content-type']).toMatch(/application\/json/);
+  });
+
+  it('refuses a path value that is . or .., empty, or holds a path separator after decoding; nothing is requested', async () => {
+    server = await startServer((_req, _b, res) => { res.end('done'); });
+    const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 0 }));
+    // `..` would make /restart/../now a request for /now (URLs are normalised before they are sent).
+    for (const instance of ['..', '.', '', 'a/b', 'a\\b', '%2e%2e', '.%2E', '%2F', '..%2f..%2fadmin', '%252e%252e', '%255c']) {
+      const req = request(`${server.url}/restart/{{ labels.instance }}/now`, undefined, {}, { instance });
+      const result = await actuator.execute(req);
+      expect(result.outcome, JSON.stringify(instance)).toBe('failed');
+      expect(result.reason, JSON.stringify(instance)).toMatch(/cannot prepare the call: the value of labels\.instance \(.*\) may not be used in a URL path/);
+      expect(actuator.describe(req)).toMatch(/^cannot prepare the call: /);
+    }
+    expect(server.requests).toHaveLength(0);
+    // Dots inside a value are fine, and a value in the query may hold separators (it is encoded).
+    expect((await actuator.execute(request(`${server.url}/restart/{{ labels.instance }}/now?from={{ labels.from }}`, undefined, {}, { instance: 'host-1..b.example:9100', from: '../x' }))).outcome).toBe('succeeded');
+    expect(server.requests.map((r) => r.url)).toEqual(['/restart/host-1..b.example%3A9100/now?from=..%2Fx']);
+  });
+
+  it('reports (and describes) the URL it actually requested, normalised', async () => {
+    server = await startServer((_req, _b, res) => { res.end('done'); });
+    const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 0 }));
+    const req = request(`${server.url}/restart/./{{ labels.instance }}/x/../now`, undefined, {}, { instance: 'i-1' });
+    expect(actuator.describe(req)).toBe(`POST ${server.url}/restart/i-1/now`);
+    const result = await actuator.execute(req);
+    expect(server.requests.map((r) => r.url)).toEqual(['/restart/i-1/now']);
+    expect(result.reason).toBe(`POST ${server.url}/restart/i-1/now answered 200`);
+  });
+
+  it('through the service: a `..` label never reaches the admin API, and the audit holds the URL requested', async () => {
+    server = await startServer((_req, _b, res) => { res.end('done'); });
+    const svc = await startHealer({
+      actuators: { admin: { type: 'http', retries: 0 } },
+      targets: { checkout: { actuator: 'admin', actions: { restart: { url: `${server.url}/restart/{{ labels.instance }}/./now` } } } },
+      rules: [{ name: 'r', matchers: ['service = checkout'], target: 'checkout', actions: ['restart'] }],
+      guardrails: { cooldown: 0 },
+    });
+    try {
+      const labels = (instance: string) => ({ alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'mem', instance });
+      expect((await svc.post(payload([{ fingerprint: 'aa01', labels: labels('..') }]))).status).toBe(200);
+      expect((await svc.post(payload([{ fingerprint: 'aa02', labels: labels('i-2') }]))).status).toBe(200);
+      await svc.healer.engine.idle();
+      expect(server.requests.map((r) => r.url)).toEqual(['/restart/i-2/now']);
+      const audit = svc.healer.sqlite!.listAudit({}).reverse();
+      const of = (fp: string, event: string) => audit.find((r) => r.fingerprint === fp && r.event === event)?.reason;
+      expect(of('aa01', 'failed')).toMatch(/the value of labels\.instance \("\.\."\) may not be used in a URL path/);
+      expect(of('aa02', 'started')).toBe(`POST ${server.url}/restart/i-2/now`);
+      expect(of('aa02', 'applied')).toBe(`POST ${server.url}/restart/i-2/now answered 200`);
+    } finally {
+      await svc.close();
+    }
   });
 
   it('retries 5xx with backoff, then succeeds', async () => {

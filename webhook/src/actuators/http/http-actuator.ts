@@ -6,6 +6,7 @@ import axios from 'axios';
 import { render, renderDeep } from '../../util/template.js';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
 import type { HttpActuatorConfig, HttpCall } from './config.js';
+import { renderUrl } from './url.js';
 
 export class HttpActuator implements Actuator {
   readonly type = 'http' as const;
@@ -26,7 +27,7 @@ export class HttpActuator implements Actuator {
 
   private prepare(req: Omit<ActionRequest, 'signal'>) {
     const call = req.params as HttpCall;
-    const url = render(call.url, req.vars, (v) => encodeURIComponent(v));
+    const url = renderUrl(call.url, req.vars);
     const headers: Record<string, string> = { 'user-agent': 'selfheal-webhook', ...this.config.headers };
     for (const [k, v] of Object.entries(call.headers)) {
       const value = render(v, req.vars);
