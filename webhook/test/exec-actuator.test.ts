@@ -37,6 +37,37 @@ describe('ExecActuator', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('by default refuses values that start with - (options) or hold a .. segment (traversal), running nothing', async () => {
+    const marker = join(dir, 'ran');
+    const script = join(dir, 'mark.sh');
+    writeFileSync(script, `#!/bin/sh\ntouch ${marker}\nprintf "%s|" "$@"\n`);
+    chmodSync(script, 0o755);
+    // Each of these matches the default allowedValue pattern, [A-Za-z0-9._:/@=+-]{0,253}.
+    for (const instance of ['-rf', '--output=/x', '-', '../../etc/passwd', '..', 'a/../b', 'logs/..', '/var/log/../../etc/shadow']) {
+      const result = await run([script, '{{ labels.instance }}'], { instance });
+      expect(result.outcome, instance).toBe('failed');
+      expect(result.reason, instance).toMatch(instance.startsWith('-') ? /refused: the value of labels\.instance \(".*"\) starts with "-"/ : /refused: the value of labels\.instance \(".*"\) holds a "\.\." path segment/);
+      // The same through the environment.
+      expect((await run([script], { instance }, {}, { TARGET: '{{ labels.instance }}' })).outcome, instance).toBe('failed');
+    }
+    expect(existsSync(marker)).toBe(false);
+    // Dashes and dots inside a value are fine.
+    const ok = await run([script, '--instance', '{{ labels.instance }}', '{{ labels.path }}'], { instance: 'host-1..a:9100', path: 'var/log/app.log' });
+    expect(ok).toMatchObject({ outcome: 'succeeded' });
+    expect(ok.detail?.stdout).toBe('--instance|host-1..a:9100|var/log/app.log|');
+  });
+
+  it('allowLeadingDash and allowDotDot turn those refusals off, one by one; SELFHEAL_LABEL_* follows the same rule', async () => {
+    const script = join(dir, 'env.sh');
+    writeFileSync(script, '#!/bin/sh\nprintf "%s|" "$@"; echo "[$SELFHEAL_LABEL_INSTANCE]"\n');
+    chmodSync(script, 0o755);
+    expect((await run([script, '{{ labels.instance }}'], { instance: '-rf' }, { allowLeadingDash: true })).detail?.stdout).toBe('-rf|[-rf]\n');
+    expect((await run([script, '{{ labels.instance }}'], { instance: '../x' }, { allowLeadingDash: true })).outcome).toBe('failed');
+    expect((await run([script, '{{ labels.instance }}'], { instance: '../x' }, { allowDotDot: true })).detail?.stdout).toBe('../x|[../x]\n');
+    // A label value the rules refuse is not exported (a program could pass it on).
+    expect((await run([script], { instance: '--x' })).detail?.stdout).toBe('|[]\n');
+  });
+
   it('reports the exit code and captures bounded output', async () => {
     const result = await run(['/bin/sh', '-c', 'echo out; echo err >&2; head -c 5000 /dev/zero | tr "\\0" a; exit 3'], {}, { maxOutputBytes: 100 });
     expect(result.outcome).toBe('failed');

@@ -5,7 +5,7 @@ import { duration, template } from '../../config/common.js';
 export const execActuatorSchema = z.strictObject({
   type: z.literal('exec'),
   timeout: duration.default(30),
-  /** Every value substituted into argv or env must match this (anchored) pattern. */
+  /** Every value substituted into argv or env must match this (anchored) pattern (and the two rules below). */
   allowedValue: z.string().default('[A-Za-z0-9._:/@=+-]{0,253}').superRefine((re, ctx) => {
     try {
       new RegExp(re);
@@ -13,6 +13,13 @@ export const execActuatorSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
     }
   }),
+  /**
+   * A value starting with `-` would be read as an option (`-rf`, `--output=/x`): refused unless this is true
+   * (then the program must take `--` before values, or not parse options at all).
+   */
+  allowLeadingDash: z.boolean().default(false),
+  /** A value with a `..` path segment (`../../etc/passwd`) is refused unless this is true. */
+  allowDotDot: z.boolean().default(false),
   /** Bytes of stdout/stderr kept in the audit log. */
   maxOutputBytes: z.number().int().positive().default(16384),
   cwd: z.string().optional(),

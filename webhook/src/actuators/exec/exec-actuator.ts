@@ -1,5 +1,6 @@
 // Runs a configured program with an argv array (execFile, never a shell). Alert values reach it only through
-// templates whose every substituted value must match `allowedValue`, and through SELFHEAL_* variables.
+// templates whose every substituted value must match `allowedValue` and may neither start with `-` (an option)
+// nor hold a `..` segment (unless allowed), and through SELFHEAL_* variables.
 import { execFile } from 'node:child_process';
 import { render } from '../../util/template.js';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
@@ -13,10 +14,19 @@ export class ExecActuator implements Actuator {
     this.allowed = new RegExp(`^(?:${config.allowedValue})$`);
   }
 
+  /** Why `value` may not reach the program, or undefined when it may. */
+  private refusal(value: string): string | undefined {
+    if (!this.allowed.test(value)) return `does not match the allowed pattern ${this.config.allowedValue}`;
+    if (!this.config.allowLeadingDash && value.startsWith('-')) return 'starts with "-" and would be read as an option (allowLeadingDash: false)';
+    if (!this.config.allowDotDot && value.split(/[/\\]/).includes('..')) return 'holds a ".." path segment (allowDotDot: false)';
+    return undefined;
+  }
+
   private prepare(req: Omit<ActionRequest, 'signal'>) {
     const call = req.params as ExecCall;
     const check = (value: string, ref: string): string => {
-      if (!this.allowed.test(value)) throw new Error(`the value of ${ref} ("${value.slice(0, 80)}") does not match the allowed pattern ${this.config.allowedValue}`);
+      const why = this.refusal(value);
+      if (why) throw new Error(`the value of ${ref} (${JSON.stringify(value.slice(0, 80))}) ${why}`);
       return value;
     };
     const argv = call.argv.map((a) => render(a, req.vars, check));
@@ -26,7 +36,7 @@ export class ExecActuator implements Actuator {
       SELFHEAL_TARGET: req.targetName,
       SELFHEAL_FINGERPRINT: req.vars.fingerprint,
     };
-    for (const [k, v] of Object.entries(req.vars.labels)) if (this.allowed.test(v)) env[`SELFHEAL_LABEL_${k.toUpperCase()}`] = v;
+    for (const [k, v] of Object.entries(req.vars.labels)) if (this.refusal(v) === undefined) env[`SELFHEAL_LABEL_${k.toUpperCase()}`] = v;
     for (const [k, v] of Object.entries(call.env)) env[k] = render(v, req.vars, check);
     return { argv, env, cwd: call.cwd ?? this.config.cwd };
   }
