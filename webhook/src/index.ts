@@ -1,7 +1,7 @@
 // @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out).
 export { ACTIONS, OUTCOMES, DEFAULT_FEATURE_ACTIONS, type ActionName, type Outcome } from './actions.js';
 export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
-export { configSchema, type Config } from './config/schema.js';
+export { configSchema, listenProblem, type Config } from './config/schema.js';
 export { checkConfigFiles, configFileProblems } from './config/files.js';
 export { createHealer, buildActuators, type Healer, type HealerOptions } from './server.js';
 export { HealingEngine } from './engine.js';

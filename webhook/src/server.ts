@@ -9,7 +9,7 @@ import { HttpActuator } from './actuators/http/http-actuator.js';
 import { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 import type { Actuator } from './actuators/types.js';
 import { checkConfigFiles } from './config/files.js';
-import { formatIssues } from './config/load.js';
+import { ConfigError, formatIssues } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HealingEngine } from './engine.js';
 import { GrafanaAnnotator } from './escalation/grafana.js';
@@ -24,6 +24,7 @@ import { createStore } from './store/create.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { HealingStore } from './store/store.js';
 import type { Store } from './store/types.js';
+import { parseByteSize } from './util/bytes.js';
 import { parseDuration } from './util/duration.js';
 import { parseRfc3339 } from './util/rfc3339.js';
 import { PrometheusClient } from './verify/prometheus.js';
@@ -66,14 +67,6 @@ export function buildActuators(config: Config, overrides?: Map<string, Actuator>
   return out;
 }
 
-/** "1mb", "512kb", "100000" as bytes (1024 multiples, like express's limit); undefined if unparsable. */
-function parseByteSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-  return Math.floor(Number(m[1]) * unit);
-}
-
 /** `since` as RFC 3339, Unix seconds, or a duration back from now ("1h"). */
 function parseSince(value: unknown): number | undefined | Error {
   if (value === undefined || value === '') return undefined;
@@ -94,11 +87,20 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const logger = opts.logger ?? pino({ name: 'selfheal-webhook' });
   // Every secret file and kubeconfig the config names must be there now, not when the first action runs.
   checkConfigFiles(config, opts.configFile);
+  // In bytes: express's own parser reads some forms the config accepts (" 1mb") differently.
+  const bodyLimit = parseByteSize(config.bodyLimit);
+  if (bodyLimit === undefined) throw new ConfigError(opts.configFile ?? '<config>', [`bodyLimit: ${JSON.stringify(config.bodyLimit)} is not a size`]);
   const authenticate = makeAuthenticator(config.auth);
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
   }
-  const store = createStore(config.store, logger);
+  let store: Store;
+  try {
+    store = createStore(config.store, logger);
+  } catch (err) {
+    // SQLite opens its file here (PostgreSQL connects in listen()): say which key and which file.
+    throw new Error(`store.path: cannot open the SQLite database ${config.store.path}: ${(err as Error).message}`, { cause: err });
+  }
   const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus.url, config.prometheus.timeout) : undefined;
@@ -143,7 +145,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     if (key === '__proto__') throw new SyntaxError('"__proto__" is not allowed as a key');
     return value;
   };
-  const text = express.text({ limit: config.bodyLimit, type: () => true });
+  const text = express.text({ limit: bodyLimit, type: () => true });
   const parseJson = (req: Request, res: Response, next: NextFunction): void => {
     const raw = typeof req.body === 'string' ? req.body : '';
     try {
@@ -225,12 +227,11 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
    * (bad credentials, other types, encodings, chunked or oversized bodies) goes through express, which
    * answers it exactly as before. Returns false when it did not take the request.
    */
-  const fastLimit = parseByteSize(config.bodyLimit);
   const fastAlerts = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== 'POST' || req.url !== '/api/v1/alerts' || fastLimit === undefined) return false;
+    if (req.method !== 'POST' || req.url !== '/api/v1/alerts') return false;
     const h = req.headers;
     const length = Number(h['content-length']);
-    if (!Number.isInteger(length) || length <= 0 || length > fastLimit || h['transfer-encoding'] !== undefined) return false;
+    if (!Number.isInteger(length) || length <= 0 || length > bodyLimit || h['transfer-encoding'] !== undefined) return false;
     if ((h['content-encoding'] ?? 'identity').toLowerCase() !== 'identity' || !/^application\/(.+\+)?json\s*(;\s*charset=utf-8\s*)?$/i.test(h['content-type'] ?? '')) return false;
     if (!authenticate(h.authorization)) return false;
     const chunks: Buffer[] = [];
@@ -319,7 +320,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       const p = port ?? Number(cfgPort);
       await new Promise<void>((resolve, reject) => {
         const s = createServer((req, res) => { if (!fastAlerts(req, res)) app(req, res); });
-        s.once('error', reject);
+        s.once('error', (err) => reject(new Error(`listen: cannot listen on ${h}:${p}: ${err.message}`, { cause: err })));
         s.listen(p, h, () => resolve());
         server = s;
       });

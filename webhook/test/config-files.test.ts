@@ -97,3 +97,68 @@ describe('files named by the config', () => {
     expect(problems({ passwordFile: '/run/pw' })).toEqual(['store.passwordFile: passwordFile is for the PostgreSQL store; set url too']);
   });
 });
+
+describe('values that used to pass the config check and fail only at start', () => {
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parseConfig({ auth: 'none', ...raw });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).errors;
+    }
+  };
+
+  it('bodyLimit must be a size', () => {
+    for (const bad of ['lots', '', '1 megabyte', '-1mb', '0', '1tb5']) {
+      expect(problems({ bodyLimit: bad }), bad).toEqual([`bodyLimit: ${JSON.stringify(bad)} is not a size; write e.g. 512kb, 1mb, 4mb (or bytes as a number)`]);
+    }
+    for (const good of ['1mb', '512kb', ' 2 MB ', '100000', '1.5mb']) expect(problems({ bodyLimit: good }), good).toEqual([]);
+    expect(parseConfig({ auth: 'none', bodyLimit: 65536 }).bodyLimit).toBe('65536');
+  });
+
+  it('listen must be HOST:PORT with a port from 1 to 65535', () => {
+    expect(problems({ listen: '127.0.0.1:99999' })).toEqual(['listen: port 99999 is out of range; use 1-65535']);
+    expect(problems({ listen: '127.0.0.1:0' })).toEqual(['listen: port 0 is out of range; use 1-65535']);
+    expect(problems({ listen: 'localhost' })).toEqual(['listen: must be HOST:PORT, e.g. 127.0.0.1:9189']);
+    expect(problems({ listen: ':9189' })).toEqual([]);
+    expect(problems({ listen: '0.0.0.0:65535' })).toEqual([]);
+  });
+
+  it('start-up names store.path and the file when the SQLite directory is missing, or the file is a directory', () => {
+    dir = tempDir();
+    const missing = join(dir, 'no-such-dir', 'healer.db');
+    let config = testConfig(dir, { store: { path: missing } });
+    expect(configFileProblems(config)).toEqual([`store.path: the directory ${join(dir, 'no-such-dir')} of the SQLite file ${missing} does not exist; create it or point store.path elsewhere`]);
+    let thrown: unknown;
+    try {
+      createHealer(config, { logger: pino({ level: 'silent' }), defaultMetrics: false, configFile: 'webhook.yml' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain(`store.path: the directory ${join(dir, 'no-such-dir')} of the SQLite file ${missing} does not exist`);
+    // A directory where the file should be.
+    mkdirSync(join(dir, 'is-a-dir.db'));
+    config = testConfig(dir, { store: { path: join(dir, 'is-a-dir.db') } });
+    expect(configFileProblems(config)).toEqual([`store.path: ${join(dir, 'is-a-dir.db')} is a directory, not an SQLite file`]);
+    // A file that is not a database: SQLite's own message, with the key and the file.
+    writeFileSync(join(dir, 'garbage.db'), 'this is not an SQLite database, just text long enough to have a header'.repeat(20));
+    expect(() => createHealer(testConfig(dir, { store: { path: join(dir, 'garbage.db') } }), { logger: pino({ level: 'silent' }), defaultMetrics: false }))
+      .toThrow(`store.path: cannot open the SQLite database ${join(dir, 'garbage.db')}: file is not a database`);
+    // In-memory and PostgreSQL stores have no file.
+    expect(configFileProblems(testConfig(dir, { store: { path: ':memory:' } }))).toEqual([]);
+    expect(configFileProblems(testConfig(dir, { store: { url: 'postgres://x@127.0.0.1:9/x' } }))).toEqual([]);
+  });
+
+  it('start-up names listen when the address cannot be bound', async () => {
+    dir = tempDir();
+    server = await startServer((_req, _b, res) => { res.end(); });
+    const port = Number(new URL(server.url).port);
+    const healer = createHealer(testConfig(dir, { listen: `127.0.0.1:${port}` }), { logger: pino({ level: 'silent' }), defaultMetrics: false });
+    try {
+      await expect(healer.listen()).rejects.toThrow(`listen: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+    } finally {
+      await healer.close();
+    }
+  });
+});

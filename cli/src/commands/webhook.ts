@@ -1,6 +1,6 @@
 // `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
 import type { Command } from 'commander';
-import { checkWebhookConfig, ConfigError, createHealer, redactStoreUrl } from '@selfheal/webhook';
+import { checkWebhookConfig, ConfigError, createHealer, listenProblem, redactStoreUrl } from '@selfheal/webhook';
 import { loadWebhookConfigOrReport } from './webhook-config.js';
 
 export function registerWebhook(program: Command): void {
@@ -22,7 +22,15 @@ export function registerWebhook(program: Command): void {
       }
       const config = loadWebhookConfigOrReport(opts.config);
       if (!config) return;
-      if (opts.listen) config.listen = opts.listen;
+      if (opts.listen !== undefined) {
+        const problem = listenProblem(opts.listen);
+        if (problem) {
+          console.error(`selfheal webhook: --listen ${JSON.stringify(opts.listen)}: ${problem}`);
+          process.exitCode = 1;
+          return;
+        }
+        config.listen = opts.listen;
+      }
       if (opts.dryRun) config.dryRun = true;
       let healer;
       try {

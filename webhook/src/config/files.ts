@@ -1,7 +1,9 @@
 // Start-up check of every file the config names (secrets, kubeconfigs): each must exist and be readable, so
 // a typo is reported at start with the key and the path, not as a raw ENOENT when the first action runs.
+// The SQLite store's directory too: SQLite's own error names neither the key nor the file.
 // The files are read again when they are used (secrets rotate); this only checks they are there now.
 import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from './load.js';
 import type { Config } from './schema.js';
 
@@ -34,6 +36,29 @@ function problem(path: string): string | undefined {
   }
 }
 
+/** The SQLite store's file: created at start if absent, so its directory must exist and be writable. */
+function sqliteProblem(config: Config): string | undefined {
+  const path = config.store.path;
+  if (config.store.url || path === ':memory:' || path === '') return undefined;
+  const file = resolve(path);
+  try {
+    if (statSync(file).isDirectory()) return `store.path: ${path} is a directory, not an SQLite file`;
+  } catch {
+    // absent: SQLite creates it (and its -wal and -shm files) in the directory
+  }
+  const dir = dirname(file);
+  try {
+    if (!statSync(dir).isDirectory()) return `store.path: ${dir}, the directory of the SQLite file ${path}, is not a directory`;
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `store.path: the directory ${dir} of the SQLite file ${path} does not exist; create it or point store.path elsewhere`;
+    if (code === 'EACCES') return `store.path: the directory ${dir} of the SQLite file ${path} is not writable by this process (SQLite writes its -wal and -shm files there)`;
+    return `store.path: the directory ${dir} of the SQLite file ${path} cannot be used: ${(err as Error).message}`;
+  }
+}
+
 /** Messages naming the key and path of each referenced file that is missing or unreadable. */
 export function configFileProblems(config: Config): string[] {
   const out: string[] = [];
@@ -41,6 +66,8 @@ export function configFileProblems(config: Config): string[] {
     const why = problem(path);
     if (why) out.push(`${key}: the file ${path} ${why}`);
   }
+  const store = sqliteProblem(config);
+  if (store) out.push(store);
   return out;
 }
 

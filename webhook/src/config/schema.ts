@@ -5,6 +5,7 @@ import { execActuatorSchema, execCallSchema } from '../actuators/exec/config.js'
 import { httpActuatorSchema, httpCallSchema } from '../actuators/http/config.js';
 import { kubernetesActionSchemas, kubernetesActuatorSchema, kubernetesTargetSchema } from '../actuators/kubernetes/config.js';
 import { parseMatcher } from '../policy/matchers.js';
+import { parseByteSize } from '../util/bytes.js';
 import { duration, nonEmpty, template, url } from './common.js';
 
 const actionName = z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
@@ -63,6 +64,19 @@ const storeSchema = z.preprocess(
 );
 export type StoreConfig = z.infer<typeof storeSchema>;
 
+/** HOST:PORT to listen on (an empty host: every interface). Also checks `--listen`. */
+export function listenProblem(text: string): string | undefined {
+  const m = /^[^\s:]*:(\d{1,5})$/.exec(text);
+  if (!m) return 'must be HOST:PORT, e.g. 127.0.0.1:9189';
+  const port = Number(m[1]);
+  return port >= 1 && port <= 65535 ? undefined : `port ${port} is out of range; use 1-65535`;
+}
+
+const listenAddress = z.string().superRefine((text, ctx) => {
+  const problem = listenProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 
 const verifySchema = z.strictObject({
@@ -107,10 +121,12 @@ const targetSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9189').default('127.0.0.1:9189'),
+  listen: listenAddress.default('127.0.0.1:9189'),
   auth: authSchema,
   /** Largest accepted webhook body (Alertmanager's max_alerts: 0 sends whole groups). */
-  bodyLimit: z.string().default('1mb'),
+  bodyLimit: z.union([z.string(), z.number()]).transform((v) => String(v)).superRefine((text, ctx) => {
+    if (parseByteSize(text) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a size; write e.g. 512kb, 1mb, 4mb (or bytes as a number)` });
+  }).default('1mb'),
   store: storeSchema,
   prometheus: z.strictObject({ url, timeout: duration.default(5) }).optional(),
   dryRun: z.boolean().default(false),
