@@ -115,9 +115,13 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   let ready = false;
   // Readiness reflects the store: checked at most once a second, so probes cost nothing under load.
   let health: { at: number; ok: boolean; detail: string } = { at: 0, ok: false, detail: 'not checked yet' };
+  // The driver's error (database host, port, socket path) goes to the log, not to the unauthenticated
+  // endpoint: logged when the store starts failing or fails differently, and when it answers again.
   const storeHealth = async () => {
     if (Date.now() - health.at > 1000) {
       const h = await store.health().catch((err: unknown) => ({ ok: false, detail: (err as Error).message }));
+      if (!h.ok && (health.ok || health.at === 0 || h.detail !== health.detail)) logger.warn({ store: store.kind, detail: h.detail }, 'store health check failed; /-/ready answers 503');
+      else if (h.ok && !health.ok && health.at !== 0) logger.info({ store: store.kind }, 'store answers again; /-/ready answers 200');
       health = { at: Date.now(), ok: h.ok, detail: h.detail };
     }
     return health;
@@ -164,7 +168,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   app.get('/-/ready', async (_req, res) => {
     if (!ready) { res.status(503).type('text/plain').send('starting\n'); return; }
     const h = await storeHealth();
-    res.status(h.ok ? 200 : 503).type('text/plain').send(h.ok ? `ready (${store.kind} store)\n` : `not ready: ${store.kind} store unavailable: ${h.detail}\n`);
+    res.status(h.ok ? 200 : 503).type('text/plain').send(h.ok ? `ready (${store.kind} store)\n` : `not ready: ${store.kind} store unavailable\n`);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -1,6 +1,7 @@
 // The webhook endpoint over real HTTP: authentication, validation, idempotency, resolved handling.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, payload, rawRequest, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
 
@@ -215,6 +216,27 @@ describe('disk sync failure after the commit', () => {
     expect((await svc.post(payload([{}]))).body).toMatchObject({ duplicate: 1 });
     await svc.healer.engine.idle();
     expect(admin.requests).toHaveLength(1);
+  });
+});
+
+describe('readiness', () => {
+  it('answers a short reason when the store fails, and logs the detail', async () => {
+    const logged: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => { logged.push(line); } });
+    const own = await startHealer({ rules: [] }, { logger });
+    try {
+      const ready = await fetch(`${own.url}/-/ready`);
+      expect(await ready.text()).toBe('ready (sqlite store)\n');
+      own.healer.sqlite!.db.close();
+      await new Promise((r) => setTimeout(r, 1100)); // health is cached for a second
+      const res = await fetch(`${own.url}/-/ready`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toBe('not ready: sqlite store unavailable\n');
+      const entry = logged.map((l) => JSON.parse(l) as { level: number; msg: string; detail?: string }).find((l) => /store health check failed/.test(l.msg));
+      expect(entry).toMatchObject({ level: 40, detail: 'the database is closed' });
+    } finally {
+      await own.close();
+    }
   });
 });
 
