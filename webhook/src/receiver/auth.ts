@@ -28,14 +28,16 @@ export function makeAuthenticator(auth: Config['auth']): Authenticator {
   if (auth.type === 'none') return () => true;
   if (auth.type === 'bearer') {
     const token = readSecret(auth.tokenFile, 'bearer token');
+    // RFC 7235: the scheme (any case), one or more spaces, the credentials. Node has already dropped the spaces
+    // and tabs around the header value; other whitespace (a no-break space) is part of what was sent.
     return (header) => {
-      const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-      return safeEqual(m?.[1]?.trim() ?? '', token);
+      const m = /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(header ?? '');
+      return safeEqual(m?.[1] ?? '', token);
     };
   }
   const expected = `${auth.username}:${readSecret(auth.passwordFile, 'password')}`;
   return (header) => {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+    const m = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header ?? '');
     return safeEqual(m?.[1] ? Buffer.from(m[1], 'base64').toString('utf8') : '', expected);
   };
 }
