@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkWebhookConfig, ConfigError, parseConfig, parseConfigText } from '../src/config/load.js';
 import { matches, parseMatcher } from '../src/policy/matchers.js';
 import { Policy, templateVars } from '../src/policy/policy.js';
+import { render } from '../src/util/template.js';
 
 const example = fileURLToPath(new URL('../examples/policy.yml', import.meta.url));
 
@@ -30,6 +31,18 @@ describe('matchers', () => {
     expect(matches(parseMatcher('severity="critical"'), { severity: 'critical' })).toBe(true);
     expect(() => parseMatcher('service ~ x')).toThrow(/is not a matcher/);
     expect(() => parseMatcher('service =~ "("')).toThrow(/invalid regular expression/);
+  });
+});
+
+describe('label names that are also Object.prototype members', () => {
+  it('a missing constructor/toString label is missing (empty to matchers, an error to templates), not a function', () => {
+    expect(matches(parseMatcher('toString = ""'), {})).toBe(true);
+    expect(matches(parseMatcher('constructor =~ ".+"'), {})).toBe(false);
+    expect(matches(parseMatcher('constructor = x'), { constructor: 'x' })).toBe(true);
+    const vars = templateVars({ labels: { service: 'a' }, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
+    expect(() => render('{{ labels.constructor }}', vars)).toThrow('the alert has no label "constructor"');
+    expect(() => render('{{ annotations.toString }}', vars)).toThrow('the alert has no annotation "toString"');
+    expect(render('{{ labels.hasOwnProperty }}', { ...vars, labels: { hasOwnProperty: 'h' } })).toBe('h');
   });
 });
 

@@ -36,7 +36,8 @@ export function parseMatcher(text: string): Matcher {
 
 /** A missing label matches as the empty string, as in Alertmanager. */
 export function matches(matcher: Matcher, labels: Record<string, string>): boolean {
-  const value = labels[matcher.name] ?? '';
+  // Own labels only: `toString` or `constructor` must not find Object.prototype's functions.
+  const value = Object.hasOwn(labels, matcher.name) ? (labels[matcher.name] ?? '') : '';
   switch (matcher.op) {
     case '=':
       return value === matcher.value;

@@ -38,7 +38,8 @@ export function checkTemplate(template: string): string | undefined {
 export function lookup(vars: TemplateVars, ref: string): string {
   const [head, tail] = ref.split('.');
   if (head === 'labels' || head === 'annotations') {
-    const value = vars[head][tail ?? ''];
+    // Own properties only: `labels.constructor` must not render Object.prototype's constructor.
+    const value = Object.hasOwn(vars[head], tail ?? '') ? vars[head][tail ?? ''] : undefined;
     if (value === undefined) throw new TemplateError(`the alert has no ${head.slice(0, -1)} "${tail}"`);
     return value;
   }
