@@ -124,7 +124,7 @@ describe('values that used to pass the config check and fail only at start', () 
     expect(problems({ listen: '0.0.0.0:65535' })).toEqual([]);
   });
 
-  it('start-up names store.path and the file when the SQLite directory is missing, or the file is a directory', () => {
+  it('start-up names store.path and the file when the SQLite directory is missing, the path is a directory, or the file is not a database', () => {
     dir = tempDir();
     const missing = join(dir, 'no-such-dir', 'healer.db');
     let config = testConfig(dir, { store: { path: missing } });
