@@ -11,6 +11,9 @@ npx eslint --cache .
 echo "== prometheus/alertmanager configs"
 bash scripts/check-prometheus.sh
 echo "== tests"
+# setup installed PostgreSQL: its tests (webhook/test/postgres-store.test.ts, test/healing-ha.test.ts) must run, and
+# fail rather than skip when it is missing (a green run must have exercised them).
+export SELFHEAL_REQUIRE_POSTGRES=1
 mkdir -p .tmp && rm -f .tmp/vitest-report.json .tmp/vitest-closed-loop.json
 status=0
 # The closed-loop end-to-end test (test/closed-loop.test.ts) runs last and alone: it drives a CPU-burning workload

@@ -3,6 +3,8 @@
 // exporter and the healing service started through the `selfheal` CLI. For each fault kind: the alert fires,
 // the right action is chosen and carried out through the workload's admin API, verified, the metrics come back
 // and the alert resolves; healthy services see no action; Alertmanager's repeated notifications do not repeat it.
+// A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
+// once the cooldown ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_SERVICES,
@@ -19,6 +21,11 @@ import {
 } from '@selfheal/demo';
 
 const SERVICES = DEFAULT_SERVICES.map((s) => s.name);
+/**
+ * Per-target cooldown of this run (the demo policy has 20 s): long enough that a fault repeated right after its
+ * repair (detection ~4 s after the injection) is sure to fall inside it, short enough to keep the run modest.
+ */
+const COOLDOWN_SECONDS = 40;
 const PLAN: { kind: FaultKind; service: string }[] = [
   { kind: 'cpu_saturation', service: 'checkout' },
   { kind: 'memory_leak', service: 'catalog' },
@@ -44,6 +51,7 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
       alertFor: '0s',
       // Alertmanager re-sends the firing alert every 2 s while it fires: the healing service must act once.
       alertmanager: { groupWait: '0s', groupInterval: '1s', repeatInterval: '2s' },
+      guardrails: { cooldown: `${COOLDOWN_SECONDS}s` },
     });
     await waitForModels(loop.exporterUrl, SERVICES, 360_000);
     for (const service of SERVICES) await waitQuiet(loop, service, 5000, 90_000);
@@ -78,7 +86,7 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
 
       // One action for this incident, although Alertmanager delivered the firing alert repeatedly.
       const since = (a: { started_at: number }) => a.started_at * (a.started_at < 1e12 ? 1000 : 1) >= result.injectedAt - 1000;
-      const executed = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service)).filter((a) => since(a) && a.status !== 'skipped');
+      const executed = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service)).filter((a) => since(a) && a.status !== 'skipped' && a.status !== 'deferred');
       expect(executed.map((a) => a.action), JSON.stringify(executed)).toEqual([result.expectedAction]);
       expect(await webhookRequests()).toBeGreaterThan(requestsBefore + 1);
 
@@ -86,6 +94,41 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
       await waitQuiet(loop, fault.service, 5000, 90_000);
     }, 240_000);
   }
+
+  it('a fault repeated inside the cooldown is deferred, then healed once the cooldown ends', async () => {
+    const fault = { kind: 'slow_dependency' as const, service: 'search' };
+    const get = async <T>(path: string): Promise<T> =>
+      ((await (await fetch(`${loop.webhookUrl}${path}`, { headers: { authorization: `Bearer ${loop.webhookToken}` } })).json()) as { data: T }).data;
+    const first = await runFault(loop, fault, { timeoutMs: 120_000 });
+    results.push(first);
+    expect(first.outcome, JSON.stringify({ ...first, samples: undefined, featureSamples: undefined })).toBe('healed');
+    const repaired = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service)).find((a) => a.status === 'succeeded');
+    expect(repaired).toBeDefined();
+    const cooldownEnd = (repaired?.started_at ?? 0) + COOLDOWN_SECONDS;
+    // The repair is undone and the alert has resolved: the same fault again, at once, is a new alert occurrence.
+    await resetService(loop, fault.service);
+    expect(await waitQuiet(loop, fault.service, 1000, 90_000)).toBe(true);
+    const again = await runFault(loop, fault, { timeoutMs: 150_000 });
+    results.push(again);
+    const context = JSON.stringify({ ...again, samples: undefined, featureSamples: undefined });
+    expect(again.firingAfter, `alert never fired: ${context}`).toBeDefined();
+    expect((again.injectedAt / 1000) + (again.firingAfter ?? 0), `the repeat fired after the cooldown ended, so it tested nothing: ${context}`).toBeLessThan(cooldownEnd);
+    expect(again.action, context).toBe(again.expectedAction);
+    expect(again.actionStatus, context).toBe('succeeded');
+    expect(again.outcome, context).toBe('healed');
+    // The healing service deferred it (cooldown), then acted when the cooldown ended, once.
+    const incident = (await get<{ id: number; starts_at: string; result: string }[]>(`/api/v1/incidents?service=${fault.service}`))[0];
+    const audit = (await get<{ event: string; ts: number; reason: string | null }[]>(`/api/v1/audit?incident=${incident?.id}`)).reverse();
+    expect(audit.map((r) => r.event), JSON.stringify(audit)).toEqual(expect.arrayContaining(['deferred', 'started', 'succeeded']));
+    expect(audit.find((r) => r.event === 'deferred')?.reason).toMatch(/^cooldown: target "search" acted on recently/);
+    const started = audit.find((r) => r.event === 'started');
+    expect(started?.ts).toBeGreaterThanOrEqual(cooldownEnd);
+    expect(audit.filter((r) => r.event === 'started')).toHaveLength(1);
+    expect(incident?.result).toBe('healed');
+    expect(again.collateralActions).toEqual([]);
+    await resetService(loop, fault.service);
+    await waitQuiet(loop, fault.service, 5000, 90_000);
+  }, 480_000);
 
   it('took no action on a service without a fault', () => {
     expect(results.flatMap((r) => r.collateralActions)).toEqual([]);

@@ -21,8 +21,18 @@ export function formatScore(v: number | undefined): string {
 export const OUTCOME_TEXT: Record<string, string> = {
   succeeded: 'Succeeded',
   failed: 'Failed',
+  unknown: 'Outcome unknown',
   dry_run: 'Dry run',
   skipped: 'Skipped',
+  deferred: 'Deferred',
+};
+
+/** What an outcome means when its name alone does not say it (a tooltip row). */
+export const OUTCOME_NOTE: Record<string, string> = {
+  unknown:
+    'Nobody saw the result: the healing service stopped while the action ran and could not verify it afterwards. ' +
+    'It was not counted as healed; a person was told to check.',
+  deferred: 'Held back by a guardrail that lifts by itself (cooldown, rate limit, concurrency); decided again when it lifts.',
 };
 
 export function outcomeText(outcome: string): string {

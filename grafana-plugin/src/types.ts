@@ -1,7 +1,10 @@
 // Panel options: what the panel reads (metric names or query refIds, label names) and how it draws.
 
-/** Healing outcomes the healing service reports (docs/contracts.md). */
-export const OUTCOMES = ['succeeded', 'failed', 'dry_run', 'skipped'] as const;
+/**
+ * Healing outcomes the healing service reports (docs/contracts.md). `unknown`: the action ran but nobody saw its
+ * result (the service stopped mid-action and could not verify it); `deferred`: held back by a guardrail that lifts.
+ */
+export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export type SortOrder = 'worst' | 'name';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FieldConfigSource } from '@grafana/data';
 
-import type { HealthTimelineOptions } from '../src/types';
+import { type HealthTimelineOptions, OUTCOMES } from '../src/types';
 import type { RenderRequest, RenderResult } from './harness/harness';
 import { buildHarness, HARNESS_DIR } from './harness/build';
 import { buildPluginOnce } from './harness/buildOnce';
@@ -139,8 +139,8 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
       // Worst first: payments is anomalous at the end of the range.
       expect(await rows.first().getAttribute('data-service')).toBe('payments');
       const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
-      expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
-      expect(await page.getByTestId('selfheal-span').count()).toBe(8);
+      expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
+      expect(await page.getByTestId('selfheal-span').count()).toBe(9);
       // Health numbers coloured by the thresholds: payments red/orange, catalog green, and different.
       const colour = (service: string) =>
         page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
@@ -191,6 +191,42 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     }
   });
 
+  it('draws an unknown outcome distinctly from success and failure, and its tooltip says nobody saw the result', async () => {
+    await render({ theme: 'light' });
+    const marker = (outcome: string) => page.locator(`[data-service="cart"] [data-testid="selfheal-event"][data-outcome="${outcome}"]`);
+    const unknown = marker('unknown');
+    await expect.poll(() => unknown.count()).toBe(1);
+    // What is drawn: the shapes (element and outline) and the colours differ from a success's and a failure's.
+    const look = (outcome: string) =>
+      page
+        .locator(`[data-testid="selfheal-event"][data-outcome="${outcome}"]`)
+        .first()
+        .evaluate((g) => {
+          const shape = g.querySelector('path, circle, rect')!;
+          return { shapes: [...g.querySelectorAll('*')].map((e) => e.tagName).join(','), fill: getComputedStyle(shape).fill, stroke: getComputedStyle(shape).stroke, text: g.textContent };
+        });
+    const [u, ok, failed] = [await look('unknown'), await look('succeeded'), await look('failed')];
+    expect(u.text).toBe('?');
+    expect(u.shapes).not.toBe(ok.shapes);
+    expect(u.shapes).not.toBe(failed.shapes);
+    expect(u.stroke).not.toBe(ok.fill);
+    expect(u.stroke).not.toBe(failed.fill);
+    const box = await boxOf(unknown);
+    expect(box.width).toBeGreaterThan(8);
+    await unknown.hover();
+    const tooltip = page.getByTestId('selfheal-tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const text = (await tooltip.innerText()).replace(/\s+/g, ' ');
+    expect(text).toContain('restart · Outcome unknown');
+    expect(text).toContain('Outcome Outcome unknown');
+    expect(text).toContain('Nobody saw the result: the healing service stopped while the action ran');
+    const tip = await settledBox(tooltip);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'tooltip-unknown-light.png'), clip: union(await boxOf(page.getByTestId('harness-frame')), tip, 8) });
+    await page.mouse.move(5, 5);
+    await expect.poll(() => tooltip.count()).toBe(0);
+  });
+
   it('clicking an action opens the configured link with its time range', async () => {
     await render({ options: { eventLink: '/d/selfheal-overview?from=${__from}&to=${__to}&var-service=${service}' } });
     await page.locator('[data-service="search"] [data-testid="selfheal-event"]').click();
@@ -213,8 +249,8 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     await render({ dataplane: true, options: panel.options, fieldConfig: panel.fieldConfig });
     await expect.poll(() => page.getByTestId('selfheal-row').count()).toBe(6);
     const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
-    expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
-    expect(await page.getByTestId('selfheal-span').count()).toBe(8);
+    expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
+    expect(await page.getByTestId('selfheal-span').count()).toBe(9);
     const colour = (service: string) =>
       page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
     expect(await colour('payments')).not.toBe(await colour('catalog'));

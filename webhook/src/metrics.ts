@@ -1,6 +1,6 @@
 // The healing service's Prometheus metrics (names fixed in docs/contracts.md; the Grafana panel reads them).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ACTIONS, OUTCOMES, type ActionName, type Outcome } from './actions.js';
+import { ACTIONS, GUARD_DECISIONS, GUARDRAILS, OUTCOMES, type ActionName, type GuardDecision, type Guardrail, type Outcome } from './actions.js';
 import type { Store } from './store/types.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
@@ -14,12 +14,15 @@ export class HealingMetrics {
   readonly recovery: Histogram<'service'>;
   readonly cooldownRemaining: Gauge<'service' | 'action'>;
   readonly inFlight: Gauge;
+  readonly deferred: Gauge;
+  readonly refusals: Counter<'reason' | 'decision'>;
   readonly requests: Counter<'code'>;
   readonly alertsReceived: Counter<'status'>;
   private readonly services = new Set<string>();
   private readonly cooldownSeen = new Set<string>();
 
-  constructor(private readonly store: Store | undefined, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(private readonly store: Store | undefined, opts: { defaultMetrics?: boolean; now?: () => number } = {}) {
+    const clockNow = opts.now ?? (() => Date.now() / 1000);
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.actionsTotal = new Counter({ name: 'selfheal_healing_actions_total', help: 'Healing actions by service, action and outcome.', labelNames: ['service', 'action', 'outcome'], registers });
@@ -31,7 +34,7 @@ export class HealingMetrics {
       // Read from the store at scrape time: with several replicas, cooldowns set by any of them.
       collect: async () => {
         if (!store) return;
-        const now = Date.now() / 1000;
+        const now = clockNow();
         const active = new Set<string>();
         let cooldowns: { service: string; action: string; until: number }[];
         try {
@@ -53,6 +56,16 @@ export class HealingMetrics {
       },
     });
     this.inFlight = new Gauge({ name: 'selfheal_healing_actions_in_flight', help: 'Actions being carried out or verified.', registers, collect: async () => { if (store) this.inFlight.set(await store.inFlight().catch(() => 0)); } });
+    this.deferred = new Gauge({
+      name: 'selfheal_healing_deferred_actions', help: 'Incidents whose next action is deferred until a guardrail (cooldown, rate limit, concurrency) lifts.', registers,
+      collect: async () => { if (store) this.deferred.set(await store.deferred().catch(() => 0)); },
+    });
+    this.refusals = new Counter({
+      name: 'selfheal_healing_guardrail_refusals_total',
+      help: 'Actions a guardrail refused, by guardrail (reason) and what followed (decision: skipped, deferred until it lifts, escalated to people).',
+      labelNames: ['reason', 'decision'], registers,
+    });
+    for (const reason of GUARDRAILS) for (const decision of GUARD_DECISIONS) this.refusals.inc({ reason, decision }, 0);
     this.requests = new Counter({ name: 'selfheal_webhook_requests_total', help: 'Webhook requests by HTTP status code.', labelNames: ['code'], registers });
     this.alertsReceived = new Counter({ name: 'selfheal_webhook_alerts_received_total', help: 'Alerts received by status.', labelNames: ['status'], registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
@@ -71,6 +84,10 @@ export class HealingMetrics {
     this.services.add(service);
     for (const action of ACTIONS) for (const outcome of OUTCOMES) this.actionsTotal.inc({ service, action, outcome }, 0);
     return service;
+  }
+
+  recordRefusal(reason: Guardrail, decision: GuardDecision): void {
+    this.refusals.inc({ reason, decision });
   }
 
   recordOutcome(service: string, action: ActionName, outcome: Outcome, at = Date.now() / 1000): void {

@@ -11,6 +11,7 @@ import { Policy } from './policy/policy.js';
 import { payloadSchema, toReceived, type ReceivedAlert } from './receiver/payload.js';
 import { buildActuators } from './server.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { systemClock } from './util/clock.js';
 
 export interface ReplayLine {
   time: string;
@@ -58,7 +59,7 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
   const cfg: Config = { ...config, dryRun: false };
   const metrics = new HealingMetrics(store, { defaultMetrics: false });
   const engine = new HealingEngine({
-    config: cfg, store, policy: new Policy(cfg), actuators: buildActuators(cfg), metrics, pause: new PauseSwitch(store), logger: pino({ level: 'silent' }), now, simulate: true,
+    config: cfg, store, policy: new Policy(cfg), actuators: buildActuators(cfg), metrics, pause: new PauseSwitch(store), logger: pino({ level: 'silent' }), clock: { now, sleepUntil: systemClock.sleepUntil }, simulate: true,
   });
   try {
     for (const ev of events) {

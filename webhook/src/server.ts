@@ -25,6 +25,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { HealingStore } from './store/store.js';
 import type { Store } from './store/types.js';
 import { parseByteSize } from './util/bytes.js';
+import { systemClock, type Clock } from './util/clock.js';
 import { parseDuration } from './util/duration.js';
 import { parseRfc3339 } from './util/rfc3339.js';
 import { PrometheusClient } from './verify/prometheus.js';
@@ -39,6 +40,8 @@ export interface HealerOptions {
   configFile?: string;
   /** Register Node's default process metrics (off in tests that start many instances). */
   defaultMetrics?: boolean;
+  /** The engine's clock (cooldowns, rate windows, deferrals, verification); tests inject one they move. */
+  clock?: Clock;
 }
 
 export interface Healer {
@@ -94,20 +97,21 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
   }
+  const clock = opts.clock ?? systemClock;
   let store: Store;
   try {
-    store = createStore(config.store, logger);
+    store = createStore(config.store, logger, () => clock.now());
   } catch (err) {
     // SQLite opens its file here (PostgreSQL connects in listen()): say which key and which file.
     throw new Error(`store.path: cannot open the SQLite database ${config.store.path}: ${(err as Error).message}`, { cause: err });
   }
-  const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics });
+  const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics, now: () => clock.now() });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus.url, config.prometheus.timeout) : undefined;
   const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
   const grafana = config.grafana ? new GrafanaAnnotator(config.grafana) : undefined;
   const engine = new HealingEngine({
-    config, store, policy: new Policy(config), actuators: buildActuators(config, opts.actuators), metrics, pause, logger, prometheus, notifier, grafana,
+    config, store, policy: new Policy(config), actuators: buildActuators(config, opts.actuators), metrics, pause, logger, prometheus, notifier, grafana, clock,
   });
   // SQLite: one writer, so one transaction at a time (batches grow under load). PostgreSQL: a commit waits
   // on the network and the server's WAL flush, so a few batches overlap.

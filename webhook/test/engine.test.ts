@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from './support/clock.js';
 import { eventually, payload, prometheusApi, startHealer, startServer, tempDir, type TestHealer, type TestServer } from './support/harness.js';
 
 const servers: TestServer[] = [];
@@ -84,7 +85,8 @@ describe('verification and escalation', () => {
     await svc.healer.engine.idle();
     expect(admin.requests.map((r) => r.url)).toEqual(['/scale']);
     expect(incidentOf(svc)).toMatchObject({ result: 'escalated' });
-    expect(JSON.parse(slack.requests[0]?.body ?? '{}').text).toMatch(/scale_up failed and restart was skipped: rate limit: 1 actions on target "checkout"/);
+    // The rate limit lifts in an hour, past maxDefer (30m by default): no point waiting, people are told now.
+    expect(JSON.parse(slack.requests[0]?.body ?? '{}').text).toMatch(/scale_up failed and restart was held back: rate limit: 1 actions on target "checkout" in the last 60m \(max 1\); it cannot run within maxDefer \(30m after it was first held back\)/);
   });
 
   it('a resolved notification ends verification as succeeded', async () => {
@@ -188,27 +190,34 @@ describe('guardrails', () => {
     expect(svc.healer.sqlite!.listActions({})[0]?.reason).toMatch(/rate limit: 3 actions on target "checkout" in the last 24.0h \(max 3\)/);
   });
 
-  it('a global budget and max concurrency apply across targets', async () => {
+  it('a global budget and max concurrency apply across targets; an action held back by concurrency runs when capacity frees', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => { release = r; });
     const admin = await server(async (_q, _b, res) => { await gate; res.end('ok'); });
     const raw = policy(admin.url, { guardrails: { cooldown: 0, maxConcurrent: 1, rateLimits: { perTarget: [], global: [{ window: '1h', max: 2 }] } } }, { target: '{{ labels.service }}' });
     (raw.targets as Record<string, unknown>).payments = (raw.targets as Record<string, unknown>).checkout;
     (raw.rules[0] as { matchers: string[] }).matchers = [];
-    svc = await startHealer(raw);
+    // A clock that does not move: the deferred action can only be decided again because the first one ended.
+    const clock = new ManualClock();
+    svc = await startHealer(raw, { clock });
     await svc.post(payload([{ fingerprint: '01', labels: { service: 'checkout', feature: 'cpu' } }]));
     await eventually(() => admin.requests.length === 1, 5000, 'first action in flight');
     await svc.post(payload([{ fingerprint: '02', labels: { service: 'payments', feature: 'cpu' } }]));
     await eventually(() => svc!.healer.sqlite!.listActions({}).length === 2, 5000, 'second decision');
+    expect(svc.healer.sqlite!.listIncidents({}).find((i) => i.fingerprint === '02')).toMatchObject({ phase: 'deferred' });
     release();
+    await eventually(() => admin.requests.length === 2, 5000, 'the deferred action, once capacity freed');
     await svc.healer.engine.idle();
     await svc.post(payload([{ fingerprint: '03', labels: { service: 'payments', feature: 'cpu' } }]));
-    await svc.post(payload([{ fingerprint: '04', labels: { service: 'payments', feature: 'cpu' } }]));
     await svc.healer.engine.idle();
     const reasons = svc.healer.sqlite!.listActions({}).reverse().map((a) => `${a.status}: ${a.reason}`);
-    expect(reasons[1]).toMatch(/skipped: max concurrent actions reached \(1 of 1 in flight\)/);
+    expect(reasons[0]).toMatch(/^succeeded/);
+    expect(reasons[1]).toMatch(/^deferred: max concurrent actions reached \(1 of 1 in flight\)/);
     expect(reasons[2]).toMatch(/^succeeded/);
-    expect(reasons[3]).toMatch(/skipped: global rate limit: 2 actions in the last 60m \(max 2\)/);
+    // The global budget (2 an hour) frees up only in an hour, past maxDefer: given up at once, people told.
+    expect(reasons[3]).toMatch(/^skipped: global rate limit: 2 actions in the last 60m \(max 2\); it cannot run within maxDefer/);
+    expect(svc.healer.sqlite!.listIncidents({}).find((i) => i.fingerprint === '03')).toMatchObject({ phase: 'done', result: 'escalated' });
+    expect(admin.requests).toHaveLength(2);
   });
 
   it('alert labels cannot choose a target the policy does not define', async () => {

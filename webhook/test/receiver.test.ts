@@ -3,10 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from './support/clock.js';
 import { eventually, payload, rawRequest, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
 
 let admin: TestServer;
 let svc: TestHealer;
+/** The service's clock: the cooldown ends when the test moves it, not after a wall-clock sleep. */
+let clock: ManualClock;
 
 function adminPolicy(adminUrl: string) {
   return {
@@ -19,7 +22,8 @@ function adminPolicy(adminUrl: string) {
 
 beforeEach(async () => {
   admin = await startServer((_req, _body, res) => { res.end('{"ok":true}'); });
-  svc = await startHealer(adminPolicy(admin.url));
+  clock = new ManualClock();
+  svc = await startHealer(adminPolicy(admin.url), { clock });
 });
 afterEach(async () => {
   await svc.close();
@@ -177,17 +181,22 @@ describe('edge-triggered, idempotent', () => {
     ]));
     expect(res.body).toMatchObject({ received: 3, new: 3 });
     await svc.healer.engine.idle();
-    // Two checkout alerts: the second is held back by the per-target cooldown (one target, one action).
+    // Two checkout alerts: the second is held back by the per-target cooldown (one target, one action), and
+    // deferred until it ends: the cooldown lifts by itself.
     expect(admin.requests).toHaveLength(1);
     const actions = svc.healer.sqlite!.listActions({});
-    expect(actions.map((a) => a.status).sort()).toEqual(['skipped', 'succeeded']);
-    expect(actions.find((a) => a.status === 'skipped')?.reason).toMatch(/cooldown/);
+    expect(actions.map((a) => a.status).sort()).toEqual(['deferred', 'succeeded']);
+    expect(actions.find((a) => a.status === 'deferred')?.reason).toMatch(/cooldown/);
     expect(svc.healer.sqlite!.listIncidents({}).find((i) => i.service === 'payments')?.result).toBe('no_rule');
 
-    await new Promise((r) => setTimeout(r, 1100)); // cooldown 1s
+    clock.advance(1); // cooldown 1s
+    await eventually(() => admin.requests.length === 2, 5000, 'the deferred action once the cooldown ended');
+    await svc.healer.engine.idle();
+    clock.advance(1);
     await svc.post(payload([{ fingerprint: '1111', startsAt: '2026-11-23T23:00:00Z', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'cpu' } }]));
     await svc.healer.engine.idle();
-    expect(admin.requests).toHaveLength(2);
+    expect(admin.requests).toHaveLength(3);
+    expect(svc.healer.sqlite!.listIncidents({}).filter((i) => i.service === 'checkout').map((i) => i.result)).toEqual(['healed', 'healed', 'healed']);
   });
 
   it('answers 500 (so Alertmanager retries) when the alerts cannot be recorded, and records them on the retry', async () => {

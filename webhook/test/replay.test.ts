@@ -28,8 +28,9 @@ describe('replay', () => {
       const text = formatReplay(lines);
       expect(lines.map((l) => l.kind)).toEqual(['invalid', 'new', 'resolved', 'new', 'new']);
       expect(lines[1]?.decisions).toEqual([{ action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
-      // 10 minutes later: inside the 30 minute cooldown.
-      expect(lines[3]?.decisions[0]).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^cooldown: target "checkout" acted on recently; 20m left/) });
+      // 10 minutes later: inside the 30 minute cooldown, which lifts within maxDefer (30m): deferred, not skipped.
+      expect(lines[3]?.decisions[0]).toMatchObject({ outcome: 'deferred', reason: expect.stringMatching(/^cooldown: target "checkout" acted on recently; 20m left/) });
+      expect(text).toMatch(/deferred: scale_up on checkout — cooldown: target "checkout" acted on recently; 20m left/);
       expect(lines[2]?.note).toBe('closes the incident; never starts an action');
       expect(lines[4]?.decisions[0]?.outcome).toBe('succeeded');
       expect(text).toMatch(/would run: scale_up on checkout — scale deployment\/checkout/);

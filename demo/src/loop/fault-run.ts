@@ -207,7 +207,8 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     if (result.action !== undefined && result.actionStatus === undefined) {
       const rows = await healingActions(loop.webhookUrl, loop.webhookToken, plan.service).catch(() => []);
       const row = rows.filter((r) => r.action === result.action).sort((a, b) => b.id - a.id)[0];
-      if (row && ['succeeded', 'failed', 'skipped'].includes(row.status)) {
+      // Final statuses only: a `deferred` row (held back by a guardrail until it lifts) is followed by the action's own.
+      if (row && ['succeeded', 'failed', 'unknown', 'skipped'].includes(row.status)) {
         result.actionStatus = row.status;
         emit(`healing service: ${row.action} ${row.status}${row.reason ? ` (${row.reason})` : ''}`);
       }

@@ -5,7 +5,7 @@ import React from 'react';
 import { describe, expect, it, vi } from 'vitest';
 
 import { buildFrames, demoScenario, manyServicesScenario } from '../../test/fixtures/scenario';
-import { DEFAULT_OPTIONS, type HealthTimelineOptions } from '../types';
+import { DEFAULT_OPTIONS, type HealthTimelineOptions, OUTCOMES } from '../types';
 import { HealthTimelinePanel } from './HealthTimelinePanel';
 
 const TO = Date.UTC(2026, 10, 23, 18, 0, 0);
@@ -45,8 +45,10 @@ describe('HealthTimelinePanel', () => {
     expect(health.every(Number.isFinite)).toBe(true);
     expect([...health].sort((a, b) => a - b)).toEqual(health);
     const outcomes = screen.getAllByTestId('selfheal-event').map((e) => e.getAttribute('data-outcome'));
-    expect(new Set(outcomes)).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
+    expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
     expect(screen.getByLabelText('legend').textContent).toContain('Dry run');
+    expect(screen.getByLabelText('legend').textContent).toContain('Outcome unknown');
+    expect(screen.getByLabelText('legend').textContent).toContain('Deferred');
   });
 
   it('shows the tooltip of an action on hover and hides it on leave', () => {
@@ -58,6 +60,18 @@ describe('HealthTimelinePanel', () => {
     expect(tooltip.textContent).toContain('cpu_usage');
     fireEvent.mouseLeave(marker);
     expect(screen.queryByTestId('selfheal-tooltip')).toBeNull();
+  });
+
+  it('says in the tooltip that an unknown outcome was never seen, and what a deferral is', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const unknown = screen.getByRole('button', { name: 'restart outcome unknown for cart' });
+    fireEvent.mouseMove(unknown, { clientX: 100, clientY: 100 });
+    const text = screen.getByTestId('selfheal-tooltip').textContent!;
+    expect(text).toContain('restart · Outcome unknown');
+    expect(text).toContain('Nobody saw the result');
+    fireEvent.mouseLeave(unknown);
+    fireEvent.mouseMove(screen.getByRole('button', { name: 'restart deferred for cart' }), { clientX: 100, clientY: 100 });
+    expect(screen.getByTestId('selfheal-tooltip').textContent).toContain('decided again when it lifts');
   });
 
   it('shows the anomaly period on hover: feature, peak score, duration, attribution; open periods say ongoing', () => {

@@ -29,6 +29,27 @@ export function MarkerShape({ outcome, x, y, size, color, background }: MarkerPr
       return <circle cx={x} cy={y} r={r - 1} fill={background} stroke={color} strokeWidth={2} strokeDasharray="2.5 1.5" />;
     case 'skipped':
       return <rect x={x - r * 0.8} y={y - r * 0.8} width={r * 1.6} height={r * 1.6} fill={background} stroke={color} strokeWidth={2} />;
+    case 'unknown':
+      // Neither the filled circle of a success nor the triangle of a failure: a hollow diamond with a question mark.
+      return (
+        <g>
+          <path d={`M${x},${y - r * 1.2} L${x + r * 1.2},${y} L${x},${y + r * 1.2} L${x - r * 1.2},${y} Z`} fill={background} stroke={color} strokeWidth={2} strokeLinejoin="round" />
+          <text x={x} y={y} dy="0.36em" textAnchor="middle" fontSize={r * 1.45} fontWeight={700} fill={color} style={{ pointerEvents: 'none' }}>
+            ?
+          </text>
+        </g>
+      );
+    case 'deferred':
+      // An hourglass: waiting for a guardrail to lift.
+      return (
+        <path
+          d={`M${x - r * 0.85},${y - r} L${x + r * 0.85},${y - r} L${x - r * 0.85},${y + r} L${x + r * 0.85},${y + r} Z`}
+          fill={color}
+          stroke={background}
+          strokeWidth={1}
+          strokeLinejoin="round"
+        />
+      );
     default:
       return (
         <path d={`M${x},${y - r} L${x + r},${y} L${x},${y + r} L${x - r},${y} Z`} fill={color} stroke={background} strokeWidth={1.5} />

@@ -5,7 +5,7 @@ import { Portal, VizTooltipContainer } from '@grafana/ui';
 import React from 'react';
 
 import type { AnomalySpan } from '../data/model';
-import { formatDuration, formatScore, outcomeText } from '../format';
+import { formatDuration, formatScore, OUTCOME_NOTE, outcomeText } from '../format';
 import type { HoverTarget } from './ServiceRow';
 import type { PanelStyles } from './styles';
 
@@ -52,6 +52,10 @@ export function TimelineTooltip({ service, target, x, y, timeZone, styles, hasLi
     rows.push(['Detected', detected(e.span)]);
     rows.push(['Action', e.action]);
     rows.push(['Outcome', outcomeText(e.outcome)]);
+    const note = OUTCOME_NOTE[e.outcome];
+    if (note) {
+      rows.push(['Meaning', note]);
+    }
     if (e.span) {
       rows.push([
         'Recovery',

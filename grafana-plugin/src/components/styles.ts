@@ -16,8 +16,12 @@ export function outcomeColor(theme: GrafanaTheme2, outcome: string): string {
       return theme.visualization.getColorByName('blue');
     case 'skipped':
       return theme.colors.text.secondary;
-    default:
+    case 'unknown':
       return theme.visualization.getColorByName('purple');
+    case 'deferred':
+      return theme.visualization.getColorByName('yellow');
+    default:
+      return theme.colors.text.disabled;
   }
 }
 

@@ -2,7 +2,7 @@ import { type DataFrame, FieldType } from '@grafana/data';
 import { describe, expect, it } from 'vitest';
 
 import { buildFrames, demoScenario } from '../../test/fixtures/scenario';
-import { DEFAULT_OPTIONS } from '../types';
+import { DEFAULT_OPTIONS, OUTCOMES } from '../types';
 import { shapeData } from './shape';
 
 const FROM = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -36,8 +36,8 @@ describe('shapeData on Prometheus-shaped frames', () => {
 
   it('places every action with its outcome and the anomaly it answered', () => {
     const events = shaped.services.flatMap((s) => s.events);
-    expect(new Set(events.map((e) => e.outcome))).toEqual(new Set(['succeeded', 'failed', 'dry_run', 'skipped']));
-    expect(events).toHaveLength(10);
+    expect(new Set(events.map((e) => e.outcome))).toEqual(new Set(OUTCOMES));
+    expect(events).toHaveLength(12);
     expect(events.every((e) => !e.approximate && e.span !== undefined)).toBe(true);
     const [cacheFailed, scaleUp] = svc('checkout').events.slice(1);
     expect(cacheFailed).toMatchObject({ action: 'enable_cache', outcome: 'failed' });
@@ -53,7 +53,7 @@ describe('shapeData on Prometheus-shaped frames', () => {
     const s = shapeData(noGauge, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual(['lastAction']);
     const events = s.services.flatMap((x) => x.events);
-    expect(events).toHaveLength(10);
+    expect(events).toHaveLength(12);
     expect(events.every((e) => e.approximate)).toBe(true);
   });
 
@@ -71,7 +71,7 @@ describe('shapeData on Prometheus-shaped frames', () => {
     }));
     const s = shapeData(dataplane, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual([]);
-    expect(s.services.flatMap((x) => x.events)).toHaveLength(10);
+    expect(s.services.flatMap((x) => x.events)).toHaveLength(12);
   });
 
   it('matches series by refId when the query aggregates the metric name away', () => {

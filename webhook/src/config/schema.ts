@@ -79,6 +79,12 @@ const listenAddress = z.string().superRefine((text, ctx) => {
 
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 
+/**
+ * How long an action held back by a guardrail that lifts by itself (cooldown, rate limit, maxConcurrent) may wait
+ * to be decided again; past it (or when the guardrail lifts only later), a person is told. 0: never wait (skip).
+ */
+const maxDefer = duration.refine((s) => s <= 86400, 'must be at most 1d: an action held back longer acts on a situation nobody is watching any more; tell a person instead');
+
 const verifySchema = z.strictObject({
   /** PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. */
   query: template.default('selfheal_anomaly_score{ {{ entity }} } < 1'),
@@ -110,6 +116,7 @@ const ruleSchema = z.strictObject({
   /** Blast-radius guard: PromQL template that must return a non-empty result before acting. */
   precondition: template.optional(),
   cooldown: duration.optional(),
+  maxDefer: maxDefer.optional(),
   verify: z.union([verifySchema.partial(), z.literal(false)]).optional(),
 });
 
@@ -139,6 +146,7 @@ export const configSchema = z.strictObject({
       global: z.array(rateLimit).default([{ window: 3600, max: 20 }]),
     }).prefault({}),
     maxConcurrent: z.number().int().positive().default(2),
+    maxDefer: maxDefer.default(1800),
   }).prefault({}),
   verify: verifySchema.extend({
     /** Alert labels that are not entity labels (removed when building `{{ entity }}`). */

@@ -5,11 +5,12 @@ import { PostgresStore } from './postgres-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './types.js';
 
-export function createStore(config: StoreConfig, logger: Logger): Store {
+/** `now`: the SQLite store's clock for the times it writes itself (audit, received); PostgreSQL rows use Date.now(). */
+export function createStore(config: StoreConfig, logger: Logger, now?: () => number): Store {
   if (config.url) {
     return new PostgresStore({
       url: config.url, passwordFile: config.passwordFile, poolSize: config.poolSize, connectTimeout: config.connectTimeout, lease: config.lease, logger,
     });
   }
-  return new SqliteStore({ path: config.path, synchronous: config.synchronous });
+  return new SqliteStore({ path: config.path, synchronous: config.synchronous, now });
 }

@@ -88,6 +88,19 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: `CREATE UNIQUE INDEX IF NOT EXISTS actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed');`,
     postgres: `CREATE UNIQUE INDEX IF NOT EXISTS actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed');`,
   },
+  {
+    version: 4,
+    what: 'deferred actions (incidents.deferred_until, defer_deadline) and the unknown outcome (counted as executed)',
+    // `unknown` (an action whose result nobody observed) may have run: it counts as executed, at most once a step.
+    sqlite: `ALTER TABLE incidents ADD COLUMN deferred_until REAL;
+      ALTER TABLE incidents ADD COLUMN defer_deadline REAL;
+      DROP INDEX IF EXISTS actions_once;
+      CREATE UNIQUE INDEX actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed','unknown');`,
+    postgres: `ALTER TABLE incidents ADD COLUMN IF NOT EXISTS deferred_until DOUBLE PRECISION;
+      ALTER TABLE incidents ADD COLUMN IF NOT EXISTS defer_deadline DOUBLE PRECISION;
+      DROP INDEX IF EXISTS actions_once;
+      CREATE UNIQUE INDEX actions_once ON actions(incident_id, step) WHERE status IN ('started','verifying','succeeded','failed','unknown');`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

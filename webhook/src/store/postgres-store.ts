@@ -17,6 +17,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { ReceivedAlert } from '../receiver/payload.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { EXECUTED } from './types.js';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, HealthReport, ImmediateDecision, IncidentRow,
   IncidentUpdate, IngestDecider, IngestOutcome, NewAction, StepRecord, Store,
@@ -37,7 +38,7 @@ export interface PostgresStoreOptions {
 
 type Db = pg.PoolClient | pg.Pool;
 
-const EXECUTED_SQL = `('started','verifying','succeeded','failed')`;
+const EXECUTED_SQL = `(${EXECUTED.map((st) => `'${st}'`).join(',')})`;
 /** The database's clock, in seconds: leases compare times written by different machines. */
 const DB_NOW = 'extract(epoch from clock_timestamp())::float8';
 /** Taken while migrating, so replicas starting together do not migrate twice. */
@@ -164,8 +165,9 @@ export class PostgresStore implements Store {
   }
 
   private async incidentUpdate(db: Db, id: number, u: IncidentUpdate, now = Date.now() / 1000): Promise<void> {
-    await db.query('UPDATE incidents SET phase = $2, result = $3, reason = $4, rule = COALESCE($5, rule), target = COALESCE($6, target), step = COALESCE($7, step), updated_at = $8 WHERE id = $1',
-      [id, u.phase, u.result ?? null, u.reason ?? null, u.rule ?? null, u.target ?? null, u.step ?? null, now]);
+    await db.query(`UPDATE incidents SET phase = $2, result = $3, reason = $4, rule = COALESCE($5, rule), target = COALESCE($6, target), step = COALESCE($7, step),
+      deferred_until = $9, defer_deadline = $10, updated_at = $8 WHERE id = $1`,
+    [id, u.phase, u.result ?? null, u.reason ?? null, u.rule ?? null, u.target ?? null, u.step ?? null, now, u.deferredUntil ?? null, u.deferDeadline ?? null]);
   }
 
   private async actionInsert(db: Db, a: NewAction): Promise<number> {
@@ -356,7 +358,7 @@ export class PostgresStore implements Store {
       if ((done.rowCount ?? 0) > 0) return { ok: false, lost: true, reason: `step ${cl.action.step} of this incident already ran` };
       const snapshot = await this.guardSnapshot(c, cl);
       const blocked = cl.check(snapshot);
-      if (blocked) return { ok: false, reason: blocked };
+      if (blocked) return { ok: false, ...blocked };
       if (cl.announce) {
         await this.incidentUpdate(c, cl.incidentId, cl.announce.update);
         await this.auditInsert(c, cl.announce.event);
@@ -380,11 +382,28 @@ export class PostgresStore implements Store {
     [cl.target, cl.incidentId, cl.now, cl.perTargetSince, cl.globalSince]);
     const r = rows[0];
     const pause = r?.pause ? (JSON.parse(r.pause) as { paused?: boolean; reason?: string }) : undefined;
+    const perTarget = r?.per_target ?? [];
+    const global = r?.global ?? [];
+    // A window at its max lifts when its (n - max + 1)th oldest action leaves it (rare: only read when at a limit).
+    const liftsAt = async (counts: number[], since: number[], max: number[], target: string | undefined): Promise<(number | undefined)[]> => {
+      const out: (number | undefined)[] = [];
+      for (const [i, n] of counts.entries()) {
+        const m = max[i];
+        const s = since[i];
+        if (m === undefined || s === undefined || m <= 0 || n < m) { out.push(undefined); continue; }
+        const { rows: nth } = await c.query<{ started_at: number }>(`SELECT started_at FROM actions WHERE ($1::text IS NULL OR target = $1) AND started_at > $2
+          AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET $3`, [target ?? null, s, n - m]);
+        out.push(nth[0] === undefined ? undefined : nth[0].started_at + (cl.now - s));
+      }
+      return out;
+    };
     return {
       paused: pause?.paused ? (pause.reason ?? 'api') : undefined,
       cooldownUntil: r?.until ?? undefined,
-      perTarget: r?.per_target ?? [],
-      global: r?.global ?? [],
+      perTarget,
+      global,
+      perTargetLiftsAt: await liftsAt(perTarget, cl.perTargetSince, cl.perTargetMax, cl.target),
+      globalLiftsAt: await liftsAt(global, cl.globalSince, cl.globalMax, undefined),
       inFlight: r?.in_flight ?? 0,
     };
   }
@@ -402,10 +421,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  async markVerifying(actionId: number, incidentId: number, step: number): Promise<void> {
-    await this.tx(async (c) => {
-      await c.query(`UPDATE actions SET status = 'verifying' WHERE id = $1`, [actionId]);
+  async markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean> {
+    return this.tx(async (c) => {
+      const { rowCount } = await c.query(`UPDATE actions SET status = 'verifying' WHERE id = $1 AND status = 'started'`, [actionId]);
+      if ((rowCount ?? 0) === 0) return false;
+      if (event) await this.auditInsert(c, event);
       await this.incidentUpdate(c, incidentId, { phase: 'verifying', step });
+      return true;
     });
   }
 
@@ -421,6 +443,10 @@ export class PostgresStore implements Store {
     return (await this.pool.query<ActionRow>('SELECT * FROM actions WHERE incident_id = $1 ORDER BY id', [incidentId])).rows;
   }
 
+  async deferred(): Promise<number> {
+    return (await this.pool.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM incidents WHERE phase = 'deferred'`)).rows[0]?.n ?? 0;
+  }
+
   async inFlight(): Promise<number> {
     return (await this.pool.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM actions WHERE status IN ('started','verifying')`)).rows[0]?.n ?? 0;
   }
@@ -433,7 +459,7 @@ export class PostgresStore implements Store {
   async lastActionTimes(): Promise<{ service: string; action: string; outcome: string; ts: number }[]> {
     return (await this.pool.query<{ service: string; action: string; outcome: string; ts: number }>(
       `SELECT service, action, status AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions
-       WHERE status IN ('succeeded','failed','dry_run','skipped') GROUP BY service, action, status`)).rows;
+       WHERE status IN ('succeeded','failed','unknown','dry_run','skipped','deferred') GROUP BY service, action, status`)).rows;
   }
 
   async getSetting(key: string): Promise<string | undefined> {

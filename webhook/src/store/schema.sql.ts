@@ -1,4 +1,5 @@
 // SQLite schema (migration 1; see migrations.ts) of the durable state: incidents (one per alert occurrence), action attempts, the audit log, settings.
+// Left as migration 1 wrote it: later values (phase deferred, status unknown/deferred, ...) are listed in types.ts.
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS incidents (

@@ -53,11 +53,12 @@ export class SqliteStore implements Store {
   finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void> {
     return call(() => this.sqlite.finishAction(id, status, reason, detail, event, update));
   }
-  markVerifying(actionId: number, incidentId: number, step: number): Promise<void> { return call(() => this.sqlite.markVerifying(actionId, incidentId, step)); }
+  markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean> { return call(() => this.sqlite.markVerifying(actionId, incidentId, step, event)); }
   lastAction(incidentId: number): Promise<ActionRow | undefined> { return call(() => this.sqlite.lastAction(incidentId)); }
   openAction(incidentId: number): Promise<ActionRow | undefined> { return call(() => this.sqlite.openAction(incidentId)); }
   actionsOf(incidentId: number): Promise<ActionRow[]> { return call(() => this.sqlite.actionsOf(incidentId)); }
   inFlight(): Promise<number> { return call(() => this.sqlite.inFlight()); }
+  deferred(): Promise<number> { return call(() => this.sqlite.deferred()); }
   activeCooldowns(now?: number): Promise<{ service: string; action: string; until: number }[]> { return call(() => this.sqlite.activeCooldowns(now)); }
   lastActionTimes(): Promise<{ service: string; action: string; outcome: string; ts: number }[]> { return call(() => this.sqlite.lastActionTimes()); }
   getSetting(key: string): Promise<string | undefined> { return call(() => this.sqlite.getSetting(key)); }

@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { ReceivedAlert } from '../receiver/payload.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { EXECUTED } from './types.js';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, ImmediateDecision, IncidentRow, IncidentUpdate,
   IngestDecider, IngestOutcome, NewAction, StepRecord,
@@ -11,6 +12,9 @@ import type {
 
 export type { ActionRow, ActionStatus, AuditEvent, AuditRow, IncidentRow, IngestOutcome, Phase } from './types.js';
 export { EXECUTED } from './types.js';
+
+/** The executed statuses as an SQL list (the guardrails count these). */
+const EXECUTED_SQL = `(${EXECUTED.map((st) => `'${st}'`).join(',')})`;
 
 export interface StoreOptions {
   path: string;
@@ -63,21 +67,26 @@ export class HealingStore {
       resolve: db.prepare('UPDATE incidents SET resolved_at = @resolved_at, recovery_seconds = @recovery, updated_at = @now, notifications = notifications + 1 WHERE id = @id'),
       audit: db.prepare(`INSERT INTO audit (ts, event, incident_id, fingerprint, service, action, target, reason, detail)
         VALUES (@ts, @event, @incident_id, @fingerprint, @service, @action, @target, @reason, @detail)`),
-      updateIncident: db.prepare('UPDATE incidents SET phase = @phase, result = @result, reason = @reason, rule = COALESCE(@rule, rule), target = COALESCE(@target, target), step = COALESCE(@step, step), updated_at = @now WHERE id = @id'),
+      updateIncident: db.prepare(`UPDATE incidents SET phase = @phase, result = @result, reason = @reason, rule = COALESCE(@rule, rule), target = COALESCE(@target, target),
+        step = COALESCE(@step, step), deferred_until = @deferred_until, defer_deadline = @defer_deadline, updated_at = @now WHERE id = @id`),
       insertAction: db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, detail, started_at, finished_at, cooldown_until)
         VALUES (@incident_id, @service, @action, @target, @rule, @step, @status, @reason, @detail, @started_at, @finished_at, @cooldown_until)`),
       finishAction: db.prepare('UPDATE actions SET status = @status, reason = @reason, detail = COALESCE(@detail, detail), finished_at = @finished_at WHERE id = @id'),
       setActionStatus: db.prepare('UPDATE actions SET status = @status WHERE id = @id'),
-      countTarget: db.prepare<[string, number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE target = ? AND started_at > ? AND status IN ('started','verifying','succeeded','failed')`),
-      countAll: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE started_at > ? AND status IN ('started','verifying','succeeded','failed')`),
+      startedToVerifying: db.prepare(`UPDATE actions SET status = 'verifying' WHERE id = ? AND status = 'started'`),
+      deferred: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM incidents WHERE phase = 'deferred'`),
+      nthTarget: db.prepare<[string, number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
+      nthAll: db.prepare<[number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
+      countTarget: db.prepare<[string, number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL}`),
+      countAll: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL}`),
       inFlight: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE status IN ('started','verifying')`),
-      cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ('started','verifying','succeeded','failed')`),
-      cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(`SELECT service, action, MAX(cooldown_until) AS until FROM actions WHERE cooldown_until > ? AND status IN ('started','verifying','succeeded','failed') GROUP BY service, action`),
+      cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ${EXECUTED_SQL}`),
+      cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(`SELECT service, action, MAX(cooldown_until) AS until FROM actions WHERE cooldown_until > ? AND status IN ${EXECUTED_SQL} GROUP BY service, action`),
       unfinished: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE phase != 'done' ORDER BY id`),
       actionsOf: db.prepare<[number], ActionRow>('SELECT * FROM actions WHERE incident_id = ? ORDER BY id'),
       actionIncident: db.prepare<[number], { incident_id: number }>('SELECT incident_id FROM actions WHERE id = ?'),
       openAction: db.prepare<[number], ActionRow>(`SELECT * FROM actions WHERE incident_id = ? AND status IN ('started','verifying') ORDER BY id DESC LIMIT 1`),
-      lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(`SELECT service, action, CASE WHEN status IN ('succeeded','failed','dry_run','skipped') THEN status END AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions WHERE status IN ('succeeded','failed','dry_run','skipped') GROUP BY service, action, status`),
+      lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(`SELECT service, action, status AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions WHERE status IN ('succeeded','failed','unknown','dry_run','skipped','deferred') GROUP BY service, action, status`),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -180,7 +189,10 @@ export class HealingStore {
   }
 
   private incidentParams(id: number, u: IncidentUpdate, now = this.now()) {
-    return { id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null, now };
+    return {
+      id, phase: u.phase, result: u.result ?? null, reason: u.reason ?? null, rule: u.rule ?? null, target: u.target ?? null, step: u.step ?? null,
+      deferred_until: u.deferredUntil ?? null, defer_deadline: u.deferDeadline ?? null, now,
+    };
   }
 
   private actionParams(a: NewAction) {
@@ -272,14 +284,27 @@ export class HealingStore {
   }
 
   /** The guardrails' inputs, read in the caller's transaction. */
-  guardSnapshot(c: Pick<ClaimRequest, 'incidentId' | 'target' | 'now' | 'perTargetSince' | 'globalSince'>): GuardSnapshot {
+  guardSnapshot(c: Pick<ClaimRequest, 'incidentId' | 'target' | 'now' | 'perTargetSince' | 'globalSince' | 'perTargetMax' | 'globalMax'>): GuardSnapshot {
     const saved = this.getSetting('pause');
     const pause = saved ? (JSON.parse(saved) as { paused?: boolean; reason?: string }) : undefined;
+    const perTarget = c.perTargetSince.map((since) => this.countActionsOnTarget(c.target, since));
+    const global = c.globalSince.map((since) => this.countActions(since));
+    // A window at its max lifts when its (n - max + 1)th oldest action leaves it: that action's start + the window.
+    const liftsAt = (counts: number[], since: number[], max: number[], nth: (since: number, offset: number) => number | undefined) =>
+      counts.map((n, i) => {
+        const m = max[i];
+        const s = since[i];
+        if (m === undefined || s === undefined || m <= 0 || n < m) return undefined;
+        const start = nth(s, n - m);
+        return start === undefined ? undefined : start + (c.now - s);
+      });
     return {
       paused: pause?.paused ? (pause.reason ?? 'api') : undefined,
       cooldownUntil: this.cooldownUntil(c.target, c.incidentId, c.now),
-      perTarget: c.perTargetSince.map((since) => this.countActionsOnTarget(c.target, since)),
-      global: c.globalSince.map((since) => this.countActions(since)),
+      perTarget,
+      global,
+      perTargetLiftsAt: liftsAt(perTarget, c.perTargetSince, c.perTargetMax, (since, offset) => this.stmts.nthTarget.get(c.target, since, offset)?.started_at),
+      globalLiftsAt: liftsAt(global, c.globalSince, c.globalMax, (since, offset) => this.stmts.nthAll.get(since, offset)?.started_at),
       inFlight: this.inFlight(),
     };
   }
@@ -291,18 +316,25 @@ export class HealingStore {
   claimAction(c: ClaimRequest): ClaimResult {
     return this.durably((): ClaimResult => {
       const blocked = c.check(this.guardSnapshot(c));
-      if (blocked) return { ok: false, reason: blocked };
+      if (blocked) return { ok: false, ...blocked };
       if (c.announce) this.updateIncident(c.incidentId, c.announce.update, c.announce.event);
       this.updateIncident(c.incidentId, c.update);
       return { ok: true, actionId: this.insertAction(c.action, c.event) };
     });
   }
 
-  markVerifying(actionId: number, incidentId: number, step: number): void {
-    this.tx(() => {
-      this.setActionStatus(actionId, 'verifying');
+  /** The action's result was observed: `started` -> `verifying`, with its audit event. False if it was not `started`. */
+  markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): boolean {
+    return this.tx(() => {
+      if (this.stmts.startedToVerifying.run(actionId).changes === 0) return false;
+      if (event) this.audit(event);
       this.updateIncident(incidentId, { phase: 'verifying', step });
+      return true;
     });
+  }
+
+  deferred(): number {
+    return this.stmts.deferred.get()?.n ?? 0;
   }
 
   actionsOf(incidentId: number): ActionRow[] {

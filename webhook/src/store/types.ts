@@ -2,12 +2,18 @@
 // several replicas) and the embedded one (SQLite, synchronous underneath) are interchangeable. Every method
 // that must be atomic is one method here (one transaction in the implementation): claiming an action
 // checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
-import type { ActionName } from '../actions.js';
+import type { ActionName, Guardrail } from '../actions.js';
 import type { ReceivedAlert } from '../receiver/payload.js';
 
-export type Phase = 'pending' | 'acting' | 'verifying' | 'done';
-export type ActionStatus = 'started' | 'verifying' | 'succeeded' | 'failed' | 'dry_run' | 'skipped';
-export const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed'];
+/** `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
+export type Phase = 'pending' | 'acting' | 'verifying' | 'deferred' | 'done';
+/**
+ * `unknown`: started, but nobody observed the result (the service stopped while it ran, and nothing could verify
+ * it). `deferred`: held back by a guardrail that lifts; a later row of the same step records what happened next.
+ */
+export type ActionStatus = 'started' | 'verifying' | 'succeeded' | 'failed' | 'unknown' | 'dry_run' | 'skipped' | 'deferred';
+/** Actions that were (or may have been) carried out: counted by the guardrails, at most one per step. */
+export const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed', 'unknown'];
 
 export interface IncidentRow {
   id: number;
@@ -31,6 +37,10 @@ export interface IncidentRow {
   recovery_seconds: number | null;
   /** The replica working on it (PostgreSQL, several replicas); null: nobody yet, or SQLite. */
   owner: string | null;
+  /** Phase `deferred`: when the held-back action is decided again (seconds since the epoch). */
+  deferred_until: number | null;
+  /** Phase `deferred`: past this, the action is given up and a person is told. */
+  defer_deadline: number | null;
 }
 
 export interface ActionRow {
@@ -80,6 +90,9 @@ export interface IncidentUpdate {
   rule?: string;
   target?: string;
   step?: number;
+  /** Set with phase `deferred`; any other update clears them. */
+  deferredUntil?: number;
+  deferDeadline?: number;
 }
 
 export type NewAction = Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null };
@@ -112,7 +125,20 @@ export interface GuardSnapshot {
   perTarget: number[];
   /** Executed actions anywhere since each `globalSince` instant, in order. */
   global: number[];
+  /**
+   * For each per-target window at or over its max: when enough of its actions will have left the window for one
+   * more to be allowed (undefined for windows under their max).
+   */
+  perTargetLiftsAt: (number | undefined)[];
+  globalLiftsAt: (number | undefined)[];
   inFlight: number;
+}
+
+/** A guardrail's refusal: which one, why (for people), and when it lifts by itself if it does and that is known. */
+export interface GuardVerdict {
+  guardrail: Guardrail;
+  reason: string;
+  liftsAt?: number;
 }
 
 export interface ClaimRequest {
@@ -121,8 +147,11 @@ export interface ClaimRequest {
   now: number;
   perTargetSince: number[];
   globalSince: number[];
-  /** The guardrails' verdict on the snapshot: a reason to refuse, or undefined. */
-  check(snapshot: GuardSnapshot): string | undefined;
+  /** The limits of those windows, in the same order (for `*LiftsAt`). */
+  perTargetMax: number[];
+  globalMax: number[];
+  /** The guardrails' verdict on the snapshot: a refusal, or undefined. */
+  check(snapshot: GuardSnapshot): GuardVerdict | undefined;
   /** Written with the `started` row when the action is allowed. */
   announce?: { update: IncidentUpdate; event: AuditEvent };
   update: IncidentUpdate;
@@ -131,7 +160,7 @@ export interface ClaimRequest {
 }
 
 /** `lost`: another replica took the incident over (this one stalled past its lease): stop, record nothing. */
-export type ClaimResult = { ok: true; actionId: number } | { ok: false; reason: string; lost?: boolean };
+export type ClaimResult = { ok: true; actionId: number } | { ok: false; reason: string; lost: true } | ({ ok: false; lost?: undefined } & GuardVerdict);
 
 export interface StepRecord {
   announce?: { update: IncidentUpdate; event: AuditEvent };
@@ -177,12 +206,18 @@ export interface Store {
   /** One durable transaction: guardrails read, checked and, if allowed, the `started` row written. */
   claimAction(c: ClaimRequest): Promise<ClaimResult>;
   finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void>;
-  markVerifying(actionId: number, incidentId: number, step: number): Promise<void>;
+  /**
+   * One transaction: the action's result was observed (`started` -> `verifying`), with its audit event (`applied`).
+   * False when the action is no longer `started` (another replica took the incident over and finished it).
+   */
+  markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean>;
   lastAction(incidentId: number): Promise<ActionRow | undefined>;
   openAction(incidentId: number): Promise<ActionRow | undefined>;
   actionsOf(incidentId: number): Promise<ActionRow[]>;
 
   inFlight(): Promise<number>;
+  /** Incidents whose next action is deferred (phase `deferred`). */
+  deferred(): Promise<number>;
   activeCooldowns(now?: number): Promise<{ service: string; action: string; until: number }[]>;
   lastActionTimes(): Promise<{ service: string; action: string; outcome: string; ts: number }[]>;
   getSetting(key: string): Promise<string | undefined>;

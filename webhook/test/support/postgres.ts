@@ -20,10 +20,12 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-/** Where Debian puts the server binaries; SELFHEAL_PG_BIN overrides. */
+/** Where Debian puts the server binaries; SELFHEAL_PG_BIN, when set, is the only place looked at. */
 export function postgresBinDir(): string | undefined {
-  const candidates = [process.env.SELFHEAL_PG_BIN, '/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'];
-  return candidates.find((d): d is string => !!d && existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_ctl')) && existsSync(join(d, 'postgres')));
+  const candidates = process.env.SELFHEAL_PG_BIN
+    ? [process.env.SELFHEAL_PG_BIN]
+    : ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'];
+  return candidates.find((d) => existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_ctl')) && existsSync(join(d, 'postgres')));
 }
 
 /** Why PostgreSQL tests cannot run here, or undefined when they can. */
@@ -31,6 +33,27 @@ export function postgresUnavailable(): string | undefined {
   if (!postgresBinDir()) return 'PostgreSQL server binaries not found (Debian package postgresql: initdb, pg_ctl, postgres under /usr/lib/postgresql/<version>/bin); run scripts/setup.sh test';
   if (process.getuid?.() === 0 && !unprivilegedUser()) return 'running as root and no unprivileged user (nobody) to run PostgreSQL as (it refuses to run as root)';
   return undefined;
+}
+
+/**
+ * Whether the PostgreSQL tests must run: `npm test` (scripts/test.sh, whose setup installs PostgreSQL) sets
+ * SELFHEAL_REQUIRE_POSTGRES=1, so a missing PostgreSQL fails the run instead of leaving it green and untested.
+ */
+export function postgresRequired(): boolean {
+  return process.env.SELFHEAL_REQUIRE_POSTGRES === '1';
+}
+
+/**
+ * For a PostgreSQL test file: the reason to skip it (undefined: run it). When PostgreSQL is missing and required,
+ * it is not skipped: `failure` is the message its one test fails with. When it is missing and not required, the
+ * skip is announced on stderr.
+ */
+export function postgresGate(what: string): { skip: string | undefined; failure: string | undefined } {
+  const unavailable = postgresUnavailable();
+  if (!unavailable) return { skip: undefined, failure: undefined };
+  if (postgresRequired()) return { skip: unavailable, failure: `SELFHEAL_REQUIRE_POSTGRES=1 but ${what} cannot run: ${unavailable}` };
+  console.warn(`SKIPPING ${what}: ${unavailable} (SELFHEAL_REQUIRE_POSTGRES=1 makes this a failure; npm test sets it)`);
+  return { skip: unavailable, failure: undefined };
 }
 
 /** uid/gid of `nobody` when we are root (postgres will not run as root). */

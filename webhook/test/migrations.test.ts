@@ -1,0 +1,71 @@
+// An existing SQLite database of an older schema upgrades in place at start-up (migrations.ts): its rows stay
+// readable, the new columns start empty, and the new rules hold (an `unknown` action counts as executed).
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { HealingStore } from '../src/store/store.js';
+import { tempDir } from './support/harness.js';
+
+/** A database exactly as a selfheal of schema `version` left it, with one finished incident and its action. */
+function oldDatabase(path: string, version: number): void {
+  const db = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) db.exec(m.sqlite);
+  db.pragma(`user_version = ${version}`);
+  db.prepare(`INSERT INTO incidents (id, key, fingerprint, starts_at, service, alertname, labels, annotations, phase, result, step, received_at, updated_at)
+    VALUES (1, 'f1@2026-11-01T00:00:00Z', 'f1', '2026-11-01T00:00:00Z', 'checkout', 'SelfhealAnomaly', '{"service":"checkout"}', '{}', 'done', 'healed', 0, 1761955200, 1761955210)`).run();
+  db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, started_at, finished_at, cooldown_until)
+    VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'succeeded', 'ok', 1761955201, 1761955205, 1761955801)`).run();
+  db.prepare(`INSERT INTO audit (ts, event, incident_id, service) VALUES (1761955200, 'received', 1, 'checkout')`).run();
+  db.close();
+}
+
+describe('SQLite schema migrations', () => {
+  it('upgrades a schema-3 database (before deferrals and the unknown outcome) in place, keeping its rows', () => {
+    const dir = tempDir();
+    const path = join(dir, 'old.db');
+    try {
+      oldDatabase(path, 3);
+      const store = new HealingStore({ path });
+      try {
+        expect(SCHEMA_VERSION).toBe(4);
+        expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+        const columns = (store.db.prepare(`SELECT name FROM pragma_table_info('incidents')`).all() as { name: string }[]).map((c) => c.name);
+        expect(columns).toEqual(expect.arrayContaining(['owner', 'deferred_until', 'defer_deadline']));
+        expect(store.incident(1)).toMatchObject({ result: 'healed', deferred_until: null, defer_deadline: null });
+        expect(store.listActions({})).toMatchObject([{ status: 'succeeded', reason: 'ok' }]);
+        expect(store.listAudit({})).toHaveLength(1);
+        // The old action still sets its target's cooldown (it is executed), and `unknown` now counts as executed too:
+        // a second executed row for the same step is refused by the (rebuilt) unique index.
+        expect(store.cooldownUntil('checkout', 2, 1761955300)).toBe(1761955801);
+        store.db.prepare(`UPDATE actions SET status = 'unknown'`).run();
+        expect(() => store.db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, started_at) VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'started', 1761955300)`).run())
+          .toThrow(/UNIQUE constraint failed/);
+        expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        store.close();
+      }
+      // Opened again: nothing left to migrate.
+      const again = new HealingStore({ path });
+      expect(again.db.pragma('user_version', { simple: true })).toBe(4);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a database written by a newer selfheal', () => {
+    const dir = tempDir();
+    const path = join(dir, 'new.db');
+    try {
+      oldDatabase(path, SCHEMA_VERSION);
+      const db = new Database(path);
+      db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      db.close();
+      expect(() => new HealingStore({ path })).toThrow(/written by a newer selfheal \(schema 5 > 4\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
