@@ -14,7 +14,12 @@ interface Seen {
   path: string;
   tenant: string | undefined;
   custom: string | undefined;
+  /** The sample-age query (src/prometheus/sample-age.ts), told apart from the feature's. */
+  sampleAge: boolean;
 }
+
+/** The exporter's query of the rows Prometheus did not observe. */
+const isSampleAgeQuery = (body: unknown): boolean => String((body as Record<string, string>).query ?? '').includes('timestamp(');
 
 describe('a Prometheus-compatible API with a path prefix and a tenant header (real HTTP server)', () => {
   let server: Awaited<ReturnType<typeof listenLoopback>>;
@@ -26,9 +31,18 @@ describe('a Prometheus-compatible API with a path prefix and a tenant header (re
     const app = express();
     app.use(express.urlencoded({ extended: false }));
     app.use((req, res, next) => {
-      seen.push({ path: req.path, tenant: req.header('x-scope-orgid'), custom: req.header('x-selfheal-test') });
+      seen.push({ path: req.path, tenant: req.header('x-scope-orgid'), custom: req.header('x-selfheal-test'), sampleAge: isSampleAgeQuery(req.body) });
       // What Mimir answers without a tenant.
       if (req.header('x-scope-orgid') !== 'tenant-1') res.status(401).type('text/plain').send('no org id\n');
+      else next();
+    });
+    app.post(`${PREFIX}/api/v1/query_range`, (req, res, next) => {
+      // Every sample is fresh: the sample-age query returns nothing, as Prometheus's does while targets are scraped.
+      if (isSampleAgeQuery(req.body)) res.json({ status: 'success', data: { resultType: 'matrix', result: [] } });
+      else next();
+    });
+    app.post(`${PREFIX}/api/v1/query`, (req, res, next) => {
+      if (isSampleAgeQuery(req.body)) res.json({ status: 'success', data: { resultType: 'vector', result: [] } });
       else next();
     });
     app.post(`${PREFIX}/api/v1/query_range`, (req, res) => {
@@ -71,7 +85,13 @@ groups:
     expect((await service.runCycles())[0]).toMatchObject({ ok: true, phase: 'train', entities: 1 });
     now += 15;
     expect((await service.runCycles())[0]).toMatchObject({ ok: true, phase: 'score', entities: 1 });
-    expect(seen.map((s) => s.path)).toEqual([`${PREFIX}/api/v1/query_range`, `${PREFIX}/api/v1/query`]);
+    // Training: the feature's query_range and the sample-age one; scoring: the same as instant queries.
+    expect(seen.map((s) => `${s.path} ${s.sampleAge ? 'sample-age' : 'feature'}`).sort()).toEqual([
+      `${PREFIX}/api/v1/query feature`,
+      `${PREFIX}/api/v1/query sample-age`,
+      `${PREFIX}/api/v1/query_range feature`,
+      `${PREFIX}/api/v1/query_range sample-age`,
+    ]);
     for (const s of seen) expect(s).toMatchObject({ tenant: 'tenant-1', custom: 'yes' });
     expect(service.entities().map((e) => e.entity)).toEqual([{ service: 'a' }]);
   });
