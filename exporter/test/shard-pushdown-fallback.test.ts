@@ -24,8 +24,8 @@ describe('a filtered query that Prometheus rejects is read unfiltered (real HTTP
     app.use(express.urlencoded({ extended: false, limit: '10mb' }));
     app.post('/api/v1/query_range', (req, res) => {
       const body = req.body as Record<string, string>;
-      // The sample-age query (src/prometheus/sample-age.ts): every sample is fresh, an empty answer, as Prometheus's.
-      if (body.query?.includes('timestamp(')) {
+      // The sample-age check (src/prometheus/sample-age.ts): every value observed, an empty answer, as Prometheus's.
+      if (body.query?.includes('selfheal_selector')) {
         res.json({ status: 'success', data: { resultType: 'matrix', result: [] } });
         return;
       }
@@ -43,7 +43,8 @@ describe('a filtered query that Prometheus rejects is read unfiltered (real HTTP
       res.json({ status: 'success', data: { resultType: 'matrix', result } });
     });
     app.post('/api/v1/query', (req, res) => {
-      if ((req.body as Record<string, string>).query?.includes('timestamp(')) {
+      if ((req.body as Record<string, string>).query?.includes('selfheal_selector')) {
+        // The spacing of samples: unknown (no answer), so no query of unobserved values follows.
         res.json({ status: 'success', data: { resultType: 'vector', result: [] } });
         return;
       }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamingDetector } from '../src/detector/types.js';
 import { summarizeExporterConfig } from '../src/config/check.js';
 import { parseExporterConfig } from '../src/config/load.js';
-import { checkableSelectors, planSampleAgeCheck } from '../src/prometheus/sample-age.js';
+import { checkableSelectors, planSampleAgeCheck, sampleAgeLimit, unobservedQuery } from '../src/prometheus/sample-age.js';
 import type { DetectorFactory } from '../src/service/detector-factory.js';
 import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
@@ -39,16 +39,21 @@ describe('the selectors whose sample age is checked', () => {
     expect(checkableSelectors('sum by (service) (x{')).toEqual([]);
   });
 
-  it('one query for the group; a feature without a checkable selector is named; the tag label never is a groupBy label', () => {
-    const plan = planSampleAgeCheck({ cpu: 'sum by (service) (rate(cpu[1m]))', ratio: 'sum by (service) (err) / sum by (service) (cpu)', constant: 'vector(1)' }, ['service'], 15);
+  it('one spacing query and one query of unobserved values for the group; features without a checkable selector are named', () => {
+    const plan = planSampleAgeCheck({ cpu: 'sum by (service) (rate(cpu[1m]))', ratio: 'sum by (service) (err) / sum by (service) (cpu)', constant: 'vector(1)' }, ['service']);
     expect(plan.selectors).toEqual(['cpu', 'err']);
     expect(plan.selectorFeatures).toEqual([[0, 1], [1]]);
     expect(plan.unchecked).toEqual(['constant']);
-    expect(plan.promql).toContain('time() - max by (service) (timestamp(cpu))');
-    expect(plan.promql).toContain('600 / count_over_time(cpu[600s])');
-    expect(plan.promql).toContain('> 30, "selfheal_selector", "0", "", "")');
-    expect(planSampleAgeCheck({ a: 'x' }, ['selfheal_selector'], 1).tagLabel).toBe('selfheal_selector_');
-    expect(planSampleAgeCheck({ a: 'vector(1)' }, ['service'], 1).promql).toBeUndefined();
+    expect(plan.spacingQuery).toContain('label_replace(max(min by (service) (600 / count_over_time(cpu[600s]) and cpu offset 600s)), "selfheal_selector", "0", "", "")');
+    // Twice the larger of the step and the spacing; a selector without a known spacing is left out.
+    expect(sampleAgeLimit(15, 1)).toBe(30);
+    expect(sampleAgeLimit(15, 60)).toBe(120);
+    expect(unobservedQuery(plan, ['service'], [30, undefined])).toBe(
+      'label_replace(max by (service) (cpu) unless max by (service) (count_over_time(cpu[30000ms])), "selfheal_selector", "0", "", "")',
+    );
+    expect(unobservedQuery(plan, ['service'], [undefined, undefined])).toBeUndefined();
+    expect(planSampleAgeCheck({ a: 'x' }, ['selfheal_selector']).tagLabel).toBe('selfheal_selector_');
+    expect(planSampleAgeCheck({ a: 'vector(1)' }, ['service']).spacingQuery).toBeUndefined();
     // `selfheal check-config` names the features that cannot be checked.
     const config = (features: string) => parseExporterConfig(`
 prometheus: { url: 'http://127.0.0.1:9090' }
@@ -58,7 +63,9 @@ groups: [{ name: g, groupBy: [service], features: ${features} }]
       .toContain('the sample age of g/last_week cannot be checked (no selector outside offset, @ or absent())');
     expect(summarizeExporterConfig(config("{ cpu: 'sum by (service) (rate(cpu[1m]))' }"))).not.toContain('sample age');
     // A comment inside the selector's braces does not swallow the rest of the query.
-    expect(planSampleAgeCheck({ a: 'x{job="j", # the job\n}' }, ['service'], 1).promql).toContain('# the job\n}\n)');
+    const commented = planSampleAgeCheck({ a: 'x{job="j", # the job\n}' }, ['service']);
+    expect(commented.spacingQuery).toContain('count_over_time(x{job="j", # the job\n}\n[600s])');
+    expect(unobservedQuery(commented, ['service'], [2])).toContain('max by (service) (x{job="j", # the job\n}\n)');
   });
 });
 
@@ -231,9 +238,9 @@ describe('a backend that refuses the sample-age query (real HTTP server)', () =>
     const refused: string[] = [];
     app.post(['/api/v1/query', '/api/v1/query_range'], (req, res) => {
       const body = req.body as Record<string, string>;
-      if (body.query?.includes('timestamp(')) {
+      if (body.query?.includes('selfheal_selector')) {
         refused.push(req.path);
-        res.status(422).json({ status: 'error', errorType: 'execution', error: 'unknown function timestamp' });
+        res.status(422).json({ status: 'error', errorType: 'execution', error: 'unknown function count_over_time' });
         return;
       }
       if (req.path.endsWith('query_range')) {
@@ -267,10 +274,11 @@ groups:
       now += 15;
       expect((await svc.runCycles())[0]).toMatchObject({ ok: true, phase: 'score' });
       expect(svc.entities()[0]?.samplesSeen).toBe(trained + 1);
-      expect(refused).toEqual(['/api/v1/query_range', '/api/v1/query', '/api/v1/query']);
+      // The spacing of samples at both ends of the training read; then nothing to ask until it is measured again.
+      expect(refused).toEqual(['/api/v1/query', '/api/v1/query']);
       const warnings = logs.filter((l) => l.msg.startsWith('Prometheus refused the query telling the rows it did not observe'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]?.error).toMatch(/unknown function timestamp/);
+      expect(warnings[0]?.error).toMatch(/unknown function count_over_time/);
     } finally {
       await server.close();
     }

@@ -23,7 +23,7 @@ export function summarizeExporterConfig(config: ExporterConfig): string {
     }),
   );
   const pushdown = refused.length > 0 ? `; when sharded, the shard filter is not pushed into PromQL for ${refused.join(', ')}: those reads return every shard's series` : '';
-  const unchecked = config.groups.flatMap((g) => planSampleAgeCheck(g.features, g.groupBy, g.schedule.step).unchecked.map((feature) => `${g.name}/${feature}`));
+  const unchecked = config.groups.flatMap((g) => planSampleAgeCheck(g.features, g.groupBy).unchecked.map((feature) => `${g.name}/${feature}`));
   const sampleAge = unchecked.length > 0
     ? `; the sample age of ${unchecked.join(', ')} cannot be checked (no selector outside offset, @ or absent()): after a scrape gap, Prometheus's repeated samples are fed as data`
     : '';

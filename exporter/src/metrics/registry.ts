@@ -86,7 +86,7 @@ export class ExporterMetrics {
     });
     this.unobservedValues = new Counter({
       name: 'selfheal_exporter_unobserved_values_total',
-      help: 'Feature values fed to the detectors as missing because Prometheus did not observe them: their samples were older than twice their scrape spacing (a scrape gap, e.g. Prometheus was down), so the value was its lookback repeating the last sample.',
+      help: 'Feature values fed to the detectors as missing because Prometheus did not observe them: no sample within twice their scrape spacing (a scrape gap, e.g. Prometheus was down), so the value was its lookback repeating an older sample.',
       labelNames: ['group'],
       registers,
     });

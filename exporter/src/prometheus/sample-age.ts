@@ -3,19 +3,23 @@
 // the lookback delta (5 min by default): a flat line nobody measured. Fed to the detectors as data, such a line is
 // an anomaly of its own (issue: scores above 1 for 17 s after a 45 s outage of Prometheus).
 //
-// Feature queries are arbitrary PromQL, so the check works on the series they read: for every vector selector S
-// of a feature (outside `offset`, `@` and absent()), Prometheus evaluates, per entity (the groupBy labels) and per
-// step, the age of S's freshest sample, `time() - max by (groupBy) (timestamp(S))` (timestamp() of a selector is
-// the timestamp of the sample the lookback picked), and compares it with twice the spacing of S's samples over the
-// last 10 minutes, `600 / count_over_time(S[10m])` (the scrape interval as the data shows it, per entity: a gap
-// of L seconds raises it only by 600 / (600 - L)), and with twice the step. The query keeps only the steps where
-// the sample is older than both: an answer is a list of the rows that must be missing, not data, and is empty
-// while every target is scraped. A real flat line (a gauge that does not move) has fresh samples and stays data.
+// Feature queries are arbitrary PromQL, so the check works on the series they read: every vector selector S of a
+// feature (outside `offset`, `@` and absent()). A value at step t is observed when the entity's series of S have a
+// sample in the last X seconds, X = twice the larger of the step and the spacing of S's samples; otherwise the
+// value is the lookback repeating an older sample. Per selector, with the groupBy labels G:
+//   spacing  `max(min by (G) (600 / count_over_time(S[10m]) and S offset 10m))`, an instant query: the slowest
+//            entity's sample spacing (its fastest series) over 10 minutes, among entities at least that old (a series
+//            that just appeared would look slow); a gap of L seconds in the window raises it only by 600 / (600 - L);
+//   missing  `max by (G) (S) unless max by (G) (count_over_time(S[X]))`: the steps where an entity has a value from
+//            the lookback but no sample in the last X, i.e. the rows to feed as missing. Its answer is empty while
+//            every target is scraped. A real flat line (a gauge that does not move) has fresh samples and stays data.
+// (`timestamp(S)` would give each sample's age directly, but Prometheus evaluates it over a range about four times
+// slower than the count: too slow for the training reads.)
 import { parser } from '@prometheus-io/lezer-promql';
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
-/** The window over which the spacing of a selector's samples is measured. */
+/** The window over which the spacing of a selector's samples is measured (s). */
 export const SPACING_WINDOW_SECONDS = 600;
 
 /** The label that tells the selectors apart in the combined answer. */
@@ -27,12 +31,11 @@ const IGNORED_FUNCTIONS = new Set(['absent', 'absent_over_time']);
 
 export interface SampleAgeCheck {
   /**
-   * One query for the whole group: a series per selector and entity (or per selector only, when the selector's
-   * series lack the groupBy labels: then it applies to every entity) with points only at the steps whose sample is
-   * too old. Undefined when no feature reads a selector that can be checked.
+   * The instant query of the selectors' spacing of samples (one series per selector, tagged, value in seconds).
+   * Undefined when no feature reads a selector that can be checked.
    */
-  readonly promql: string | undefined;
-  /** The label of the answer's series holding the selector's index. */
+  readonly spacingQuery: string | undefined;
+  /** The label of the answers' series holding the selector's index. */
   readonly tagLabel: string;
   /** The distinct selectors checked, in index order. */
   readonly selectors: readonly string[];
@@ -93,24 +96,47 @@ export function checkableSelectors(promql: string): string[] {
   return found;
 }
 
-/** A PromQL number for a count of seconds (no exponent notation for the usual values). */
-function seconds(value: number): string {
-  return Number(value.toFixed(6)).toString();
+/** A selector as text inside another expression (a `#` comment in its braces would swallow the rest: end its line). */
+function inline(selector: string): string {
+  return selector.includes('#') ? `${selector}\n` : selector;
 }
 
-/** The query of one selector: the age (s) of its freshest sample per entity, at the steps where it is too old. */
-export function selectorAgeQuery(selector: string, groupBy: readonly string[], stepSeconds: number): string {
-  // A `#` comment inside the selector's braces would swallow the closing parenthesis: end its line.
-  const s = selector.includes('#') ? `${selector}\n` : selector;
+/** One query per group: per selector (tagged), the slowest entity's spacing of samples in seconds at the query time. */
+function spacingQuery(selectors: readonly string[], groupBy: readonly string[], tagLabel: string): string {
   const by = `by (${groupBy.join(', ')})`;
-  const age = `(time() - max ${by} (timestamp(${s})))`;
-  const limit = `(2 * min ${by} (${SPACING_WINDOW_SECONDS} / count_over_time(${s}[${SPACING_WINDOW_SECONDS}s])))`;
-  // No sample in the window (a lookback delta longer than it): older than the window, not observed either.
-  return `((${age} > ${limit}) or (${age} > ${SPACING_WINDOW_SECONDS})) > ${seconds(2 * stepSeconds)}`;
+  const w = SPACING_WINDOW_SECONDS;
+  return selectors
+    .map((selector, index) => {
+      const s = inline(selector);
+      return `label_replace(max(min ${by} (${w} / count_over_time(${s}[${w}s]) and ${s} offset ${w}s)), "${tagLabel}", "${index}", "", "")`;
+    })
+    .join('\nor\n');
+}
+
+/** The limit of a selector's sample age: twice the larger of the step and its spacing of samples. */
+export function sampleAgeLimit(stepSeconds: number, spacingSeconds: number): number {
+  return 2 * Math.max(stepSeconds, spacingSeconds);
+}
+
+/**
+ * The query of the values Prometheus did not observe, for the selectors whose age limit (s) is known: per selector
+ * (tagged) and entity, the steps with a value from the lookback but no sample within the limit. Undefined when no
+ * limit is known.
+ */
+export function unobservedQuery(check: SampleAgeCheck, groupBy: readonly string[], limits: readonly (number | undefined)[]): string | undefined {
+  const by = `by (${groupBy.join(', ')})`;
+  const parts: string[] = [];
+  check.selectors.forEach((selector, index) => {
+    const limit = limits[index];
+    if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return;
+    const s = inline(selector);
+    parts.push(`label_replace(max ${by} (${s}) unless max ${by} (count_over_time(${s}[${Math.ceil(limit * 1000)}ms])), "${check.tagLabel}", "${index}", "", "")`);
+  });
+  return parts.length > 0 ? parts.join('\nor\n') : undefined;
 }
 
 /** Plans the check of a group's features (done once per group configuration). */
-export function planSampleAgeCheck(features: Readonly<Record<string, string>>, groupBy: readonly string[], stepSeconds: number): SampleAgeCheck {
+export function planSampleAgeCheck(features: Readonly<Record<string, string>>, groupBy: readonly string[]): SampleAgeCheck {
   const selectors: string[] = [];
   const selectorFeatures: number[][] = [];
   const unchecked: string[] = [];
@@ -130,9 +156,6 @@ export function planSampleAgeCheck(features: Readonly<Record<string, string>>, g
   // The groupBy labels are validated label names; the tag must not be one of them.
   let tagLabel = TAG_LABEL;
   while (groupBy.includes(tagLabel)) tagLabel += '_';
-  const promql =
-    selectors.length === 0
-      ? undefined
-      : selectors.map((selector, index) => `label_replace(${selectorAgeQuery(selector, groupBy, stepSeconds)}, "${tagLabel}", "${index}", "", "")`).join('\nor\n');
-  return { promql, tagLabel, selectors, selectorFeatures, unchecked };
+  const spacing = selectors.length === 0 ? undefined : spacingQuery(selectors, groupBy, tagLabel);
+  return { spacingQuery: spacing, tagLabel, selectors, selectorFeatures, unchecked };
 }

@@ -3,8 +3,8 @@
 //   train    — first start without saved models: one chunked query_range per feature over trainWindow;
 //   catch_up — after a gap (outage, restart with saved models): query_range over the missed span only;
 //   score    — every interval: one instant query per feature.
-// Each read also asks which of its rows Prometheus did not observe (src/prometheus/sample-age.ts: samples older
-// than their scrape spacing, repeated by the lookback after a scrape gap such as an outage of Prometheus): those
+// Each read also asks which of its values Prometheus did not observe (src/prometheus/sample-age.ts: no sample within
+// twice the scrape spacing, an older one repeated by the lookback after a scrape gap such as an outage): those
 // values are fed as missing (NaN), and a row without any observed value is not fed at all, so no verdict is
 // computed, and none published, from data Prometheus made up.
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
 import { PrometheusError, type InstantSample, type Labels, type PrometheusClient, type RangeSeries } from '../prometheus/client.js';
-import { planSampleAgeCheck, type SampleAgeCheck } from '../prometheus/sample-age.js';
+import { SPACING_WINDOW_SECONDS, planSampleAgeCheck, sampleAgeLimit, unobservedQuery, type SampleAgeCheck } from '../prometheus/sample-age.js';
 import { applyPushdown, entityMatchers, planPushdown, valueSets, type PushdownPlan } from '../shard/pushdown.js';
 import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
@@ -129,10 +129,14 @@ export class GroupRunner {
   private options: Readonly<Record<string, unknown>> | undefined;
   /** Per feature: whether (and where) the shard's entity matchers go into its PromQL; only when sharded. */
   private readonly pushdown = new Map<string, PushdownPlan>();
-  /** The query telling the rows Prometheus did not observe (one per group). */
+  /** The selectors whose sample age tells the rows Prometheus did not observe (src/prometheus/sample-age.ts). */
   private readonly sampleAge: SampleAgeCheck;
-  /** Sharded: the shard's entity matchers in the sample-age query, when every feature takes them. */
-  private sampleAgePushdown: PushdownPlan | undefined;
+  /** Sharded: whether the range reads of unobserved values may carry the shard's entity matchers. */
+  private sampleAgePushdown = false;
+  /** The latest spacing of samples per selector (s; undefined: unknown) and the sample time it was measured at. */
+  private spacing: { values: readonly (number | undefined)[]; at: number } | undefined;
+  /** The age limits per selector that scoring cycles use, from the last two spacing measurements. */
+  private limits: readonly (number | undefined)[] = [];
 
   constructor(
     readonly config: GroupConfig,
@@ -157,17 +161,15 @@ export class GroupRunner {
         }
       }
     }
-    this.sampleAge = planSampleAgeCheck(config.features, config.groupBy, config.schedule.step);
+    this.sampleAge = planSampleAgeCheck(config.features, config.groupBy);
     if (this.sampleAge.unchecked.length > 0) {
       this.logger.info(
         { features: this.sampleAge.unchecked },
         'no selector of these features can be checked for sample age (none outside offset, @ or absent()): their values are taken as observed, also after a scrape gap',
       );
     }
-    if (this.sampleAge.promql && this.shard.count > 1 && [...this.pushdown.values()].every((plan) => plan.safe)) {
-      const plan = planPushdown(this.sampleAge.promql, config.groupBy);
-      if (plan.safe) this.sampleAgePushdown = plan;
-    }
+    // The shard's matchers go into the selectors of those reads only when every feature takes them.
+    this.sampleAgePushdown = this.shard.count > 1 && [...this.pushdown.values()].every((plan) => plan.safe);
   }
 
   /** Per feature, whether the training reads carry this shard's entity matchers (sharded exporters only). */
@@ -648,9 +650,48 @@ export class GroupRunner {
     );
   }
 
-  /** The entities and selectors whose sample at `at` is too old to be an observation (instant query). */
+  /** Per selector, the slowest entity's spacing of samples (s) at `at`; undefined where unknown or refused. */
+  private async spacingAt(at: number): Promise<(number | undefined)[]> {
+    const values: (number | undefined)[] = this.sampleAge.selectors.map(() => undefined);
+    const promql = this.sampleAge.spacingQuery;
+    if (!promql) return values;
+    let answer: InstantSample[];
+    try {
+      answer = await this.deps.client.query(promql, at);
+    } catch (error) {
+      if (!(error instanceof PrometheusError) || error.outcome !== 'client_error') throw error;
+      this.sampleAgeRefused(error);
+      return values;
+    }
+    for (const sample of answer) {
+      const index = Number(sample.metric[this.sampleAge.tagLabel] ?? Number.NaN);
+      if (index >= 0 && index < values.length && Number.isFinite(sample.value) && sample.value > 0) values[index] = sample.value;
+    }
+    return values;
+  }
+
+  /**
+   * Age limits from two spacing measurements: the smaller known one per selector (a gap in scrapes inside one
+   * measurement's window, or series too young at one of them, only raises that one).
+   */
+  private limitsOf(a: readonly (number | undefined)[], b: readonly (number | undefined)[]): (number | undefined)[] {
+    const { step } = this.config.schedule;
+    return this.sampleAge.selectors.map((_, i) => {
+      const known = [a[i], b[i]].filter((value): value is number => value !== undefined);
+      return known.length === 0 ? undefined : sampleAgeLimit(step, Math.min(...known));
+    });
+  }
+
+  /** The entities and selectors whose value at `at` Prometheus did not observe (instant query). */
   private async unobservedAt(at: number): Promise<InstantSample[]> {
-    const promql = this.sampleAge.promql;
+    if (!this.sampleAge.spacingQuery) return [];
+    // The spacing is measured again once a minute (or window / 10) of sample time.
+    if (!this.spacing || at - this.spacing.at >= SPACING_WINDOW_SECONDS / 10 || at < this.spacing.at) {
+      const values = await this.spacingAt(at);
+      this.limits = this.limitsOf(values, this.spacing?.values ?? []);
+      this.spacing = { values, at };
+    }
+    const promql = unobservedQuery(this.sampleAge, this.config.groupBy, this.limits);
     if (!promql) return [];
     try {
       return await this.deps.client.query(promql, at);
@@ -662,8 +703,9 @@ export class GroupRunner {
   }
 
   /**
-   * Marks the values of a range read that Prometheus did not observe as missing (NaN), from one query_range of the
-   * sample-age query over the same steps (its answer is empty while every target is scraped). Returns the count.
+   * Marks the values of a range read that Prometheus did not observe as missing (NaN), from one query_range over the
+   * same steps (its answer is empty while every target is scraped), with the age limits of the spacing of samples
+   * measured at both ends of the range. Returns the count.
    */
   private async maskUnobservedRange(
     buffers: ReadonlyMap<string, RangeBuffer>,
@@ -672,8 +714,15 @@ export class GroupRunner {
     rowCount: number,
     scope: { matchers: string; owned: number } | undefined,
   ): Promise<number> {
-    const base = this.sampleAge.promql;
-    if (!base || buffers.size === 0) return 0;
+    if (!this.sampleAge.spacingQuery || buffers.size === 0) return 0;
+    const [atFrom, atTo] = await Promise.all([this.spacingAt(from), this.spacingAt(to)]);
+    const limits = this.limitsOf(atFrom, atTo);
+    if (!this.spacing || to >= this.spacing.at) {
+      this.spacing = { values: atTo, at: to };
+      this.limits = limits;
+    }
+    const base = unobservedQuery(this.sampleAge, this.config.groupBy, limits);
+    if (!base) return 0;
     const { step } = this.config.schedule;
     const featureCount = this.featureNames.length;
     let masked = 0;
@@ -698,10 +747,10 @@ export class GroupRunner {
         }
       }
     };
-    const plan = this.sampleAgePushdown;
     let promql = base;
-    if (scope && plan?.safe) {
-      const filtered = applyPushdown(plan, scope.matchers);
+    if (scope && this.sampleAgePushdown) {
+      const plan = planPushdown(base, this.config.groupBy);
+      const filtered = plan.safe ? applyPushdown(plan, scope.matchers) : base;
       if (filtered.length <= MAX_PUSHDOWN_QUERY_LENGTH) promql = filtered;
     }
     try {
@@ -713,8 +762,8 @@ export class GroupRunner {
         return masked;
       }
       // As for the features: Prometheus refused the filtered query; read it unfiltered from now on.
-      this.sampleAgePushdown = undefined;
-      this.logger.warn({ reason: error.message.slice(-300) }, 'shard filter no longer pushed into the sample-age query');
+      this.sampleAgePushdown = false;
+      this.logger.warn({ reason: error.message.slice(-300) }, 'shard filter no longer pushed into the query of unobserved values');
       try {
         await this.deps.client.queryRangeChunks(base, from, to, step, buffers.size * this.shard.count, onChunk);
       } catch (again) {
