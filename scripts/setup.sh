@@ -34,6 +34,12 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# kubectl (its built-in kustomize builds deploy/kubernetes in test/kubernetes-manifests.test.ts) is not a Debian package
+# recent enough (kubernetes-client 1.20 has no kustomize components): say so here, the test fails without it.
+if [[ $purpose == test ]] && ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl is not installed: test/kubernetes-manifests.test.ts needs kubectl 1.21 or newer (\`kubectl kustomize\`) and fails without it" >&2
+fi
+
 # npm packages, when node_modules is absent or older than the lockfile: `npm ci`, exactly the locked versions. The
 # committed package-lock.json records every platform's optional packages (rollup's, esbuild's), so npm ci accepts it
 # and a later `npm install` leaves it unchanged (test/npm-lockfile.test.ts). A lockfile out of sync with a

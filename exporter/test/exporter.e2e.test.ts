@@ -13,7 +13,7 @@ import type { EntityReport } from '../src/service/group-runner.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { parseExporterConfig } from '../src/config/load.js';
 import { scrape, series } from './fixtures/exposition.js';
-import { FIXTURE_FEATURES, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
+import { FIXTURE_FEATURES, FIXTURE_METRICS, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
 
 const SERVICES = ['checkout', 'cart', 'search', 'payments'];
 const HISTORY_SECONDS = 20 * 60;
@@ -249,8 +249,13 @@ ${Object.entries(FIXTURE_FEATURES)
 
   it('restores the models after a restart: no warm-up gap, no retraining from scratch', async () => {
     await service.stop();
-    // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const stoppedAt = Date.now() / 1000;
+    // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window. Wait
+    // until Prometheus holds the samples of three more steps.
+    await waitFor(
+      async () => ((await promQuery(stack.prometheusUrl, `max(timestamp(${FIXTURE_METRICS.cpu}))`))[0]?.value ?? 0) >= stoppedAt + 3,
+      { what: 'three more seconds of samples in Prometheus', timeoutMs: 20_000, intervalMs: 200 },
+    );
     service = new ExporterService({ config, factory, logger: pino({ level: 'silent' }), processMetrics: false });
     url = await service.start();
     // The first cycle after the restart catches up the missed seconds; entities are ready at once.
