@@ -34,12 +34,30 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# npm packages, when node_modules is absent or older than the lockfile. `npm install` (which keeps the locked
-# versions) rather than `npm ci`: npm 11 writes lockfiles that omit other platforms' optional packages (rollup's,
-# esbuild's), and `npm ci` then refuses the very lockfile it wrote.
+# kubectl (its built-in kustomize builds deploy/kubernetes in test/kubernetes-manifests.test.ts) is not a Debian package
+# recent enough (kubernetes-client 1.20 has no kustomize components): say so here, the test fails without it.
+if [[ $purpose == test ]] && ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl is not installed: test/kubernetes-manifests.test.ts needs kubectl 1.21 or newer (\`kubectl kustomize\`) and fails without it" >&2
+fi
+
+# npm packages, when node_modules is absent or older than the lockfile: `npm ci`, exactly the locked versions. The
+# committed package-lock.json records every platform's optional packages (rollup's, esbuild's), so npm ci accepts it
+# and a later `npm install` leaves it unchanged (test/npm-lockfile.test.ts). A lockfile out of sync with a
+# package.json (a dependency changed without `npm install`) is refused by npm ci: then `npm install`, which updates it.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "setup: installing npm packages"
-  npm install --no-audit --no-fund
+  if check=$(npm ci --dry-run --ignore-scripts --no-audit --no-fund 2>&1); then
+    echo "setup: installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund
+  elif grep -q 'EUSAGE' <<<"$check"; then
+    echo "setup: package-lock.json is out of sync with the package.json files, which npm ci refuses:" >&2
+    grep -m 5 -E 'Missing|Invalid|in sync' <<<"$check" >&2 || true
+    echo "setup: installing with npm install instead, which updates package-lock.json: review it and commit it" >&2
+    npm install --no-audit --no-fund
+  else
+    echo "$check" >&2
+    echo "setup: npm could not check package-lock.json (above); nothing installed" >&2
+    exit 1
+  fi
 fi
 
 echo "setup: building"

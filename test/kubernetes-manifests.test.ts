@@ -2,8 +2,9 @@
 //  - every manifest parses, and each object is validated against the real Kubernetes OpenAPI schemas
 //    (kubernetes-models' validators; @kubernetes-models/prometheus-operator for the CRDs) plus an unknown-field
 //    check against @kubernetes/client-node's generated models (the API server would prune or reject a typo);
-//  - the kustomization is built with the real kustomize (`kubectl kustomize`, when kubectl is installed) and
-//    also read directly (resources, generators), and the cross-references are checked on both;
+//  - the kustomization is built with the real kustomize (`kubectl kustomize`: kubectl is required, a missing one
+//    fails these builds' cases, never skips them) and also read directly (resources, generators), and the
+//    cross-references are checked on both;
 //  - the copies of the shipped files (configs, rules, dashboard) are checked against their sources;
 //  - the healing service's policy, as mounted, is validated with the service's own config schema (@selfheal/webhook),
 //    for the highly available default (2 replicas, PostgreSQL) and for components/sqlite-store (1 replica, SQLite).
@@ -24,7 +25,7 @@ import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 import { ConfigError, parseConfigText, type Config } from '@selfheal/webhook';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 
@@ -109,11 +110,15 @@ function loadSources(): KObject[] {
 }
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+const NO_KUBECTL =
+  'kubectl is not installed: the kustomize builds need it (kubectl 1.21 or newer, whose built-in kustomize has components; ' +
+  "Debian's kubernetes-client 1.20 is too old). Install kubectl, or a kustomize binary as `kubectl` on PATH";
 const tmp = mkdtempSync(join(tmpdir(), 'selfheal-kustomize-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** `kubectl kustomize` of a copy of deploy/kubernetes with generated secret files, optionally with components. */
 function kustomizeBuild(components: string[] = []): KObject[] {
+  if (!kubectl) throw new Error(NO_KUBECTL);
   const dir = join(tmp, `build-${components.map((c) => basename(c)).join('+') || 'base'}`);
   cpSync(DEPLOY, join(dir, 'kubernetes'), { recursive: true });
   for (const g of kustomization.secretGenerator) {
@@ -324,15 +329,16 @@ const policyFile = join(DEPLOY, 'config', 'policy.yml');
 const sqlitePolicyFile = join(DEPLOY, 'components', 'sqlite-store', 'policy.yml');
 
 /** store: which store the build's healing service uses; policyFile: the policy its ConfigMap must carry. */
-interface Build { name: string; objects: KObject[]; built: boolean; store: 'postgres' | 'sqlite'; policyFile: string }
-const builds: Build[] = [{ name: 'the sources read directly', objects: loadSources(), built: false, store: 'postgres', policyFile }];
-if (kubectl) {
-  builds.push({ name: '`kubectl kustomize` (real kustomize)', objects: kustomizeBuild(), built: true, store: 'postgres', policyFile });
-  builds.push({
-    name: '`kubectl kustomize` with components/sqlite-store', objects: kustomizeBuild(['components/sqlite-store']),
+/** load: the objects, built before the build's cases (a failing build fails them). */
+interface Build { name: string; load: () => KObject[]; built: boolean; store: 'postgres' | 'sqlite'; policyFile: string }
+const builds: Build[] = [
+  { name: 'the sources read directly', load: loadSources, built: false, store: 'postgres', policyFile },
+  { name: '`kubectl kustomize` (real kustomize)', load: () => kustomizeBuild(), built: true, store: 'postgres', policyFile },
+  {
+    name: '`kubectl kustomize` with components/sqlite-store', load: () => kustomizeBuild(['components/sqlite-store']),
     built: true, store: 'sqlite', policyFile: sqlitePolicyFile,
-  });
-}
+  },
+];
 interface Policy {
   listen: string; auth: { tokenFile?: string }; pauseFile?: string;
   escalation?: { notify?: { urlFile?: string } };
@@ -353,7 +359,11 @@ function mountedFile(objects: KObject[], w: Workload, file: string): string {
   return text as string;
 }
 
-describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ objects, built, store, policyFile }) => {
+describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ load, built, store, policyFile }) => {
+  let objects: KObject[] = [];
+  beforeAll(() => {
+    objects = load();
+  });
   const policy = parse(readFileSync(policyFile, 'utf8')) as Policy;
   const exporter = (): Workload => workloads(objects).find((w) => w.object.kind === 'StatefulSet' && w.object.metadata.name === 'selfheal-exporter') as Workload;
   const webhook = (): Workload => workloads(objects).find((w) => w.object.kind === 'Deployment' && w.object.metadata.name === 'selfheal-webhook') as Workload;
@@ -715,25 +725,30 @@ describe('Kubernetes configs and the sharded overlay, static (no cluster)', () =
     expect(hook?.url).toBe(operatorHook?.url);
     expect(posix.basename(hook?.http_config.authorization.credentials_file as string)).toBe(operatorHook?.httpConfig.authorization.credentials.key);
   });
+});
 
-  const exporterHasShard = helpFlags('exporter').has('--shard');
-  describe.skipIf(!kubectl)('components/exporter-shards built with `kubectl kustomize`', () => {
-    const objects = kubectl ? kustomizeBuild(['components/exporter-shards']) : [];
-    const sts = (): V1StatefulSet => pick<V1StatefulSet>(objects, 'StatefulSet', 'selfheal-exporter', 'selfheal');
+describe('components/exporter-shards built with `kubectl kustomize`', () => {
+  let objects: KObject[] = [];
+  beforeAll(() => {
+    objects = kustomizeBuild(['components/exporter-shards']);
+  });
+  const sts = (): V1StatefulSet => pick<V1StatefulSet>(objects, 'StatefulSet', 'selfheal-exporter', 'selfheal');
 
-    it('N replicas, SELFHEAL_SHARD_COUNT = N, --shard I/N from the pod ordinal', () => {
-      const replicas = sts().spec?.replicas as number;
-      expect(replicas).toBeGreaterThan(1);
-      const c = sts().spec?.template.spec?.containers[0] as V1Container;
-      expect(Number(c.env?.find((e) => e.name === 'SELFHEAL_SHARD_COUNT')?.value)).toBe(replicas);
-      expect(flags(c).get('--shard')).toBe('$(SELFHEAL_SHARD_INDEX)/$(SELFHEAL_SHARD_COUNT)');
-      // Kubernetes expands $(VAR) in args only for variables defined before use in env.
-      expect(c.env?.map((e) => e.name)).toEqual(expect.arrayContaining(['SELFHEAL_SHARD_INDEX', 'SELFHEAL_SHARD_COUNT']));
-      for (const o of objects) expect(() => MODELS[`${o.apiVersion}/${o.kind}`] && new (MODELS[`${o.apiVersion}/${o.kind}`] as Validatable)(o as never).validate()).not.toThrow();
-    });
+  it('N replicas, SELFHEAL_SHARD_COUNT = N, --shard I/N from the pod ordinal', () => {
+    const replicas = sts().spec?.replicas as number;
+    expect(replicas).toBeGreaterThan(1);
+    const c = sts().spec?.template.spec?.containers[0] as V1Container;
+    expect(Number(c.env?.find((e) => e.name === 'SELFHEAL_SHARD_COUNT')?.value)).toBe(replicas);
+    expect(flags(c).get('--shard')).toBe('$(SELFHEAL_SHARD_INDEX)/$(SELFHEAL_SHARD_COUNT)');
+    // Kubernetes expands $(VAR) in args only for variables defined before use in env.
+    expect(c.env?.map((e) => e.name)).toEqual(expect.arrayContaining(['SELFHEAL_SHARD_INDEX', 'SELFHEAL_SHARD_COUNT']));
+    for (const o of objects) expect(() => MODELS[`${o.apiVersion}/${o.kind}`] && new (MODELS[`${o.apiVersion}/${o.kind}`] as Validatable)(o as never).validate()).not.toThrow();
+  });
 
-    it.skipIf(!exporterHasShard)('the exporter offers --shard (checked once the flag exists)', () => {
-      expect(helpFlags('exporter').has('--shard')).toBe(true);
-    });
+  it('every flag of the sharded exporter, --shard included, is one `selfheal exporter` offers', () => {
+    const c = sts().spec?.template.spec?.containers[0] as V1Container;
+    const offered = helpFlags('exporter');
+    expect([...flags(c).keys()]).toContain('--shard');
+    for (const flag of flags(c).keys()) expect(offered.has(flag), `selfheal exporter ${flag}`).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { freePort, promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../bin/selfheal.js', import.meta.url));
@@ -31,8 +31,11 @@ describe('selfheal exporter (process)', () => {
 
   beforeAll(async () => {
     stack = await startStack({ withAlertmanager: false, includeShippedRules: false });
-    // A few seconds of self-scraped history for the first (range) read.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // A few scrapes of self-scraped history for the first (range) read.
+    await waitFor(
+      async () => ((await promQuery(stack.prometheusUrl, 'count_over_time(up{job="prometheus"}[1m])'))[0]?.value ?? 0) >= 3,
+      { what: 'three self-scrapes of Prometheus', timeoutMs: 30_000, intervalMs: 200 },
+    );
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();

@@ -13,7 +13,7 @@ import type { EntityReport } from '../src/service/group-runner.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { parseExporterConfig } from '../src/config/load.js';
 import { scrape, series } from './fixtures/exposition.js';
-import { FIXTURE_FEATURES, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
+import { FIXTURE_FEATURES, FIXTURE_METRICS, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
 
 const SERVICES = ['checkout', 'cart', 'search', 'payments'];
 const HISTORY_SECONDS = 20 * 60;
@@ -23,12 +23,26 @@ async function entities(url: string): Promise<EntityReport[]> {
   return ((await response.json()) as { data: EntityReport[] }).data;
 }
 
+/** Waits until every service has scored below 1, published, for 5 s in a row. */
+async function waitForCalm(url: string, when: string): Promise<void> {
+  let calmSince = Date.now();
+  await waitFor(
+    async () => {
+      const report = await entities(url);
+      if (report.some((e) => (e.anomalyScore ?? 0) > 1 || !e.published)) calmSince = Date.now();
+      return Date.now() - calmSince >= 5000;
+    },
+    { what: `every service to score below 1 for 5 s ${when}`, timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
 describe('exporter end-to-end with a real Prometheus and the real detector', () => {
   let fixture: FixtureTarget;
   let stack: Stack;
   let service: ExporterService;
   let url: string;
   let config: ExporterConfig;
+  let outage: { stoppedAt: number; unobservedBefore: number } | undefined;
   const factory = defaultDetectorFactory();
 
   beforeAll(async () => {
@@ -107,17 +121,7 @@ ${Object.entries(FIXTURE_FEATURES)
   }, 90_000);
 
   it('scores the anomalous service above 1 with the right feature while the others stay below; the shipped alert fires', async () => {
-    // The backfilled history ends a few seconds before live scraping starts; Prometheus's lookback repeats
-    // its last sample over that gap, which the detectors rightly find unusual. Start from a calm state.
-    let calmSince = Date.now();
-    await waitFor(
-      async () => {
-        const report = await entities(url);
-        if (report.some((e) => (e.anomalyScore ?? 0) > 1 || !e.published)) calmSince = Date.now();
-        return Date.now() - calmSince >= 5000;
-      },
-      { what: 'every service to score below 1 for 5 s before the fault', timeoutMs: 60_000, intervalMs: 250 },
-    );
+    await waitForCalm(url, 'before the fault');
     let othersMax = 0;
     let othersWorst = '';
     const seen: string[] = [];
@@ -159,7 +163,9 @@ ${Object.entries(FIXTURE_FEATURES)
     expect(othersMax, `another service scored above 1: ${othersWorst}`).toBeLessThanOrEqual(1);
   }, 150_000);
 
-  it('keeps running when Prometheus stops: scores go stale and are withheld, then recover by themselves', async () => {
+  it('keeps running when Prometheus stops for 45 s: scores go stale and are withheld', async () => {
+    await waitForCalm(url, 'before the outage');
+    outage = { stoppedAt: Date.now() / 1000, unobservedBefore: series(await scrape(url), 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value ?? 0 };
     await stack.stopPrometheus();
     try {
       await waitFor(async () => (await entities(url)).every((e) => e.state === 'stale' && !e.published), {
@@ -175,21 +181,81 @@ ${Object.entries(FIXTURE_FEATURES)
       // The models are kept: model metrics stay, and the process answers.
       expect(series(samples, 'selfheal_model_trained_timestamp_seconds')).toHaveLength(4);
       expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
+      // Down as long as in the field report (40-45 s): Prometheus writes no staleness markers when it stops, so every
+      // query over the gap returns the last samples again (lookback 5 min).
+      await waitFor(async () => Date.now() / 1000 - (outage?.stoppedAt ?? 0) >= 45, { what: '45 s of outage', timeoutMs: 60_000, intervalMs: 500 });
     } finally {
+      // Same port, same TSDB directory.
       await stack.startPrometheus();
     }
-    await waitFor(async () => (await entities(url)).every((e) => e.state === 'ready' && e.published), {
-      what: 'scores to be fresh again after Prometheus returned',
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
-    expect(series(await scrape(url), 'selfheal_anomaly_score')).toHaveLength(4);
   }, 90_000);
+
+  it('after the outage the rows Prometheus did not observe are missing, not data: no score above 1 on the healthy workload, a later fault is caught', async () => {
+    const restartedAt = Date.now() / 1000;
+    // Every verdict the exporter holds (published or not) and every published one Prometheus scraped, from the
+    // restart until all scores are fresh again and 30 s beyond: the first cycles catch up over the gap.
+    let worst = { score: 0, what: '' };
+    const note = (report: EntityReport[]): void => {
+      for (const e of report) {
+        if ((e.anomalyScore ?? 0) > worst.score) worst = { score: e.anomalyScore ?? 0, what: `${e.entity.service} (top feature ${e.topFeature}, published ${e.published}) ${(Date.now() / 1000 - restartedAt).toFixed(1)} s after the restart` };
+      }
+    };
+    await waitFor(
+      async () => {
+        const report = await entities(url);
+        note(report);
+        return report.every((e) => e.state === 'ready' && e.published) ? report : undefined;
+      },
+      { what: 'scores to be fresh again after Prometheus returned', timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const freshAt = Date.now();
+    await waitFor(
+      async () => {
+        note(await entities(url));
+        return Date.now() - freshAt >= 30_000;
+      },
+      { what: '30 s of scores after the outage', timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(worst.score, `a healthy service scored above 1 after the outage: ${worst.what}`).toBeLessThanOrEqual(1);
+    const window = Math.ceil(Date.now() / 1000 - restartedAt);
+    const published = await promQuery(stack.prometheusUrl, `max_over_time(selfheal_anomaly_score[${window}s])`);
+    expect(published.map((s) => s.metric.service).sort()).toEqual([...SERVICES].sort());
+    for (const sample of published) expect(sample.value, `published score of ${sample.metric.service}`).toBeLessThanOrEqual(1);
+    // The gap was seen as such: its repeated samples were fed as missing values.
+    const samples = await scrape(url);
+    expect(series(samples, 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value).toBeGreaterThan(outage?.unobservedBefore ?? 0);
+    expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'catch_up', outcome: 'success' })[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(series(samples, 'selfheal_anomaly_score')).toHaveLength(4);
+
+    // A real fault after the outage is still caught, on the right feature (on a service without an earlier fault).
+    fixture.setFault('cart', 'latency_p95', 8);
+    try {
+      const seen: string[] = [];
+      const anomalous = await waitFor(
+        async () => {
+          const cart = (await entities(url)).find((e) => e.entity.service === 'cart');
+          seen.push(`${cart?.anomalyScore?.toFixed(2)}/${cart?.topFeature}`);
+          return cart && (cart.anomalyScore ?? 0) > 1 ? cart : undefined;
+        },
+        { what: 'cart to score above 1 after the outage', timeoutMs: 60_000, intervalMs: 250 },
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; cart scores seen: ${seen.slice(-40).join(' ')}`);
+      });
+      expect(anomalous.topFeature).toBe('latency_p95');
+    } finally {
+      fixture.setFault('cart', 'latency_p95', 1);
+    }
+  }, 180_000);
 
   it('restores the models after a restart: no warm-up gap, no retraining from scratch', async () => {
     await service.stop();
-    // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const stoppedAt = Date.now() / 1000;
+    // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window. Wait
+    // until Prometheus holds the samples of three more steps.
+    await waitFor(
+      async () => ((await promQuery(stack.prometheusUrl, `max(timestamp(${FIXTURE_METRICS.cpu}))`))[0]?.value ?? 0) >= stoppedAt + 3,
+      { what: 'three more seconds of samples in Prometheus', timeoutMs: 20_000, intervalMs: 200 },
+    );
     service = new ExporterService({ config, factory, logger: pino({ level: 'silent' }), processMetrics: false });
     url = await service.start();
     // The first cycle after the restart catches up the missed seconds; entities are ready at once.

@@ -13,7 +13,7 @@ import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { stateFile } from '../src/state/store.js';
 import { parseExposition, series } from './fixtures/exposition.js';
-import { FIXTURE_FEATURES, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
+import { FIXTURE_FEATURES, FIXTURE_METRICS, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
 
 describe('group runner entity life cycle', () => {
   let fixture: FixtureTarget;
@@ -36,16 +36,21 @@ describe('group runner entity life cycle', () => {
     fixture.setPresent('gamma', false);
     stack = await startStack({ scrapeTargets: { fixture: [fixture.address] }, withAlertmanager: false, includeShippedRules: false });
     await stack.waitForTargetsUp(['fixture']);
-    await waitFor(async () => (await promQuery(stack.prometheusUrl, FIXTURE_FEATURES.cpu)).length === 2, { what: 'fixture data in Prometheus' });
-    // A few seconds of history, so that the first range read (on whole seconds) has points.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // A few scrapes of history, so that the first range read (on whole seconds) has points.
+    await waitFor(
+      async () => {
+        const counts = await promQuery(stack.prometheusUrl, `count_over_time(${FIXTURE_METRICS.cpu}[1m])`);
+        return counts.length === 2 && counts.every((sample) => sample.value >= 3);
+      },
+      { what: 'three scrapes of the fixture in Prometheus', timeoutMs: 30_000, intervalMs: 200 },
+    );
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
     await fixture?.stop();
   });
 
-  function service(extraGroups = '') {
+  function service(extraGroups = '', clock?: { now: number }) {
     const config = parseExporterConfig(
       `
 prometheus: { url: '${stack.prometheusUrl}', timeout: 2s, retries: 0 }
@@ -59,7 +64,7 @@ ${extraGroups}`,
       'runner.yml',
       factory,
     );
-    return new ExporterService({ config, factory, logger, processMetrics: false });
+    return new ExporterService({ config, factory, logger, processMetrics: false, ...(clock ? { now: () => clock.now } : {}) });
   }
 
   it('follows entities as their series appear and vanish', async () => {
@@ -104,6 +109,7 @@ ${extraGroups}`,
   }, 120_000);
 
   it('bounds entities by maxEntities and reports feature queries that are not aggregated per entity', async () => {
+    const clock = { now: Math.floor(Date.now() / 1000) - 1.5 };
     const svc = service(`
   - name: capped
     groupBy: [service]
@@ -114,10 +120,12 @@ ${extraGroups}`,
     groupBy: [service]
     features: { cpu: 'fixture_cpu_usage_ratio or label_replace(fixture_cpu_usage_ratio, "copy", "1", "", "")' }
     schedule: { interval: 1s, trainWindow: 1m }
-`);
-    await svc.runCycles();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    await svc.runCycles();
+`, clock);
+    // A training cycle, then a scoring cycle one step later: on an injected clock, a second behind real time so that
+    // Prometheus holds the samples of both evaluation times.
+    expect((await svc.runCycles()).map((r) => r.phase)).toEqual(['train', 'train', 'train']);
+    clock.now += 1;
+    expect((await svc.runCycles()).map((r) => r.phase)).toEqual(['score', 'score', 'score']);
     expect(svc.entities('capped')).toHaveLength(1);
     expect(logs.some((l) => String(l.msg).startsWith('group has reached maxEntities (1)'))).toBe(true);
     expect(svc.entities('unaggregated').map((e) => e.entity.service).sort()).toEqual(['alpha', 'beta', 'gamma']);

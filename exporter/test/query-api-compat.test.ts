@@ -14,6 +14,16 @@ interface Seen {
   path: string;
   tenant: string | undefined;
   custom: string | undefined;
+  /** What the query is: the feature's, or one of the sample-age check's (src/prometheus/sample-age.ts). */
+  kind: QueryKind;
+}
+
+type QueryKind = 'feature' | 'spacing' | 'unobserved';
+/** The sample-age check's queries carry its tag label: the spacing of samples, and the values not observed. */
+function queryKind(body: unknown): QueryKind {
+  const query = String((body as Record<string, string>).query ?? '');
+  if (!query.includes('selfheal_selector')) return 'feature';
+  return query.includes(' unless ') ? 'unobserved' : 'spacing';
 }
 
 describe('a Prometheus-compatible API with a path prefix and a tenant header (real HTTP server)', () => {
@@ -26,9 +36,21 @@ describe('a Prometheus-compatible API with a path prefix and a tenant header (re
     const app = express();
     app.use(express.urlencoded({ extended: false }));
     app.use((req, res, next) => {
-      seen.push({ path: req.path, tenant: req.header('x-scope-orgid'), custom: req.header('x-selfheal-test') });
+      seen.push({ path: req.path, tenant: req.header('x-scope-orgid'), custom: req.header('x-selfheal-test'), kind: queryKind(req.body) });
       // What Mimir answers without a tenant.
       if (req.header('x-scope-orgid') !== 'tenant-1') res.status(401).type('text/plain').send('no org id\n');
+      else next();
+    });
+    // The sample-age check as Prometheus answers it while targets are scraped: a spacing of 15 s, every value observed.
+    app.post(`${PREFIX}/api/v1/query_range`, (req, res, next) => {
+      if (queryKind(req.body) === 'unobserved') res.json({ status: 'success', data: { resultType: 'matrix', result: [] } });
+      else next();
+    });
+    app.post(`${PREFIX}/api/v1/query`, (req, res, next) => {
+      const time = Number((req.body as Record<string, string>).time);
+      const kind = queryKind(req.body);
+      if (kind === 'spacing') res.json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { selfheal_selector: '0' }, value: [time, '15'] }] } });
+      else if (kind === 'unobserved') res.json({ status: 'success', data: { resultType: 'vector', result: [] } });
       else next();
     });
     app.post(`${PREFIX}/api/v1/query_range`, (req, res) => {
@@ -71,7 +93,16 @@ groups:
     expect((await service.runCycles())[0]).toMatchObject({ ok: true, phase: 'train', entities: 1 });
     now += 15;
     expect((await service.runCycles())[0]).toMatchObject({ ok: true, phase: 'score', entities: 1 });
-    expect(seen.map((s) => s.path)).toEqual([`${PREFIX}/api/v1/query_range`, `${PREFIX}/api/v1/query`]);
+    // Training: the feature's query_range, the spacing of samples at both ends, the unobserved values over the range;
+    // scoring: the feature's and the unobserved values' instant queries.
+    expect(seen.map((s) => `${s.path} ${s.kind}`).sort()).toEqual([
+      `${PREFIX}/api/v1/query feature`,
+      `${PREFIX}/api/v1/query spacing`,
+      `${PREFIX}/api/v1/query spacing`,
+      `${PREFIX}/api/v1/query unobserved`,
+      `${PREFIX}/api/v1/query_range feature`,
+      `${PREFIX}/api/v1/query_range unobserved`,
+    ]);
     for (const s of seen) expect(s).toMatchObject({ tenant: 'tenant-1', custom: 'yes' });
     expect(service.entities().map((e) => e.entity)).toEqual([{ service: 'a' }]);
   });

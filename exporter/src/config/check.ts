@@ -1,5 +1,6 @@
 // `selfheal check-config` for exporter configs: every problem, as lines a person can act on.
 import type { DetectorOptionsSpec } from '../service/detector-factory.js';
+import { planSampleAgeCheck } from '../prometheus/sample-age.js';
 import { planPushdown } from '../shard/pushdown.js';
 import { ConfigError, loadExporterConfig } from './load.js';
 import type { ExporterConfig } from './schema.js';
@@ -22,7 +23,11 @@ export function summarizeExporterConfig(config: ExporterConfig): string {
     }),
   );
   const pushdown = refused.length > 0 ? `; when sharded, the shard filter is not pushed into PromQL for ${refused.join(', ')}: those reads return every shard's series` : '';
-  return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}${pushdown}`;
+  const unchecked = config.groups.flatMap((g) => planSampleAgeCheck(g.features, g.groupBy).unchecked.map((feature) => `${g.name}/${feature}`));
+  const sampleAge = unchecked.length > 0
+    ? `; the sample age of ${unchecked.join(', ')} cannot be checked (no selector outside offset, @ or absent()): after a scrape gap, Prometheus's repeated samples are fed as data`
+    : '';
+  return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}${pushdown}${sampleAge}`;
 }
 
 export function checkExporterConfigWith(file: string, detector: DetectorOptionsSpec): ConfigCheck {

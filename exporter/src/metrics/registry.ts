@@ -42,6 +42,7 @@ export class ExporterMetrics {
   readonly cycleDuration: Histogram<'group' | 'phase'>;
   readonly cycles: Counter<'group' | 'phase' | 'outcome'>;
   readonly stateErrors: Counter<'operation'>;
+  readonly unobservedValues: Counter<'group'>;
   readonly configReloadSuccessful: Gauge;
   readonly configReloadTimestamp: Gauge;
   readonly shardInfo: Gauge<'index' | 'count'>;
@@ -81,6 +82,12 @@ export class ExporterMetrics {
       name: 'selfheal_exporter_state_errors_total',
       help: 'Model state files or entries that could not be saved or restored (reported and skipped).',
       labelNames: ['operation'],
+      registers,
+    });
+    this.unobservedValues = new Counter({
+      name: 'selfheal_exporter_unobserved_values_total',
+      help: 'Feature values fed to the detectors as missing because Prometheus did not observe them: no sample within twice their scrape spacing (a scrape gap, e.g. Prometheus was down), so the value was its lookback repeating an older sample.',
+      labelNames: ['group'],
       registers,
     });
     this.stateErrors.inc({ operation: 'load' }, 0);

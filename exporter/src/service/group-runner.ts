@@ -3,11 +3,16 @@
 //   train    — first start without saved models: one chunked query_range per feature over trainWindow;
 //   catch_up — after a gap (outage, restart with saved models): query_range over the missed span only;
 //   score    — every interval: one instant query per feature.
+// Each read also asks which of its values Prometheus did not observe (src/prometheus/sample-age.ts: no sample within
+// twice the scrape spacing, an older one repeated by the lookback after a scrape gap such as an outage): those
+// values are fed as missing (NaN), and a row without any observed value is not fed at all, so no verdict is
+// computed, and none published, from data Prometheus made up.
 import type { Logger } from 'pino';
 import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
 import { PrometheusError, type InstantSample, type Labels, type PrometheusClient, type RangeSeries } from '../prometheus/client.js';
+import { SPACING_WINDOW_SECONDS, planSampleAgeCheck, sampleAgeLimit, unobservedQuery, type SampleAgeCheck } from '../prometheus/sample-age.js';
 import { applyPushdown, entityMatchers, planPushdown, valueSets, type PushdownPlan } from '../shard/pushdown.js';
 import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
@@ -63,8 +68,18 @@ export interface RangeBreakdown {
    * those this shard owns; `pushedDown` features carried the shard's entity matchers (src/shard/pushdown.ts).
    */
   series: { read: number; owned: number; pushedDown: number };
+  /** Feature values left out as missing: Prometheus did not observe them (src/prometheus/sample-age.ts). */
+  unobservedValues: number;
   /** Detector work: feature extraction, forest fits, scoring, calibration. */
   feed: { wallSeconds: number; cpuSeconds: number };
+}
+
+/** One entity's rows of a range read, row-major (rows × features, NaN = no value). */
+interface RangeBuffer {
+  readonly metric: Labels;
+  readonly values: Float64Array;
+  /** The last row with a value (before the rows Prometheus did not observe are masked), -1 for none. */
+  lastPresentRow: number;
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
@@ -114,6 +129,14 @@ export class GroupRunner {
   private options: Readonly<Record<string, unknown>> | undefined;
   /** Per feature: whether (and where) the shard's entity matchers go into its PromQL; only when sharded. */
   private readonly pushdown = new Map<string, PushdownPlan>();
+  /** The selectors whose sample age tells the rows Prometheus did not observe (src/prometheus/sample-age.ts). */
+  private readonly sampleAge: SampleAgeCheck;
+  /** Sharded: whether the range reads of unobserved values may carry the shard's entity matchers. */
+  private sampleAgePushdown = false;
+  /** The latest spacing of samples per selector (s; undefined: unknown) and the sample time it was measured at. */
+  private spacing: { values: readonly (number | undefined)[]; at: number } | undefined;
+  /** The age limits per selector that scoring cycles use, from the last two spacing measurements. */
+  private limits: readonly (number | undefined)[] = [];
 
   constructor(
     readonly config: GroupConfig,
@@ -138,6 +161,15 @@ export class GroupRunner {
         }
       }
     }
+    this.sampleAge = planSampleAgeCheck(config.features, config.groupBy);
+    if (this.sampleAge.unchecked.length > 0) {
+      this.logger.info(
+        { features: this.sampleAge.unchecked },
+        'no selector of these features can be checked for sample age (none outside offset, @ or absent()): their values are taken as observed, also after a scrape gap',
+      );
+    }
+    // The shard's matchers go into the selectors of those reads only when every feature takes them.
+    this.sampleAgePushdown = this.shard.count > 1 && [...this.pushdown.values()].every((plan) => plan.safe);
   }
 
   /** Per feature, whether the training reads carry this shard's entity matchers (sharded exporters only). */
@@ -355,9 +387,10 @@ export class GroupRunner {
   /** One instant query per feature at `evaluateAt`, one update per entity. */
   private async score(evaluateAt: number, now: number): Promise<void> {
     const featureCount = this.featureNames.length;
-    const results: InstantSample[][] = await Promise.all(
-      this.featureNames.map((feature) => this.deps.client.query(this.config.features[feature] ?? '', evaluateAt)),
-    );
+    const [results, unobserved]: [InstantSample[][], InstantSample[]] = await Promise.all([
+      Promise.all(this.featureNames.map((feature) => this.deps.client.query(this.config.features[feature] ?? '', evaluateAt))),
+      this.unobservedAt(evaluateAt),
+    ]);
     // Entity slots in one flat array (no object and typed array per entity per cycle: at 10,000 entities that churn
     // grew the heap by tens of MiB over a few cycles).
     const slots = new Map<string, number>();
@@ -384,6 +417,29 @@ export class GroupRunner {
         values[slot * featureCount + f] = sample.value;
       }
     });
+    // Values Prometheus did not observe (its lookback repeating an old sample) become missing.
+    const masked = new Uint8Array(metrics.length);
+    let maskedValues = 0;
+    const mask = (slot: number, features: readonly number[]): void => {
+      for (const f of features) {
+        const at = slot * featureCount + f;
+        if (Number.isNaN(values[at] as number)) continue;
+        values[at] = Number.NaN;
+        masked[slot] = 1;
+        maskedValues++;
+      }
+    };
+    for (const sample of unobserved) {
+      const target = this.unobservedTarget(sample.metric);
+      if (!target) continue;
+      if (target.key === undefined) {
+        for (let slot = 0; slot < metrics.length; slot++) mask(slot, target.features);
+      } else {
+        const slot = slots.get(target.key);
+        if (slot !== undefined) mask(slot, target.features);
+      }
+    }
+    if (maskedValues > 0) this.deps.metrics.unobservedValues.inc({ group: this.name }, maskedValues);
     const row = new Float64Array(featureCount);
     for (let slot = 0; slot < metrics.length; slot++) {
       const key = keys[slot] as string;
@@ -393,7 +449,16 @@ export class GroupRunner {
         if (!record) continue;
         this.entities.set(key, record);
       }
-      for (let f = 0; f < featureCount; f++) row[f] = values[slot * featureCount + f] as number;
+      let observed = false;
+      for (let f = 0; f < featureCount; f++) {
+        row[f] = values[slot * featureCount + f] as number;
+        if (!Number.isNaN(row[f] as number)) observed = true;
+      }
+      if (masked[slot] === 1 && !observed) {
+        // The entity's series are there, but none was scraped lately: no verdict (its score goes stale).
+        record.lastSeenAt = now;
+        continue;
+      }
       record.verdict = record.detector.update(evaluateAt, row);
       record.lastTimestamp = evaluateAt;
       record.lastSeenAt = now;
@@ -412,7 +477,7 @@ export class GroupRunner {
     if (rowCount < 1) return undefined;
     const readStarted = performance.now();
     const readCpu = process.cpuUsage();
-    const buffers = new Map<string, { metric: Labels; values: Float64Array }>();
+    const buffers = new Map<string, RangeBuffer>();
     // Without pushdown Prometheus answers every shard's series (PromQL cannot hash): chunks are sized for all of them.
     let expectedSeries = Math.max(1, this.entities.size * this.shard.count);
     const scope = await this.pushdownScope(to);
@@ -459,13 +524,16 @@ export class GroupRunner {
               this.warnOnce('maxEntities', `group has reached maxEntities (${this.config.maxEntities}); further entities are not scored`, { entity: series.metric });
               continue;
             }
-            buffer = { metric: series.metric, values: new Float64Array(rowCount * featureCount).fill(Number.NaN) };
+            buffer = { metric: series.metric, values: new Float64Array(rowCount * featureCount).fill(Number.NaN), lastPresentRow: -1 };
             buffers.set(key, buffer);
           }
           const { timestamps, values } = series;
           for (let j = 0; j < timestamps.length; j++) {
             const row = Math.round(((timestamps[j] ?? 0) - from) / step);
-            if (row >= 0 && row < rowCount) buffer.values[row * featureCount + f] = values[j] ?? Number.NaN;
+            if (row < 0 || row >= rowCount) continue;
+            const value = values[j] ?? Number.NaN;
+            buffer.values[row * featureCount + f] = value;
+            if (!Number.isNaN(value) && row > buffer.lastPresentRow) buffer.lastPresentRow = row;
           }
         }
         ownedMax = Math.max(ownedMax, ownedInChunk);
@@ -490,6 +558,8 @@ export class GroupRunner {
       expectedSeries = Math.max(expectedSeries, buffers.size, answeredSeries);
     }
 
+    const unobservedValues = await this.maskUnobservedRange(buffers, from, to, rowCount, scope);
+    if (unobservedValues > 0) this.deps.metrics.unobservedValues.inc({ group: this.name }, unobservedValues);
     const read = { wallSeconds: (performance.now() - readStarted) / 1000, cpuSeconds: cpuSecondsSince(readCpu) };
     const feedStarted = performance.now();
     const feedCpu = process.cpuUsage();
@@ -544,15 +614,164 @@ export class GroupRunner {
         lastRowTime = t;
       }
       buffers.delete(key);
+      // Data that ended before `to` is as old as its last row; the entity is there as long as its series are, but its
+      // verdict is only as fresh as the last row Prometheus observed.
+      if (buffer.lastPresentRow >= 0) record.lastSeenAt = now - (to - (from + buffer.lastPresentRow * step));
       if (rows === 0) continue;
       record.verdict = record.detector.updateBatch(timestamps.subarray(0, rows), packed.subarray(0, rows * featureCount));
       record.lastTimestamp = lastRowTime;
-      // Data that ended before `to` is as old as its last row.
-      const age = to - lastRowTime;
-      record.lastSeenAt = now - age;
-      record.freshAt = now - age;
+      record.freshAt = now - (to - lastRowTime);
     }
-    return { read, series: seriesCount, feed: { wallSeconds: (performance.now() - feedStarted) / 1000, cpuSeconds: cpuSecondsSince(feedCpu) } };
+    return {
+      read,
+      series: seriesCount,
+      unobservedValues,
+      feed: { wallSeconds: (performance.now() - feedStarted) / 1000, cpuSeconds: cpuSecondsSince(feedCpu) },
+    };
+  }
+
+  /**
+   * The features an answer series of the sample-age query concerns, and its entity's key (undefined: the selector's
+   * series carry no groupBy label, so the answer concerns every entity).
+   */
+  private unobservedTarget(metric: Labels): { features: readonly number[]; key: string | undefined } | undefined {
+    const features = this.sampleAge.selectorFeatures[Number(metric[this.sampleAge.tagLabel] ?? Number.NaN)];
+    if (!features) return undefined;
+    const groupWide = this.config.groupBy.every((label) => metric[label] === undefined);
+    return { features, key: groupWide ? undefined : entityKey(this.config.groupBy, metric) };
+  }
+
+  /** A sample-age query Prometheus refused (a client error): values are then taken as observed. */
+  private sampleAgeRefused(error: PrometheusError): void {
+    this.warnOnce(
+      'sampleAge',
+      'Prometheus refused the query telling the rows it did not observe; values are taken as observed for now (after a scrape gap its lookback would be fed as data)',
+      { error: error.message.slice(-300) },
+    );
+  }
+
+  /** Per selector, the slowest entity's spacing of samples (s) at `at`; undefined where unknown or refused. */
+  private async spacingAt(at: number): Promise<(number | undefined)[]> {
+    const values: (number | undefined)[] = this.sampleAge.selectors.map(() => undefined);
+    const promql = this.sampleAge.spacingQuery;
+    if (!promql) return values;
+    let answer: InstantSample[];
+    try {
+      answer = await this.deps.client.query(promql, at);
+    } catch (error) {
+      if (!(error instanceof PrometheusError) || error.outcome !== 'client_error') throw error;
+      this.sampleAgeRefused(error);
+      return values;
+    }
+    for (const sample of answer) {
+      const index = Number(sample.metric[this.sampleAge.tagLabel] ?? Number.NaN);
+      if (index >= 0 && index < values.length && Number.isFinite(sample.value) && sample.value > 0) values[index] = sample.value;
+    }
+    return values;
+  }
+
+  /**
+   * Age limits from two spacing measurements: the smaller known one per selector (a gap in scrapes inside one
+   * measurement's window, or series too young at one of them, only raises that one).
+   */
+  private limitsOf(a: readonly (number | undefined)[], b: readonly (number | undefined)[]): (number | undefined)[] {
+    const { step } = this.config.schedule;
+    return this.sampleAge.selectors.map((_, i) => {
+      const known = [a[i], b[i]].filter((value): value is number => value !== undefined);
+      return known.length === 0 ? undefined : sampleAgeLimit(step, Math.min(...known));
+    });
+  }
+
+  /** The entities and selectors whose value at `at` Prometheus did not observe (instant query). */
+  private async unobservedAt(at: number): Promise<InstantSample[]> {
+    if (!this.sampleAge.spacingQuery) return [];
+    // The spacing is measured again once a minute (or window / 10) of sample time.
+    if (!this.spacing || at - this.spacing.at >= SPACING_WINDOW_SECONDS / 10 || at < this.spacing.at) {
+      const values = await this.spacingAt(at);
+      this.limits = this.limitsOf(values, this.spacing?.values ?? []);
+      this.spacing = { values, at };
+    }
+    const promql = unobservedQuery(this.sampleAge, this.config.groupBy, this.limits);
+    if (!promql) return [];
+    try {
+      return await this.deps.client.query(promql, at);
+    } catch (error) {
+      if (!(error instanceof PrometheusError) || error.outcome !== 'client_error') throw error;
+      this.sampleAgeRefused(error);
+      return [];
+    }
+  }
+
+  /**
+   * Marks the values of a range read that Prometheus did not observe as missing (NaN), from one query_range over the
+   * same steps (its answer is empty while every target is scraped), with the age limits of the spacing of samples
+   * measured at both ends of the range. Returns the count.
+   */
+  private async maskUnobservedRange(
+    buffers: ReadonlyMap<string, RangeBuffer>,
+    from: number,
+    to: number,
+    rowCount: number,
+    scope: { matchers: string; owned: number } | undefined,
+  ): Promise<number> {
+    if (!this.sampleAge.spacingQuery || buffers.size === 0) return 0;
+    const [atFrom, atTo] = await Promise.all([this.spacingAt(from), this.spacingAt(to)]);
+    const limits = this.limitsOf(atFrom, atTo);
+    if (!this.spacing || to >= this.spacing.at) {
+      this.spacing = { values: atTo, at: to };
+      this.limits = limits;
+    }
+    const base = unobservedQuery(this.sampleAge, this.config.groupBy, limits);
+    if (!base) return 0;
+    const { step } = this.config.schedule;
+    const featureCount = this.featureNames.length;
+    let masked = 0;
+    const onChunk = (chunk: readonly RangeSeries[]): void => {
+      for (const series of chunk) {
+        const target = this.unobservedTarget(series.metric);
+        if (!target) continue;
+        const owner = target.key === undefined ? undefined : buffers.get(target.key);
+        if (target.key !== undefined && !owner) continue;
+        const targets = owner ? [owner] : [...buffers.values()];
+        for (const t of series.timestamps) {
+          const row = Math.round((t - from) / step);
+          if (row < 0 || row >= rowCount) continue;
+          for (const buffer of targets) {
+            for (const f of target.features) {
+              const at = row * featureCount + f;
+              if (Number.isNaN(buffer.values[at] as number)) continue;
+              buffer.values[at] = Number.NaN;
+              masked++;
+            }
+          }
+        }
+      }
+    };
+    let promql = base;
+    if (scope && this.sampleAgePushdown) {
+      const plan = planPushdown(base, this.config.groupBy);
+      const filtered = plan.safe ? applyPushdown(plan, scope.matchers) : base;
+      if (filtered.length <= MAX_PUSHDOWN_QUERY_LENGTH) promql = filtered;
+    }
+    try {
+      await this.deps.client.queryRangeChunks(promql, from, to, step, buffers.size, onChunk);
+    } catch (error) {
+      if (!(error instanceof PrometheusError) || error.outcome !== 'client_error') throw error;
+      if (promql === base) {
+        this.sampleAgeRefused(error);
+        return masked;
+      }
+      // As for the features: Prometheus refused the filtered query; read it unfiltered from now on.
+      this.sampleAgePushdown = false;
+      this.logger.warn({ reason: error.message.slice(-300) }, 'shard filter no longer pushed into the query of unobserved values');
+      try {
+        await this.deps.client.queryRangeChunks(base, from, to, step, buffers.size * this.shard.count, onChunk);
+      } catch (again) {
+        if (!(again instanceof PrometheusError) || again.outcome !== 'client_error') throw again;
+        this.sampleAgeRefused(again);
+      }
+    }
+    return masked;
   }
 
   /**
