@@ -1,0 +1,3 @@
+// @selfheal/contracts: what the exporter, the healing service, the panel, the demo and the rules agree on.
+// Each idea has its own module under src/; this file only re-exports them.
+export {};
