@@ -1,0 +1,87 @@
+// The healing service's API rows (GET /api/v1/actions, /incidents, /audit) exactly as the API answers them:
+// the store's rows with their JSON columns (detail, labels, annotations) already parsed. Times are seconds
+// since the epoch (floats) unless the name says otherwise (`starts_at`, `resolved_at`: Alertmanager's RFC 3339).
+// The schemas are strict: a field the API adds or drops fails parsing with its name, so this file and the
+// service's store (webhook/src/store/types.ts) move together.
+import { z } from 'zod';
+
+/** `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
+export const INCIDENT_PHASES = ['pending', 'acting', 'verifying', 'deferred', 'done'] as const;
+export type IncidentPhase = (typeof INCIDENT_PHASES)[number];
+
+/**
+ * `unknown`: started, but nobody observed the result. `deferred`: held back by a guardrail that lifts; a later row
+ * of the same step records what happened next.
+ */
+export const ACTION_STATUSES = ['started', 'verifying', 'succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+/** Statuses after which an action row no longer changes (`deferred` is followed by another row of the same step). */
+export const FINAL_ACTION_STATUSES: readonly ActionStatus[] = ['succeeded', 'failed', 'unknown', 'skipped', 'dry_run'];
+
+const epochSeconds = z.number();
+const labelSet = z.record(z.string(), z.string());
+
+export const actionRowSchema = z.strictObject({
+  id: z.number().int(),
+  incident_id: z.number().int(),
+  service: z.string(),
+  action: z.string(),
+  target: z.string(),
+  rule: z.string(),
+  step: z.number().int(),
+  status: z.enum(ACTION_STATUSES),
+  reason: z.string().nullable(),
+  /** What the actuator reported (JSON), or null. */
+  detail: z.unknown(),
+  started_at: epochSeconds,
+  finished_at: epochSeconds.nullable(),
+  cooldown_until: epochSeconds.nullable(),
+});
+export type ActionRow = z.infer<typeof actionRowSchema>;
+
+export const incidentRowSchema = z.strictObject({
+  id: z.number().int(),
+  key: z.string(),
+  fingerprint: z.string(),
+  starts_at: z.string(),
+  service: z.string().nullable(),
+  alertname: z.string().nullable(),
+  labels: labelSet,
+  annotations: labelSet,
+  phase: z.enum(INCIDENT_PHASES),
+  result: z.string().nullable(),
+  reason: z.string().nullable(),
+  rule: z.string().nullable(),
+  target: z.string().nullable(),
+  step: z.number().int(),
+  notifications: z.number().int(),
+  received_at: epochSeconds,
+  updated_at: epochSeconds,
+  resolved_at: z.string().nullable(),
+  recovery_seconds: z.number().nullable(),
+  /** The replica working on it (PostgreSQL, several replicas); null: nobody yet, or SQLite. */
+  owner: z.string().nullable(),
+  deferred_until: epochSeconds.nullable(),
+  defer_deadline: epochSeconds.nullable(),
+});
+export type IncidentRow = z.infer<typeof incidentRowSchema>;
+
+export const auditRowSchema = z.strictObject({
+  id: z.number().int(),
+  ts: epochSeconds,
+  event: z.string(),
+  incident_id: z.number().int().nullable(),
+  fingerprint: z.string().nullable(),
+  service: z.string().nullable(),
+  action: z.string().nullable(),
+  target: z.string().nullable(),
+  reason: z.string().nullable(),
+  detail: z.unknown(),
+});
+export type AuditRow = z.infer<typeof auditRowSchema>;
+
+/** The API's envelope: `{status: "success", data}` or `{status: "error", error}`. */
+export const apiErrorSchema = z.object({ status: z.literal('error'), error: z.string() });
+export const actionsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(actionRowSchema) });
+export const incidentsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(incidentRowSchema) });
+export const auditResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(auditRowSchema) });

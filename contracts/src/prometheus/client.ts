@@ -1,0 +1,190 @@
+// ONE small client of the Prometheus HTTP API (instant and range queries, series, alerts, targets) for the demo,
+// the test stack and the e2e tests. Answers are checked against the documented envelope
+// (https://prometheus.io/docs/prometheus/latest/querying/api/), so a surprise is an error naming the field.
+// The exporter keeps its own streaming range reader (large matrices, its own metrics).
+import { z } from 'zod';
+import { NO_RETRY, type RetryPolicy } from './retry.js';
+
+/** A failed call: the URL, the HTTP status (if any) and Prometheus's own `errorType: error` (if it sent one). */
+export class PrometheusError extends Error {
+  constructor(
+    readonly url: string,
+    detail: string,
+    readonly status?: number,
+    readonly errorType?: string,
+    /** Worth trying again: no answer, 5xx, or Prometheus busy (`timeout`, `unavailable`). */
+    readonly retryable = false,
+  ) {
+    super(`Prometheus ${url}: ${detail}`);
+    this.name = 'PrometheusError';
+  }
+}
+
+const labelSet = z.record(z.string(), z.string());
+const valuePair = z.tuple([z.number(), z.string()]);
+
+const envelope = z.object({
+  status: z.enum(['success', 'error']),
+  data: z.unknown().optional(),
+  errorType: z.string().optional(),
+  error: z.string().optional(),
+});
+
+const vectorData = z.object({ resultType: z.literal('vector'), result: z.array(z.object({ metric: labelSet, value: valuePair })) });
+const matrixData = z.object({ resultType: z.literal('matrix'), result: z.array(z.object({ metric: labelSet, values: z.array(valuePair) })) });
+const queryData = z.object({ resultType: z.string() }).loose();
+
+export const promAlertSchema = z.object({
+  labels: labelSet,
+  annotations: labelSet,
+  state: z.enum(['pending', 'firing', 'inactive']),
+  activeAt: z.string().optional(),
+  value: z.string(),
+});
+export type PromAlert = z.infer<typeof promAlertSchema>;
+
+export const promTargetSchema = z.object({
+  labels: labelSet,
+  scrapeUrl: z.string(),
+  health: z.enum(['up', 'down', 'unknown']),
+  lastError: z.string(),
+});
+export type PromTarget = z.infer<typeof promTargetSchema>;
+
+/** One sample of an instant vector; `timestamp` in seconds since the epoch. */
+export interface PromSample {
+  metric: Record<string, string>;
+  value: number;
+  timestamp: number;
+}
+
+/** One series of a range query: [seconds since the epoch, value] pairs. */
+export interface PromRangeSeries {
+  metric: Record<string, string>;
+  values: [number, number][];
+}
+
+export interface PrometheusClientOptions {
+  /** When to try a failed call again (default: never). */
+  retry?: RetryPolicy;
+  /** Per attempt (default 10 s). */
+  timeoutMs?: number;
+  /** Injected for tests (defaults to the global fetch and setTimeout). */
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const seconds = (t: number | Date): string => String(t instanceof Date ? t.getTime() / 1000 : t);
+
+function fieldPath(issue: z.core.$ZodIssue): string {
+  return issue.path.length ? issue.path.map(String).join('.') : '(root)';
+}
+
+export class PrometheusClient {
+  readonly baseUrl: string;
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(baseUrl: string, options: PrometheusClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.retry = options.retry ?? NO_RETRY;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchFn = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? wait;
+  }
+
+  /** Instant query; the vector's samples (a scalar or string result is an error naming the query). */
+  async query(promql: string, time?: number | Date): Promise<PromSample[]> {
+    const params = new URLSearchParams({ query: promql });
+    if (time !== undefined) params.set('time', seconds(time));
+    const data = await this.call('/api/v1/query', params, queryData);
+    if (data.resultType !== 'vector') throw new PrometheusError(`${this.baseUrl}/api/v1/query`, `query ${promql} returned a ${data.resultType}, expected a vector`);
+    return this.check(`${this.baseUrl}/api/v1/query`, vectorData, data).result.map((r) => ({ metric: r.metric, timestamp: r.value[0], value: Number(r.value[1]) }));
+  }
+
+  /** Range query over [start, end] (seconds or Dates) every `stepSeconds`. */
+  async queryRange(promql: string, range: { start: number | Date; end: number | Date; stepSeconds: number }): Promise<PromRangeSeries[]> {
+    const params = new URLSearchParams({ query: promql, start: seconds(range.start), end: seconds(range.end), step: String(range.stepSeconds) });
+    const data = await this.call('/api/v1/query_range', params, matrixData);
+    return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]): [number, number] => [t, Number(v)]) }));
+  }
+
+  /** Label sets of the series matching any of `matchers`, optionally within [start, end]. */
+  async series(matchers: readonly string[], range: { start?: number | Date; end?: number | Date } = {}): Promise<Record<string, string>[]> {
+    const params = new URLSearchParams();
+    for (const m of matchers) params.append('match[]', m);
+    if (range.start !== undefined) params.set('start', seconds(range.start));
+    if (range.end !== undefined) params.set('end', seconds(range.end));
+    return this.call('/api/v1/series', params, z.array(labelSet));
+  }
+
+  /** Alerts pending or firing in Prometheus's rule evaluation. */
+  async alerts(): Promise<PromAlert[]> {
+    return (await this.call('/api/v1/alerts', undefined, z.object({ alerts: z.array(promAlertSchema) }))).alerts;
+  }
+
+  async targets(state: 'active' | 'dropped' | 'any' = 'active'): Promise<PromTarget[]> {
+    const params = new URLSearchParams({ state });
+    return (await this.call('/api/v1/targets', params, z.object({ activeTargets: z.array(promTargetSchema) }), 'GET')).activeTargets;
+  }
+
+  private check<T>(url: string, schema: z.ZodType<T>, data: unknown): T {
+    const parsed = schema.safeParse(data);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new PrometheusError(url, `unexpected answer: data.${issue ? `${fieldPath(issue)}: ${issue.message}` : 'invalid'}`);
+  }
+
+  /** GET (no params or `method`) or POST form; the `data` of a success envelope, checked against `schema`. */
+  private async call<T>(path: string, params: URLSearchParams | undefined, schema: z.ZodType<T>, method?: 'GET' | 'POST'): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const verb = method ?? (params ? 'POST' : 'GET');
+    const target = verb === 'GET' && params ? `${url}?${params.toString()}` : url;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.check(url, schema, await this.attempt(verb, target, url, params));
+      } catch (error) {
+        const failure = error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
+        const delay = failure.retryable ? this.retry(attempt, failure) : undefined;
+        if (delay === undefined) throw failure;
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async attempt(verb: 'GET' | 'POST', target: string, url: string, params: URLSearchParams | undefined): Promise<unknown> {
+    const what = `${verb} ${url}${params?.has('query') ? ` (query ${params.get('query') ?? ''})` : ''}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchFn(target, {
+        method: verb,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(verb === 'POST' && params ? { body: params } : {}),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new PrometheusError(url, `${what}: no answer: ${error instanceof Error ? error.message : String(error)}`, undefined, undefined, true);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new PrometheusError(url, `${what}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`, response.status, undefined, response.status >= 500);
+    }
+    const body = envelope.safeParse(json);
+    if (!body.success) {
+      const issue = body.error.issues[0];
+      throw new PrometheusError(url, `${what}: HTTP ${response.status}, not an API answer (${issue ? `${fieldPath(issue)}: ${issue.message}` : 'invalid'})`, response.status);
+    }
+    if (body.data.status === 'error' || !response.ok) {
+      const { errorType, error } = body.data;
+      const busy = response.status >= 500 || errorType === 'timeout' || errorType === 'unavailable';
+      throw new PrometheusError(url, `${what}: HTTP ${response.status}: ${errorType ?? 'error'}: ${error ?? 'no error message'}`, response.status, errorType, busy);
+    }
+    return body.data.data;
+  }
+}

@@ -1,0 +1,131 @@
+// The client against Prometheus's documented HTTP API wire contract (answers copied from
+// https://prometheus.io/docs/prometheus/latest/querying/api/), served by a real HTTP server on 127.0.0.1.
+// The client against a real Prometheus: stack/test/prometheus-client.test.ts.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusClient, PrometheusError } from '../src/prometheus/client.js';
+import type { RetryPolicy } from '../src/prometheus/retry.js';
+
+interface Seen {
+  method: string;
+  path: string;
+  body: string;
+}
+type Handler = (req: Seen) => { status: number; body: string };
+
+let server: Server;
+let url: string;
+let handler: Handler;
+const seen: Seen[] = [];
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const request = { method: req.method ?? '', path: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') };
+      seen.push(request);
+      const answer = handler(request);
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterEach(() => {
+  seen.length = 0;
+});
+
+const ok = (data: unknown) => ({ status: 200, body: JSON.stringify({ status: 'success', data }) });
+
+describe('PrometheusClient (documented wire contract)', () => {
+  it('instant query: POSTs the form and returns the vector with numbers', async () => {
+    handler = () => ok({ resultType: 'vector', result: [{ metric: { __name__: 'up', job: 'prometheus' }, value: [1435781451.781, '1'] }] });
+    const samples = await new PrometheusClient(`${url}/`).query('up{job="prometheus"}', 1435781451);
+    expect(samples).toEqual([{ metric: { __name__: 'up', job: 'prometheus' }, timestamp: 1435781451.781, value: 1 }]);
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/api/v1/query' });
+    expect(new URLSearchParams(seen[0]?.body).get('query')).toBe('up{job="prometheus"}');
+    expect(new URLSearchParams(seen[0]?.body).get('time')).toBe('1435781451');
+  });
+
+  it('instant query of a scalar is an error naming the query', async () => {
+    handler = () => ok({ resultType: 'scalar', result: [1435781451.781, '1'] });
+    await expect(new PrometheusClient(url).query('1 + 1')).rejects.toThrow(/query 1 \+ 1 returned a scalar, expected a vector/);
+  });
+
+  it('range query returns each series with numeric values', async () => {
+    handler = () => ok({ resultType: 'matrix', result: [{ metric: { job: 'node' }, values: [[1435781430.781, '1'], [1435781445.781, 'NaN']] }] });
+    const series = await new PrometheusClient(url).queryRange('up', { start: 1435781430, end: new Date(1435781460_000), stepSeconds: 15 });
+    expect(series).toEqual([{ metric: { job: 'node' }, values: [[1435781430.781, 1], [1435781445.781, Number.NaN]] }]);
+    expect(Object.fromEntries(new URLSearchParams(seen[0]?.body))).toEqual({ query: 'up', start: '1435781430', end: '1435781460', step: '15' });
+  });
+
+  it('series sends every matcher', async () => {
+    handler = () => ok([{ __name__: 'up', job: 'prometheus', instance: 'localhost:9090' }]);
+    expect(await new PrometheusClient(url).series(['up', 'process_start_time_seconds{job="prometheus"}'], { start: 10 })).toEqual([
+      { __name__: 'up', job: 'prometheus', instance: 'localhost:9090' },
+    ]);
+    expect(new URLSearchParams(seen[0]?.body).getAll('match[]')).toEqual(['up', 'process_start_time_seconds{job="prometheus"}']);
+  });
+
+  it('alerts and targets are GETs', async () => {
+    handler = (req) =>
+      req.path.startsWith('/api/v1/alerts')
+        ? ok({ alerts: [{ activeAt: '2018-07-04T20:27:12.60602144+02:00', annotations: {}, labels: { alertname: 'my-alert' }, state: 'firing', value: '1e+00' }] })
+        : ok({ activeTargets: [{ labels: { job: 'prometheus' }, scrapeUrl: 'http://127.0.0.1:9090/metrics', health: 'up', lastError: '', extra: 1 }], droppedTargets: [] });
+    const client = new PrometheusClient(url);
+    expect((await client.alerts())[0]).toMatchObject({ labels: { alertname: 'my-alert' }, state: 'firing' });
+    expect(await client.targets()).toEqual([{ labels: { job: 'prometheus' }, scrapeUrl: 'http://127.0.0.1:9090/metrics', health: 'up', lastError: '' }]);
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual(['GET /api/v1/alerts', 'GET /api/v1/targets?state=active']);
+  });
+
+  it("an error answer names the URL, the query and Prometheus's errorType and error; 4xx is not retried", async () => {
+    handler = () => ({ status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'invalid parameter "query": 1:5: parse error: unexpected "}"' }) });
+    const retries: number[] = [];
+    const client = new PrometheusClient(url, { retry: (attempt) => (retries.push(attempt), 0) });
+    const failure = await client.query('up{}}').catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(PrometheusError);
+    expect((failure as PrometheusError).message).toBe(
+      `Prometheus ${url}/api/v1/query: POST ${url}/api/v1/query (query up{}}): HTTP 400: bad_data: invalid parameter "query": 1:5: parse error: unexpected "}"`,
+    );
+    expect(failure).toMatchObject({ status: 400, errorType: 'bad_data', retryable: false });
+    expect(retries).toEqual([]);
+  });
+
+  it('an answer of the wrong shape is an error naming the field', async () => {
+    handler = () => ok({ resultType: 'vector', result: [{ metric: { job: 'x' }, value: [1, 2] }] });
+    await expect(new PrometheusClient(url).query('up')).rejects.toThrow(/unexpected answer: data\.result\.0\.value\.1: /);
+    handler = () => ({ status: 200, body: '{"state":"ok"}' });
+    await expect(new PrometheusClient(url).alerts()).rejects.toThrow(/HTTP 200, not an API answer \(status: /);
+  });
+
+  it('retries a busy Prometheus (503 unavailable) as the injected policy says, then succeeds', async () => {
+    let calls = 0;
+    handler = () => (++calls < 3 ? { status: 503, body: JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'not ready' }) } : ok({ alerts: [] }));
+    const delays: number[] = [];
+    const policy: RetryPolicy = (attempt) => (attempt < 5 ? attempt * 100 : undefined);
+    const client = new PrometheusClient(url, { retry: policy, sleep: async (ms) => void delays.push(ms) });
+    expect(await client.alerts()).toEqual([]);
+    expect(delays).toEqual([100, 200]);
+  });
+
+  it('gives up when the policy says so, with the last error', async () => {
+    handler = () => ({ status: 503, body: JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'not ready' }) });
+    const client = new PrometheusClient(url, { retry: (attempt) => (attempt < 2 ? 0 : undefined), sleep: async () => {} });
+    await expect(client.alerts()).rejects.toThrow(/GET .*\/api\/v1\/alerts: HTTP 503: unavailable: not ready/);
+    expect(seen.length).toBe(2);
+  });
+
+  it('no answer (nothing listening) is a retryable error naming the URL; no retry by default', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const failure = await new PrometheusClient(`http://127.0.0.1:${port}`).alerts().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(PrometheusError);
+    expect((failure as PrometheusError).message).toMatch(new RegExp(`^Prometheus http://127.0.0.1:${port}/api/v1/alerts: GET .*: no answer: `));
+    expect((failure as PrometheusError).retryable).toBe(true);
+  });
+});
