@@ -3,7 +3,7 @@
 // payloads (version 4, bearer token) to a receiver in the test.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, liveProcesses, promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { freePort, liveProcesses, startStack, waitFor, type Stack } from '@selfheal/stack';
 
 interface Delivery {
   headers: IncomingHttpHeaders;
@@ -80,7 +80,7 @@ describe('alert delivery through real Prometheus and Alertmanager', () => {
 
   it('does not fire while the score is below 1', async () => {
     // Wait until the score is in Prometheus and the rule has been evaluated on it.
-    await waitFor(async () => (await promQuery(stack.prometheusUrl, 'selfheal_anomaly_score')).length === 1, {
+    await waitFor(async () => (await stack.prometheusClient.query('selfheal_anomaly_score')).length === 1, {
       what: 'the score to be scraped',
     });
     const evaluated = await waitFor(
@@ -93,7 +93,7 @@ describe('alert delivery through real Prometheus and Alertmanager', () => {
       { what: 'SelfhealAnomaly to be evaluated' },
     );
     expect(evaluated.name).toBe('SelfhealAnomaly');
-    expect(await promQuery(stack.prometheusUrl, 'ALERTS{alertname="SelfhealAnomaly"}')).toEqual([]);
+    expect(await stack.prometheusClient.query('ALERTS{alertname="SelfhealAnomaly"}')).toEqual([]);
     expect(deliveries).toEqual([]);
   });
 

@@ -6,10 +6,12 @@
 // A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
 // once the cooldown ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchingSamples, scrapeMetrics } from '@selfheal/contracts';
 import {
   DEFAULT_SERVICES,
   healingActions,
-  parseSeries,
+  healingAudit,
+  healingIncidents,
   resetService,
   runFault,
   startClosedLoop,
@@ -62,8 +64,7 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
   }, 60_000);
 
   async function webhookRequests(): Promise<number> {
-    const text = await (await fetch(`${loop.webhookUrl}/metrics`)).text();
-    return parseSeries(text, new Set(['selfheal_webhook_requests_total']))
+    return matchingSamples(await scrapeMetrics(`${loop.webhookUrl}/metrics`), 'selfheal_webhook_requests_total')
       .filter((s) => s.labels.code?.startsWith('2'))
       .reduce((sum, s) => sum + s.value, 0);
   }
@@ -97,8 +98,6 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
 
   it('a fault repeated inside the cooldown is deferred, then healed once the cooldown ends', async () => {
     const fault = { kind: 'slow_dependency' as const, service: 'search' };
-    const get = async <T>(path: string): Promise<T> =>
-      ((await (await fetch(`${loop.webhookUrl}${path}`, { headers: { authorization: `Bearer ${loop.webhookToken}` } })).json()) as { data: T }).data;
     const first = await runFault(loop, fault, { timeoutMs: 120_000 });
     results.push(first);
     expect(first.outcome, JSON.stringify({ ...first, samples: undefined, featureSamples: undefined })).toBe('healed');
@@ -117,8 +116,9 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     expect(again.actionStatus, context).toBe('succeeded');
     expect(again.outcome, context).toBe('healed');
     // The healing service deferred it (cooldown), then acted when the cooldown ended, once.
-    const incident = (await get<{ id: number; starts_at: string; result: string }[]>(`/api/v1/incidents?service=${fault.service}`))[0];
-    const audit = (await get<{ event: string; ts: number; reason: string | null }[]>(`/api/v1/audit?incident=${incident?.id}`)).reverse();
+    const incident = (await healingIncidents(loop.webhookUrl, loop.webhookToken, fault.service))[0];
+    expect(incident, 'no incident recorded for the repeat').toBeDefined();
+    const audit = (await healingAudit(loop.webhookUrl, loop.webhookToken, incident?.id ?? -1)).reverse();
     expect(audit.map((r) => r.event), JSON.stringify(audit)).toEqual(expect.arrayContaining(['deferred', 'started', 'succeeded']));
     expect(audit.find((r) => r.event === 'deferred')?.reason).toMatch(/^cooldown: target "search" acted on recently/);
     const started = audit.find((r) => r.event === 'started');

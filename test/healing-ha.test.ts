@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleValue, scrapeMetrics } from '@selfheal/contracts';
 import { freePort, startStack, waitFor, type Stack } from '@selfheal/stack';
 import { postgresGate, queryPostgres, startPostgres, type PostgresServer } from '@selfheal/webhook/testing/postgres';
 
@@ -99,8 +100,7 @@ describe.skipIf(gate.skip)('two healing-service replicas on one PostgreSQL behin
 
   /** Webhook requests a replica acknowledged (its own metric). */
   async function acknowledged(r: Replica): Promise<number> {
-    const text = await (await fetch(`${r.url}/metrics`)).text();
-    return Number(/^selfheal_webhook_requests_total\{code="200"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    return sampleValue(await scrapeMetrics(`${r.url}/metrics`), 'selfheal_webhook_requests_total', { code: '200' }) ?? 0;
   }
 
   /** Pushes alerts into Alertmanager's API the way Prometheus does. */

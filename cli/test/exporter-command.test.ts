@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { sampleValue, scrapeMetrics } from '@selfheal/contracts';
+import { freePort, startStack, waitFor, type Stack } from '@selfheal/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../bin/selfheal.js', import.meta.url));
@@ -20,9 +21,7 @@ function run(args: string[]): { child: ChildProcess; output: () => string; exite
 }
 
 async function metric(url: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
+  return sampleValue(await scrapeMetrics(`${url}/metrics`), name);
 }
 
 describe('selfheal exporter (process)', () => {
@@ -33,7 +32,7 @@ describe('selfheal exporter (process)', () => {
     stack = await startStack({ withAlertmanager: false, includeShippedRules: false });
     // A few scrapes of self-scraped history for the first (range) read.
     await waitFor(
-      async () => ((await promQuery(stack.prometheusUrl, 'count_over_time(up{job="prometheus"}[1m])'))[0]?.value ?? 0) >= 3,
+      async () => ((await stack.prometheusClient.query('count_over_time(up{job="prometheus"}[1m])'))[0]?.value ?? 0) >= 3,
       { what: 'three self-scrapes of Prometheus', timeoutMs: 30_000, intervalMs: 200 },
     );
   }, 60_000);

@@ -1,6 +1,7 @@
 // The demo workload over real HTTP with real child processes: the load balancer, the metrics, the admin API,
 // and each repair mechanism doing its job for real (no flag that resets a metric).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sampleValue, scrapeMetrics } from '@selfheal/contracts';
 import { startWorkload, type Workload } from '../src/index.js';
 
 const SERVICES = [
@@ -60,12 +61,7 @@ function countBy(answers: Answer[]): Map<string, number> {
 }
 
 async function metricValue(name: string, labels: Record<string, string>): Promise<number | undefined> {
-  const text = await (await fetch(`${w.url}/metrics`)).text();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
+  return sampleValue(await scrapeMetrics(`${w.url}/metrics`), name, labels);
 }
 
 describe('demo workload', () => {

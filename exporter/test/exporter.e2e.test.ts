@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, promAlerts, promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { freePort, startStack, waitFor, type Stack } from '@selfheal/stack';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExporterConfig } from '../src/config/schema.js';
@@ -12,7 +12,7 @@ import { ExporterService } from '../src/service/exporter-service.js';
 import type { EntityReport } from '../src/service/group-runner.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { parseExporterConfig } from '../src/config/load.js';
-import { scrape, series } from './fixtures/exposition.js';
+import { matchingSamples as series, scrapeMetrics } from '@selfheal/contracts';
 import { FIXTURE_FEATURES, FIXTURE_METRICS, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
 
 const SERVICES = ['checkout', 'cart', 'search', 'payments'];
@@ -98,7 +98,7 @@ ${Object.entries(FIXTURE_FEATURES)
     // Ready = the first (training) cycle completed; the scores of the next scoring cycle are published.
     const samples = await waitFor(
       async () => {
-        const exposed = await scrape(url);
+        const exposed = await scrapeMetrics(`${url}/metrics`);
         return series(exposed, 'selfheal_anomaly_score').length === SERVICES.length ? exposed : undefined;
       },
       { what: 'scores for every service', timeoutMs: 20_000, intervalMs: 250 },
@@ -151,11 +151,11 @@ ${Object.entries(FIXTURE_FEATURES)
 
       // Prometheus scrapes the exporter; the shipped SelfhealAnomaly rule fires with the feature label.
       const alert = await waitFor(
-        async () => (await promAlerts(stack.prometheusUrl)).find((a) => a.labels.alertname === 'SelfhealAnomaly' && a.state === 'firing'),
+        async () => (await stack.prometheusClient.alerts()).find((a) => a.labels.alertname === 'SelfhealAnomaly' && a.state === 'firing'),
         { what: 'SelfhealAnomaly to fire', timeoutMs: 30_000, intervalMs: 250 },
       );
       expect(alert.labels).toMatchObject({ service: 'checkout', group: 'services', feature: 'latency_p95', severity: 'warning' });
-      const exported = await promQuery(stack.prometheusUrl, 'selfheal_anomaly_feature_score{service="checkout",feature="latency_p95"}');
+      const exported = await stack.prometheusClient.query('selfheal_anomaly_feature_score{service="checkout",feature="latency_p95"}');
       expect(exported.length).toBe(1);
     } finally {
       fixture.setFault('checkout', 'latency_p95', 1);
@@ -165,7 +165,7 @@ ${Object.entries(FIXTURE_FEATURES)
 
   it('keeps running when Prometheus stops for 45 s: scores go stale and are withheld', async () => {
     await waitForCalm(url, 'before the outage');
-    outage = { stoppedAt: Date.now() / 1000, unobservedBefore: series(await scrape(url), 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value ?? 0 };
+    outage = { stoppedAt: Date.now() / 1000, unobservedBefore: series(await scrapeMetrics(`${url}/metrics`), 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value ?? 0 };
     await stack.stopPrometheus();
     try {
       await waitFor(async () => (await entities(url)).every((e) => e.state === 'stale' && !e.published), {
@@ -173,7 +173,7 @@ ${Object.entries(FIXTURE_FEATURES)
         timeoutMs: 20_000,
         intervalMs: 250,
       });
-      const samples = await scrape(url);
+      const samples = await scrapeMetrics(`${url}/metrics`);
       expect(series(samples, 'selfheal_anomaly_score')).toEqual([]);
       expect(series(samples, 'selfheal_anomaly_top_feature_info')).toEqual([]);
       expect(series(samples, 'selfheal_entities', { state: 'stale' })[0]?.value).toBe(4);
@@ -218,11 +218,11 @@ ${Object.entries(FIXTURE_FEATURES)
     );
     expect(worst.score, `a healthy service scored above 1 after the outage: ${worst.what}`).toBeLessThanOrEqual(1);
     const window = Math.ceil(Date.now() / 1000 - restartedAt);
-    const published = await promQuery(stack.prometheusUrl, `max_over_time(selfheal_anomaly_score[${window}s])`);
+    const published = await stack.prometheusClient.query(`max_over_time(selfheal_anomaly_score[${window}s])`);
     expect(published.map((s) => s.metric.service).sort()).toEqual([...SERVICES].sort());
     for (const sample of published) expect(sample.value, `published score of ${sample.metric.service}`).toBeLessThanOrEqual(1);
     // The gap was seen as such: its repeated samples were fed as missing values.
-    const samples = await scrape(url);
+    const samples = await scrapeMetrics(`${url}/metrics`);
     expect(series(samples, 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value).toBeGreaterThan(outage?.unobservedBefore ?? 0);
     expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'catch_up', outcome: 'success' })[0]?.value).toBeGreaterThanOrEqual(1);
     expect(series(samples, 'selfheal_anomaly_score')).toHaveLength(4);
@@ -253,7 +253,7 @@ ${Object.entries(FIXTURE_FEATURES)
     // Down for a few intervals: the restarted exporter reads the missed span (catch-up), not the whole window. Wait
     // until Prometheus holds the samples of three more steps.
     await waitFor(
-      async () => ((await promQuery(stack.prometheusUrl, `max(timestamp(${FIXTURE_METRICS.cpu}))`))[0]?.value ?? 0) >= stoppedAt + 3,
+      async () => ((await stack.prometheusClient.query(`max(timestamp(${FIXTURE_METRICS.cpu}))`))[0]?.value ?? 0) >= stoppedAt + 3,
       { what: 'three more seconds of samples in Prometheus', timeoutMs: 20_000, intervalMs: 200 },
     );
     service = new ExporterService({ config, factory, logger: pino({ level: 'silent' }), processMetrics: false });
@@ -263,7 +263,7 @@ ${Object.entries(FIXTURE_FEATURES)
     const report = await entities(url);
     expect(report.map((e) => e.entity.service).sort()).toEqual([...SERVICES].sort());
     expect(report.every((e) => e.state === 'ready' && e.anomalyScore !== null)).toBe(true);
-    const samples = await scrape(url);
+    const samples = await scrapeMetrics(`${url}/metrics`);
     expect(series(samples, 'selfheal_entities', { state: 'warming' })[0]?.value).toBe(0);
     expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'train' })).toEqual([]);
     expect(series(samples, 'selfheal_exporter_cycles_total', { phase: 'catch_up', outcome: 'success' })[0]?.value).toBe(1);

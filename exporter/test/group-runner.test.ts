@@ -5,14 +5,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { startStack, waitFor, type Stack } from '@selfheal/stack';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExporterConfig } from '../src/config/load.js';
 import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { stateFile } from '../src/state/store.js';
-import { parseExposition, series } from './fixtures/exposition.js';
+import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { FIXTURE_FEATURES, FIXTURE_METRICS, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';
 
 describe('group runner entity life cycle', () => {
@@ -39,7 +39,7 @@ describe('group runner entity life cycle', () => {
     // A few scrapes of history, so that the first range read (on whole seconds) has points.
     await waitFor(
       async () => {
-        const counts = await promQuery(stack.prometheusUrl, `count_over_time(${FIXTURE_METRICS.cpu}[1m])`);
+        const counts = await stack.prometheusClient.query(`count_over_time(${FIXTURE_METRICS.cpu}[1m])`);
         return counts.length === 2 && counts.every((sample) => sample.value >= 3);
       },
       { what: 'three scrapes of the fixture in Prometheus', timeoutMs: 30_000, intervalMs: 200 },

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ExporterMetrics, ScoreMetrics, exposition, type EntitySnapshot } from '../src/metrics/registry.js';
-import { parseExposition, series } from './fixtures/exposition.js';
+import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 
 const entities: EntitySnapshot[] = [
   { labels: { service: 'checkout' }, state: 'ready', scores: { anomalyScore: 2.5, healthScore: 13.8, featureScores: [0.1, 2.5], topFeature: 1 }, trainedAt: 1_700_000_000, trainingSamples: 354 },

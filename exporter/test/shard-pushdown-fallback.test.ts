@@ -9,7 +9,7 @@ import { parseExporterConfig } from '../src/config/load.js';
 import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { shardOf } from '../src/shard/shard.js';
-import { parseExposition, series } from './fixtures/exposition.js';
+import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { listenLoopback } from './helpers.js';
 
 const SERVICES = ['a', 'b', 'c', 'd', 'e', 'f'];

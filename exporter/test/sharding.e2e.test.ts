@@ -20,7 +20,7 @@ import { ExporterService } from '../src/service/exporter-service.js';
 import type { CycleResult, EntityReport } from '../src/service/group-runner.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
 import { shardOf, type Shard } from '../src/shard/shard.js';
-import { parseExposition, series } from './fixtures/exposition.js';
+import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { FIXTURE_FEATURES, FIXTURE_METRICS, backfillFixtureHistory } from './fixtures/fixture-target.js';
 
 const SERVICES = ['checkout', 'cart', 'search', 'payments', 'catalog', 'auth', 'shipping', 'email', 'ads', 'reviews', 'currency', 'profile'];

@@ -22,7 +22,7 @@ import { checkableSelectors, planSampleAgeCheck, sampleAgeLimit, unobservedQuery
 import type { DetectorFactory } from '../src/service/detector-factory.js';
 import { ExporterService } from '../src/service/exporter-service.js';
 import { defaultDetectorFactory } from '../src/service/real-detector.js';
-import { parseExposition, series } from './fixtures/exposition.js';
+import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { listenLoopback } from './helpers.js';
 
 describe('the selectors whose sample age is checked', () => {

@@ -4,14 +4,4 @@ export { waitFor, type WaitOptions } from './wait.js';
 export { ManagedProcess, liveProcesses, stopAll, type ManagedProcessOptions, type ExitInfo } from './process.js';
 export { BINARIES, MissingBinaryError, findBinary, requireBinary, type BinarySpec } from './binaries.js';
 export { SHIPPED_DIR, alertmanagerConfig, prometheusConfig, ruleFileWithFor, shippedRuleFiles } from './config.js';
-export {
-  amAlerts,
-  isReady,
-  promAlerts,
-  promQuery,
-  promTargets,
-  type AmAlert,
-  type PromAlert,
-  type PromSample,
-  type PromTarget,
-} from './api.js';
+export { amAlerts, isReady, type AmAlert } from './api.js';

@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { promTargets, isReady } from './api.js';
+import { PrometheusClient } from '@selfheal/contracts';
+import { isReady } from './api.js';
 import { BINARIES, requireBinary } from './binaries.js';
 import { alertmanagerConfig, prometheusConfig, ruleFileWithFor, shippedRuleFiles } from './config.js';
 import { freePort } from './ports.js';
@@ -38,6 +39,8 @@ export interface StackOptions {
 
 export interface Stack {
   readonly prometheusUrl: string;
+  /** Prometheus's HTTP API (queries, alerts, targets). */
+  readonly prometheusClient: PrometheusClient;
   /** Undefined when started without Alertmanager. */
   readonly alertmanagerUrl: string | undefined;
   /** Temporary directory with configs, data and logs. */
@@ -179,8 +182,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       alertmanager && alertmanagerUrl ? waitReady(alertmanager, alertmanagerUrl, 'alertmanager') : undefined,
     ]);
 
+    const prometheusClient = new PrometheusClient(prometheusUrl);
     const stack: Stack = {
       prometheusUrl,
+      prometheusClient,
       alertmanagerUrl,
       workDir,
       get prometheus() {
@@ -190,7 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async waitForTargetsUp(jobs, timeoutMs = 30_000) {
         await waitFor(
           async () => {
-            const targets = (await promTargets(prometheusUrl)).filter((t) => !jobs || jobs.includes(t.labels.job ?? ''));
+            const targets = (await prometheusClient.targets()).filter((t) => !jobs || jobs.includes(t.labels.job ?? ''));
             const wanted = jobs ?? [...new Set(targets.map((t) => t.labels.job ?? ''))];
             const allJobsPresent = wanted.every((job) => targets.some((t) => t.labels.job === job));
             return allJobsPresent && targets.length > 0 && targets.every((t) => t.health === 'up');

@@ -4,7 +4,7 @@
 // selfheal_anomaly_score for two entities; Prometheus scrapes it every second.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promQuery, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { startStack, waitFor, type Stack } from '@selfheal/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payload, startHealer, startServer, type TestHealer, type TestServer } from './support/harness.js';
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
   const address = `127.0.0.1:${(exposition.address() as AddressInfo).port}`;
   stack = await startStack({ scrapeTargets: { scores: [address] }, scrapeInterval: '1s', evaluationInterval: '1s', withAlertmanager: false, includeShippedRules: false });
   await stack.waitForTargetsUp(['scores']);
-  await waitFor(async () => (await promQuery(stack.prometheusUrl, 'selfheal_anomaly_score')).length === 2, { what: 'both scores in Prometheus', timeoutMs: 20_000 });
+  await waitFor(async () => (await stack.prometheusClient.query('selfheal_anomaly_score')).length === 2, { what: 'both scores in Prometheus', timeoutMs: 20_000 });
   admin = await startServer((_req, _body, res) => { res.end('ok'); });
   svc = await startHealer({
     prometheus: { url: stack.prometheusUrl },
@@ -71,7 +71,7 @@ describe('verification against a real Prometheus', () => {
 
   it('a query Prometheus evaluates but that does not hold fails verification without any query error', async () => {
     scores.set('stuck', 3);
-    await waitFor(async () => (await promQuery(stack.prometheusUrl, 'selfheal_anomaly_score{service="stuck"}')).length === 1, { what: 'the stuck score in Prometheus', timeoutMs: 10_000 });
+    await waitFor(async () => (await stack.prometheusClient.query('selfheal_anomaly_score{service="stuck"}')).length === 1, { what: 'the stuck score in Prometheus', timeoutMs: 10_000 });
     expect((await svc.post(alertOf('stuck', 'f00d02'))).status).toBe(200);
     await svc.healer.engine.idle();
     const incident = svc.healer.sqlite!.listIncidents({}).find((i) => i.fingerprint === 'f00d02');

@@ -5,11 +5,13 @@
 //     actions taken (target 0) and the anomaly-score quantiles over the soak.
 // Figures are printed and written to bench-results/closed-loop.json (and an HTML report with a chart per fault).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { PrometheusClient } from '@selfheal/contracts';
 import { join } from 'node:path';
 import { FAULT_KINDS, type FaultKind } from '../workload/spec.js';
 import { DEFAULT_SERVICES } from '../workload/spec.js';
 import { REPO_ROOT, startClosedLoop } from '../loop/closed-loop.js';
-import { ADMIN_TO_ACTION, resetService, runFault, waitQuiet, type FaultRunResult } from '../loop/fault-run.js';
+import { ADMIN_TO_ACTION, type FaultRunResult } from '../loop/fault-milestones.js';
+import { resetService, runFault, waitQuiet } from '../loop/fault-run.js';
 import { writeReport } from '../loop/report.js';
 import { featureQueries } from '../loop/features.js';
 import { loopFigures, quantile, resultsTable, seconds, table } from '../loop/summary.js';
@@ -31,11 +33,9 @@ const TARGET = { mttd: 5, mttr: 20, success: 1 };
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const since = (t0: number): string => `${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`;
 
-async function scoreQuantiles(prometheusUrl: string, startS: number, endS: number): Promise<Record<string, number>> {
-  const params = new URLSearchParams({ query: 'selfheal_anomaly_score{group="demo"}', start: String(startS), end: String(endS), step: '1' });
-  const response = await fetch(`${prometheusUrl}/api/v1/query_range?${params}`);
-  const body = (await response.json()) as { data: { result: { values: [number, string][] }[] } };
-  const values = body.data.result.flatMap((r) => r.values.map(([, v]) => Number(v)));
+async function scoreQuantiles(prometheus: PrometheusClient, startS: number, endS: number): Promise<Record<string, number>> {
+  const series = await prometheus.queryRange('selfheal_anomaly_score{group="demo"}', { start: startS, end: endS, stepSeconds: 1 });
+  const values = series.flatMap((r) => r.values.map(([, v]) => v));
   return {
     samples: values.length,
     p50: quantile(values, 0.5),
@@ -51,20 +51,17 @@ async function scoreQuantiles(prometheusUrl: string, startS: number, endS: numbe
  * Every series the diagnosis of a miss needs, over the whole run at 1 s: per service the anomaly score, the
  * per-feature scores and each feature's value. Written beside the results (bench-results/closed-loop-series.json).
  */
-async function dumpSeries(prometheusUrl: string, startS: number, endS: number): Promise<Record<string, Record<string, [number, number][]>>> {
+async function dumpSeries(prometheus: PrometheusClient, startS: number, endS: number): Promise<Record<string, Record<string, [number, number][]>>> {
   const queries: Record<string, string> = {
     score: 'max by (service) (selfheal_anomaly_score{group="demo"})',
     ...Object.fromEntries(Object.entries(featureQueries()).map(([name, q]) => [`feature:${name}`, q])),
   };
   const out: Record<string, Record<string, [number, number][]>> = {};
   const range = async (name: string, query: string, start: number, end: number): Promise<void> => {
-    const body = new URLSearchParams({ query, start: String(start), end: String(end), step: '1' });
-    const response = await fetch(`${prometheusUrl}/api/v1/query_range`, { method: 'POST', body });
-    const json = (await response.json()) as { data?: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
-    for (const r of json.data?.result ?? []) {
+    for (const r of await prometheus.queryRange(query, { start, end, stepSeconds: 1 })) {
       const service = r.metric.service ?? '';
       const key = r.metric.feature ? `${name}:${r.metric.feature}` : name;
-      ((out[service] ??= {})[key] ??= []).push(...r.values.map(([t, v]): [number, number] => [t, Number(v)]));
+      ((out[service] ??= {})[key] ??= []).push(...r.values);
     }
   };
   // Prometheus answers at most 11,000 points per series: read in 10,000 s chunks.
@@ -124,13 +121,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, Math.min(10_000, Math.max(0, soakEnd - Date.now()))));
     }
     const falseActions = loop.adminEvents.slice(cursor).filter((e) => ADMIN_TO_ACTION[e.action] !== undefined);
-    const soakScores = await scoreQuantiles(loop.stack.prometheusUrl, soakStart / 1000, Date.now() / 1000);
+    const soakScores = await scoreQuantiles(loop.stack.prometheusClient, soakStart / 1000, Date.now() / 1000);
     log(`${since(t0)}  soak done: ${falseActions.length} healing actions; anomaly score p50 ${soakScores.p50?.toFixed(3)}, p99 ${soakScores.p99?.toFixed(3)}, max ${soakScores.max?.toFixed(3)}`);
 
     const figures = loopFigures(results);
     mkdirSync(OUT_DIR, { recursive: true });
     const faultsAt = results.map((r) => ({ kind: r.kind, service: r.service, at: r.injectedAt / 1000, outcome: r.outcome }));
-    const series = await dumpSeries(loop.stack.prometheusUrl, Math.floor(t0 / 1000), Math.ceil(Date.now() / 1000)).catch((e: unknown) => ({ error: String(e) }));
+    const series = await dumpSeries(loop.stack.prometheusClient, Math.floor(t0 / 1000), Math.ceil(Date.now() / 1000)).catch((e: unknown) => ({ error: String(e) }));
     writeFileSync(join(OUT_DIR, 'closed-loop-series.json'), JSON.stringify({ faults: faultsAt, series }));
 
     log('');

@@ -1,6 +1,7 @@
 // "Metrics back to normal", measured on the metric itself rather than on the detector's score: each fault kind
 // moves one feature of the exporter config; its normal band comes from the minute before the fault.
 import { readFileSync } from 'node:fs';
+import type { PrometheusClient } from '@selfheal/contracts';
 import { parse } from 'yaml';
 import type { FaultKind } from '../workload/spec.js';
 import { CONFIG_DIR } from './configs.js';
@@ -43,24 +44,15 @@ export function normalBand(feature: string, values: readonly number[]): Band {
   return { median, upper: median + Math.max(4 * 1.4826 * mad, slack.relative * Math.abs(median), slack.absolute) };
 }
 
-async function promJson<T>(url: string): Promise<T> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  const body = (await response.json()) as { status: string; data: T; error?: string };
-  if (body.status !== 'success') throw new Error(`Prometheus: ${body.error ?? response.status}`);
-  return body.data;
-}
-
 /** The feature's value for `service` over the last `seconds` (1 s step). */
-export async function featureHistory(prometheusUrl: string, promql: string, service: string, seconds: number): Promise<number[]> {
+export async function featureHistory(prometheus: PrometheusClient, promql: string, service: string, seconds: number): Promise<number[]> {
   const end = Date.now() / 1000;
-  const params = new URLSearchParams({ query: promql, start: String(end - seconds), end: String(end), step: '1' });
-  const data = await promJson<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(`${prometheusUrl}/api/v1/query_range?${params}`);
-  return data.result.find((r) => r.metric.service === service)?.values.map(([, v]) => Number(v)) ?? [];
+  const series = await prometheus.queryRange(promql, { start: end - seconds, end, stepSeconds: 1 });
+  return series.find((r) => r.metric.service === service)?.values.map(([, v]) => v) ?? [];
 }
 
 /** The feature's current value for `service` (NaN when absent). */
-export async function featureNow(prometheusUrl: string, promql: string, service: string): Promise<number> {
-  const data = await promJson<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const hit = data.result.find((r) => r.metric.service === service);
-  return hit ? Number(hit.value[1]) : Number.NaN;
+export async function featureNow(prometheus: PrometheusClient, promql: string, service: string): Promise<number> {
+  const hit = (await prometheus.query(promql)).find((r) => r.metric.service === service);
+  return hit ? hit.value : Number.NaN;
 }

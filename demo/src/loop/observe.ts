@@ -1,6 +1,17 @@
 // Reading the loop's state: the exporter's scores (its /metrics, fresher than a Prometheus round trip), the
-// alert's state in Prometheus, and the healing service's action records.
-import { promAlerts } from '@selfheal/stack';
+// alert's state in Prometheus, and the healing service's rows, all through @selfheal/contracts (one Prometheus
+// client, one exposition parser, the API's row schemas).
+import {
+  PrometheusClient,
+  parseActionsResponse,
+  parseAuditResponse,
+  parseIncidentsResponse,
+  scrapeMetrics,
+  type ActionRow,
+  type AuditRow,
+  type ExposedSample,
+  type IncidentRow,
+} from '@selfheal/contracts';
 
 export interface EntityScore {
   score: number;
@@ -8,73 +19,76 @@ export interface EntityScore {
   feature: string | undefined;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\} (\S+)/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-/** Parses Prometheus text exposition lines of the given metric names into (labels, value). */
-export function parseSeries(text: string, names: ReadonlySet<string>): { name: string; labels: Record<string, string>; value: number }[] {
-  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const match = LINE.exec(line);
-    if (!match || !names.has(match[1] ?? '')) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (match[2] ?? '').matchAll(LABEL)) labels[l[1] ?? ''] = l[2] ?? '';
-    out.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
-  }
-  return out;
-}
-
-const SCORE_METRICS = new Set(['selfheal_anomaly_score', 'selfheal_health_score', 'selfheal_anomaly_top_feature_info']);
-
-/** Scores per service from the exporter's /metrics. */
-export async function exporterScores(exporterUrl: string): Promise<Map<string, EntityScore>> {
-  const response = await fetch(`${exporterUrl}/metrics`, { signal: AbortSignal.timeout(3000) });
-  const text = await response.text();
+/** Scores per service from the exporter's samples (selfheal_anomaly_score, _health_score, _top_feature_info). */
+export function scoresFrom(samples: readonly ExposedSample[]): Map<string, EntityScore> {
   const scores = new Map<string, EntityScore>();
   const entry = (service: string): EntityScore => {
     let e = scores.get(service);
     if (!e) scores.set(service, (e = { score: Number.NaN, health: Number.NaN, feature: undefined }));
     return e;
   };
-  for (const s of parseSeries(text, SCORE_METRICS)) {
+  for (const s of samples) {
     const service = s.labels.service;
     if (!service) continue;
     if (s.name === 'selfheal_anomaly_score') entry(service).score = s.value;
     else if (s.name === 'selfheal_health_score') entry(service).health = s.value;
-    else if (s.value === 1) entry(service).feature = s.labels.feature;
+    else if (s.name === 'selfheal_anomaly_top_feature_info' && s.value === 1) entry(service).feature = s.labels.feature;
   }
   return scores;
 }
 
+/** Scores per service from the exporter's /metrics. */
+export async function exporterScores(exporterUrl: string): Promise<Map<string, EntityScore>> {
+  return scoresFrom(await scrapeMetrics(`${exporterUrl}/metrics`, { timeoutMs: 3000 }));
+}
+
+export interface FiringAnomaly {
+  feature: string | undefined;
+  severity: string | undefined;
+}
+
 /** SelfhealAnomaly alerts firing in Prometheus, by service. */
-export async function firingAnomalies(prometheusUrl: string): Promise<Map<string, { feature: string | undefined; severity: string | undefined }>> {
-  const firing = new Map<string, { feature: string | undefined; severity: string | undefined }>();
-  for (const alert of await promAlerts(prometheusUrl)) {
+export async function firingAnomalies(prometheus: PrometheusClient): Promise<Map<string, FiringAnomaly>> {
+  const firing = new Map<string, FiringAnomaly>();
+  for (const alert of await prometheus.alerts()) {
     if (alert.labels.alertname !== 'SelfhealAnomaly' || alert.state !== 'firing' || !alert.labels.service) continue;
     firing.set(alert.labels.service, { feature: alert.labels.feature, severity: alert.labels.severity });
   }
   return firing;
 }
 
-export interface HealingAction {
-  id: number;
-  service: string;
-  action: string;
-  target: string;
-  status: string;
-  reason: string | null;
-  started_at: number;
-  finished_at: number | null;
+async function apiGet(webhookUrl: string, token: string, path: string): Promise<{ endpoint: string; body: unknown }> {
+  const url = `${webhookUrl}${path}`;
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`GET ${url} answered ${response.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  return { endpoint: `GET ${url} (HTTP ${response.status})`, body };
 }
 
-/** The healing service's action records (GET /api/v1/actions). */
-export async function healingActions(webhookUrl: string, token: string, service?: string): Promise<HealingAction[]> {
-  const query = service ? `?service=${encodeURIComponent(service)}` : '';
-  const response = await fetch(`${webhookUrl}/api/v1/actions${query}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(3000),
-  });
-  if (!response.ok) throw new Error(`GET ${webhookUrl}/api/v1/actions answered ${response.status}`);
-  const body = (await response.json()) as { data: HealingAction[] };
-  return body.data;
+const query = (params: Record<string, string | number | undefined>): string => {
+  const defined = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+  return defined.length ? `?${new URLSearchParams(defined.map(([k, v]): [string, string] => [k, String(v)])).toString()}` : '';
+};
+
+/** The healing service's action rows (GET /api/v1/actions), newest first. */
+export async function healingActions(webhookUrl: string, token: string, service?: string): Promise<ActionRow[]> {
+  const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/actions${query({ service })}`);
+  return parseActionsResponse(body, endpoint);
+}
+
+/** The healing service's incidents (GET /api/v1/incidents), newest first. */
+export async function healingIncidents(webhookUrl: string, token: string, service?: string): Promise<IncidentRow[]> {
+  const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/incidents${query({ service })}`);
+  return parseIncidentsResponse(body, endpoint);
+}
+
+/** The healing service's audit log (GET /api/v1/audit), of one incident when given, newest first. */
+export async function healingAudit(webhookUrl: string, token: string, incidentId?: number): Promise<AuditRow[]> {
+  const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/audit${query({ incident: incidentId })}`);
+  return parseAuditResponse(body, endpoint);
 }

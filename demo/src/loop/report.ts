@@ -2,7 +2,7 @@
 // file with inline SVG (no network, opens anywhere), and the same charts as PNGs rendered by Chromium.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FaultRunResult } from './fault-run.js';
+import type { FaultRunResult } from './fault-milestones.js';
 import { resultsTable } from './summary.js';
 
 const W = 760;

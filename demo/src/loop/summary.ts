@@ -1,5 +1,5 @@
 // The figures of a run: per-fault rows for the terminal table, and medians/p95 for the benchmark.
-import type { FaultRunResult } from './fault-run.js';
+import type { FaultRunResult } from './fault-milestones.js';
 
 export const seconds = (v: number | undefined): string => (v === undefined ? '—' : `${v.toFixed(1)} s`);
 
