@@ -17,6 +17,8 @@ const TEXT = [
   'odd_values{kind="nan"} NaN',
   'odd_values{kind="neg"} -Inf',
   'odd_values{kind="exp"} 1.5e-3',
+  'odd_values{kind="prom-client nan"} Nan',
+  'odd_values{kind="inf"} +inf',
   'with_timestamp{a="b",} 4 1700000000123',
   '  spaced { a = "x" , b="y" }   7  ',
   '',
@@ -36,24 +38,28 @@ describe('parseExposition', () => {
       'odd_values',
       'odd_values',
       'odd_values',
+      'odd_values',
+      'odd_values',
       'with_timestamp',
       'spaced',
     ]);
     expect(samples[0]).toEqual({ name: 'selfheal_anomaly_score', labels: { group: 'demo', service: 'checkout' }, value: 2.5 });
     expect(samples[3]).toEqual({ name: 'process_start_time_seconds', labels: {}, value: 1700000000 });
-    expect(samples[10]).toEqual({ name: 'with_timestamp', labels: { a: 'b' }, value: 4, timestamp: 1700000000123 });
-    expect(samples[11]).toEqual({ name: 'spaced', labels: { a: 'x', b: 'y' }, value: 7 });
+    expect(samples[12]).toEqual({ name: 'with_timestamp', labels: { a: 'b' }, value: 4, timestamp: 1700000000123 });
+    expect(samples[13]).toEqual({ name: 'spaced', labels: { a: 'x', b: 'y' }, value: 7 });
   });
 
   it('unescapes label values (\\\\, \\" and \\n)', () => {
     expect(parseExposition(TEXT)[1]?.labels.service).toBe('we"ird\\name\nx');
   });
 
-  it('reads NaN, +Inf, -Inf and exponents; le="+Inf" stays a label', () => {
+  it('reads NaN, +Inf, -Inf in any case (as Go does; prom-client writes Nan) and exponents; le="+Inf" stays a label', () => {
     const samples = parseExposition(TEXT);
     expect(sampleValue(samples, 'odd_values', { kind: 'nan' })).toBeNaN();
     expect(sampleValue(samples, 'odd_values', { kind: 'neg' })).toBe(Number.NEGATIVE_INFINITY);
     expect(sampleValue(samples, 'odd_values', { kind: 'exp' })).toBe(0.0015);
+    expect(sampleValue(samples, 'odd_values', { kind: 'prom-client nan' })).toBeNaN();
+    expect(sampleValue(samples, 'odd_values', { kind: 'inf' })).toBe(Number.POSITIVE_INFINITY);
     expect(matchingSamples(samples, 'selfheal_healing_recovery_seconds_bucket')[0]?.labels.le).toBe('+Inf');
   });
 

@@ -26,11 +26,16 @@ const NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
 const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
 const ESCAPES: Record<string, string> = { '\\': '\\', '"': '"', n: '\n' };
 
-/** The float as Go's strconv.ParseFloat reads it (NaN, +Inf, -Inf and plain numbers); undefined otherwise. */
+/**
+ * The float as Prometheus reads it (Go's strconv.ParseFloat): decimal numbers, and NaN and infinities in any
+ * case (prom-client writes `Nan` for an empty gauge); undefined otherwise.
+ */
 function parseValue(raw: string): number | undefined {
-  if (raw === 'NaN') return Number.NaN;
-  if (raw === '+Inf' || raw === 'Inf') return Number.POSITIVE_INFINITY;
-  if (raw === '-Inf') return Number.NEGATIVE_INFINITY;
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(raw);
+  if (special) {
+    if ((special[2] ?? '').toLowerCase() === 'nan') return Number.NaN;
+    return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) return undefined;
   return Number(raw);
 }
