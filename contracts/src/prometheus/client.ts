@@ -69,12 +69,10 @@ export interface PrometheusClientOptions {
   retry?: RetryPolicy;
   /** Per attempt (default 10 s). */
   timeoutMs?: number;
-  /** Injected for tests (defaults to the global fetch and setTimeout). */
+  /** Injected for tests (default: the global fetch). */
   fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (t: number | Date): string => String(t instanceof Date ? t.getTime() / 1000 : t);
 
 function fieldPath(issue: z.core.$ZodIssue): string {
@@ -86,14 +84,12 @@ export class PrometheusClient {
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(baseUrl: string, options: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.retry = options.retry ?? NO_RETRY;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
-    this.sleep = options.sleep ?? wait;
   }
 
   /** Instant query; the vector's samples (a scalar or string result is an error naming the query). */
@@ -143,16 +139,14 @@ export class PrometheusClient {
     const url = `${this.baseUrl}${path}`;
     const verb = method ?? (params ? 'POST' : 'GET');
     const target = verb === 'GET' && params ? `${url}?${params.toString()}` : url;
-    for (let attempt = 1; ; attempt++) {
+    const once = async (): Promise<T> => {
       try {
         return this.check(url, schema, await this.attempt(verb, target, url, params));
       } catch (error) {
-        const failure = error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
-        const delay = failure.retryable ? this.retry(attempt, failure) : undefined;
-        if (delay === undefined) throw failure;
-        await this.sleep(delay);
+        throw error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
       }
-    }
+    };
+    return this.retry(once, { retryable: (error) => error instanceof PrometheusError && error.retryable });
   }
 
   private async attempt(verb: 'GET' | 'POST', target: string, url: string, params: URLSearchParams | undefined): Promise<unknown> {
