@@ -89,4 +89,10 @@ describe('parseExposition', () => {
       expect((error as ExpositionError).line).toBe(lineNo);
     }
   });
+
+  it('names the source when given', () => {
+    expect(() => parseExposition('metric_a one', 'GET http://127.0.0.1:9188/metrics')).toThrow(
+      'GET http://127.0.0.1:9188/metrics: exposition line 1: value one is not a number: metric_a one',
+    );
+  });
 });

@@ -16,8 +16,10 @@ export class ExpositionError extends Error {
     readonly line: number,
     readonly text: string,
     problem: string,
+    /** Where the text came from (a URL), when known. */
+    readonly source?: string,
   ) {
-    super(`exposition line ${line}: ${problem}: ${text.slice(0, 200)}`);
+    super(`${source ? `${source}: ` : ''}exposition line ${line}: ${problem}: ${text.slice(0, 200)}`);
     this.name = 'ExpositionError';
   }
 }
@@ -40,9 +42,9 @@ function parseValue(raw: string): number | undefined {
   return Number(raw);
 }
 
-function parseLine(line: string, lineNo: number): ExposedSample {
+function parseLine(line: string, lineNo: number, source: string | undefined): ExposedSample {
   const fail = (problem: string): never => {
-    throw new ExpositionError(lineNo, line, problem);
+    throw new ExpositionError(lineNo, line, problem, source);
   };
   let i = 0;
   const skipSpace = (): void => {
@@ -98,14 +100,17 @@ function parseLine(line: string, lineNo: number): ExposedSample {
   return sample;
 }
 
-/** Every sample of a text exposition, in order; comments (# HELP, # TYPE) and blank lines skipped. */
-export function parseExposition(text: string): ExposedSample[] {
+/**
+ * Every sample of a text exposition, in order; comments (# HELP, # TYPE) and blank lines skipped. A line that is
+ * not in the format is an ExpositionError naming `source` (e.g. the URL), the line number and the line.
+ */
+export function parseExposition(text: string, source?: string): ExposedSample[] {
   const samples: ExposedSample[] = [];
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n] ?? '';
     if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-    samples.push(parseLine(line, n + 1));
+    samples.push(parseLine(line, n + 1, source));
   }
   return samples;
 }

@@ -2,6 +2,7 @@
 // -> action taken -> recovered -> alert resolved, with the time of each step and samples for the chart.
 // This file only polls (the exporter, Prometheus, the workload's admin calls, the healing service) and feeds
 // what it saw to the pure milestone reducer in fault-milestones.ts, which decides everything.
+import { ApiResponseError, ExpositionError } from '@selfheal/contracts';
 import type { FaultKind, FaultParams } from '../workload/spec.js';
 import { REPAIR_FOR } from '../workload/spec.js';
 import type { ClosedLoop } from './closed-loop.js';
@@ -25,6 +26,17 @@ export interface FaultRunOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A poll that failed in passing (no answer, a restart) counts as "nothing seen" and the next one tries again; an
+ * answer that does not match the contracts (the exporter's text, the API's rows) is a defect and stops the run.
+ */
+const passing =
+  <T>(nothing: T) =>
+  (error: unknown): T => {
+    if (error instanceof ExpositionError || (error instanceof ApiResponseError && error.field !== '')) throw error;
+    return nothing;
+  };
 
 async function admin(loop: ClosedLoop, path: string, body?: unknown, method = 'POST'): Promise<unknown> {
   const response = await fetch(`${loop.workload.url}/admin${path}`, {
@@ -77,7 +89,7 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     await sleep(pollMs);
     const at = Date.now();
     const [scores, alerts, featureValue] = await Promise.all([
-      exporterScores(loop.exporterUrl).catch(() => new Map<string, EntityScore>()),
+      exporterScores(loop.exporterUrl).catch(passing(new Map<string, EntityScore>())),
       firingAnomalies(prometheus).catch(() => undefined),
       featureNow(prometheus, promql, plan.service).catch(() => Number.NaN),
     ]);
@@ -86,7 +98,7 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
     [state, events] = observe(state, { kind: 'tick', at, score: scores.get(plan.service), alerts, featureValue, adminEvents });
     report(events);
     if (awaitingVerdict(state)) {
-      const rows = await healingActions(loop.webhookUrl, loop.webhookToken, plan.service).catch(() => []);
+      const rows = await healingActions(loop.webhookUrl, loop.webhookToken, plan.service).catch(passing([]));
       [state, events] = observe(state, { kind: 'verdict', at, rows });
       report(events);
     }
@@ -103,7 +115,7 @@ export async function waitQuiet(loop: ClosedLoop, service: string, quietMs: numb
   let quietSince: number | undefined;
   while (Date.now() < deadline) {
     const [scores, firing] = await Promise.all([
-      exporterScores(loop.exporterUrl).catch(() => new Map<string, EntityScore>()),
+      exporterScores(loop.exporterUrl).catch(passing(new Map<string, EntityScore>())),
       firingAnomalies(loop.stack.prometheusClient).catch(() => undefined),
     ]);
     const score = scores.get(service)?.score ?? Number.NaN;
