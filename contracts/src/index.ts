@@ -1,3 +1,5 @@
 // @selfheal/contracts: what the exporter, the healing service, the panel, the demo and the rules agree on.
 // Each idea has its own module under src/; this file only re-exports them.
-export {};
+export * from './metrics/index.js';
+export * from './alert/index.js';
+export * from './actions/index.js';

@@ -5,7 +5,7 @@
 // An action held back by a guardrail that lifts by itself (cooldown, rate limit, concurrency) is deferred: the
 // incident waits, durably (phase `deferred`), and the action is decided again when the guardrail lifts.
 import type { Logger } from 'pino';
-import { LIFTING_GUARDRAILS, type ActionName, type Guardrail, type Outcome } from './actions.js';
+import { LIFTING_GUARDRAILS, type ActionName, type Guardrail, type Outcome, type ReceivedAlert } from '@selfheal/contracts';
 import type { Actuator } from './actuators/types.js';
 import { errorMessage } from './actuators/types.js';
 import type { Config } from './config/schema.js';
@@ -15,7 +15,6 @@ import { guardReason, guardWindows, NEVER } from './guardrails/guardrails.js';
 import type { PauseSwitch } from './guardrails/pause.js';
 import type { HealingMetrics } from './metrics.js';
 import { templateVars, type Plan, type Policy } from './policy/policy.js';
-import type { ReceivedAlert } from './receiver/payload.js';
 import type { ActionRow, AuditEvent, GuardVerdict, ImmediateDecision, IncidentRow, IncidentUpdate, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { formatDuration } from './util/duration.js';

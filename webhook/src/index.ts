@@ -1,5 +1,5 @@
-// @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out).
-export { ACTIONS, OUTCOMES, GUARDRAILS, GUARD_DECISIONS, DEFAULT_FEATURE_ACTIONS, type ActionName, type Outcome, type Guardrail, type GuardDecision } from './actions.js';
+// @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out). Its vocabulary
+// (actions, outcomes, the Alertmanager payload) is @selfheal/contracts'.
 export { systemClock, type Clock } from './util/clock.js';
 export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
 export { configSchema, listenProblem, type Config } from './config/schema.js';
@@ -9,7 +9,6 @@ export { HealingEngine } from './engine.js';
 export { HealingStore } from './store/store.js';
 export { redact as redactStoreUrl } from './store/postgres-store.js';
 export { Policy } from './policy/policy.js';
-export { payloadSchema, type AlertmanagerPayload } from './receiver/payload.js';
 export { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 export { HttpActuator } from './actuators/http/http-actuator.js';
 export { ExecActuator } from './actuators/exec/exec-actuator.js';

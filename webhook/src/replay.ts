@@ -8,7 +8,7 @@ import { HealingEngine } from './engine.js';
 import { PauseSwitch } from './guardrails/pause.js';
 import { HealingMetrics } from './metrics.js';
 import { Policy } from './policy/policy.js';
-import { payloadSchema, toReceived, type ReceivedAlert } from './receiver/payload.js';
+import { payloadSchema, toReceived, type ReceivedAlert } from '@selfheal/contracts';
 import { buildActuators } from './server.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { systemClock } from './util/clock.js';

@@ -19,7 +19,7 @@ import { HealingMetrics } from './metrics.js';
 import { Policy } from './policy/policy.js';
 import { makeAuthenticator } from './receiver/auth.js';
 import { IngestQueue } from './receiver/ingest-queue.js';
-import { payloadSchema, toReceived } from './receiver/payload.js';
+import { parseRfc3339, payloadSchema, toReceived } from '@selfheal/contracts';
 import { createStore } from './store/create.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { HealingStore } from './store/store.js';
@@ -27,7 +27,6 @@ import type { Store } from './store/types.js';
 import { parseByteSize } from './util/bytes.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { parseDuration } from './util/duration.js';
-import { parseRfc3339 } from './util/rfc3339.js';
 import { PrometheusClient } from './verify/prometheus.js';
 
 export interface HealerOptions {

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kubernetesActionSchemas, kubernetesActuatorSchema } from '../src/actuators/kubernetes/config.js';
 import { KubernetesActuator } from '../src/actuators/kubernetes/kubernetes-actuator.js';
-import type { ActionName } from '../src/actions.js';
+import type { ActionName } from '@selfheal/contracts';
 import { templateVars } from '../src/policy/policy.js';
 import { configMap, deployment, hpa, pod, startFakeCluster, type FakeCluster } from './support/kube-apiserver.js';
 import { payload, prometheusApi, startHealer, startServer, tempDir } from './support/harness.js';

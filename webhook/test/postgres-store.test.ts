@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardReason, guardWindows } from '../src/guardrails/guardrails.js';
 import { parseConfig } from '../src/config/load.js';
-import { toReceived } from '../src/receiver/payload.js';
+import { toReceived } from '@selfheal/contracts';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import type { ClaimRequest } from '../src/store/types.js';

@@ -1,5 +1,5 @@
 // One interface for every way of acting: Kubernetes, HTTP, exec.
-import type { ActionName } from '../actions.js';
+import type { ActionName } from '@selfheal/contracts';
 import type { TargetConfig } from '../config/schema.js';
 import type { TemplateVars } from '../util/template.js';
 import type { PrometheusClient } from '../verify/prometheus.js';

@@ -1,6 +1,6 @@
 // The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
 import { z } from 'zod';
-import { ACTIONS, type ActionName } from '../actions.js';
+import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, type ActionName } from '@selfheal/contracts';
 import { execActuatorSchema, execCallSchema } from '../actuators/exec/config.js';
 import { httpActuatorSchema, httpCallSchema } from '../actuators/http/config.js';
 import { kubernetesActionSchemas, kubernetesActuatorSchema, kubernetesTargetSchema } from '../actuators/kubernetes/config.js';
@@ -86,8 +86,11 @@ const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonne
 const maxDefer = duration.refine((s) => s <= 86400, 'must be at most 1d: an action held back longer acts on a situation nobody is watching any more; tell a person instead');
 
 const verifySchema = z.strictObject({
-  /** PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. */
-  query: template.default('selfheal_anomaly_score{ {{ entity }} } < 1'),
+  /**
+   * PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. Default: the
+   * entity's anomaly score back under the alerting threshold (`selfheal_anomaly_score{ {{ entity }} } < 1`).
+   */
+  query: template.default(`${SCORE_FAMILIES.anomalyScore.name}{ {{ entity }} } < ${ANOMALY_THRESHOLD}`),
   interval: duration.default(15),
   timeout: duration.default(300),
 });

@@ -1,5 +1,5 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
-import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '../actions.js';
+import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, type ActuatorConfig, type Config, type RuleConfig, type TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
 import { matchesAll, parseMatcher, type Matcher } from './matchers.js';

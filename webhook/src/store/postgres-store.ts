@@ -15,9 +15,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { ReceivedAlert } from '../receiver/payload.js';
+import type { ReceivedAlert } from '@selfheal/contracts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import { EXECUTED } from './types.js';
+import { EXECUTED_STATUSES } from '@selfheal/contracts';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, HealthReport, ImmediateDecision, IncidentRow,
   IncidentUpdate, IngestDecider, IngestOutcome, NewAction, StepRecord, Store,
@@ -38,7 +38,7 @@ export interface PostgresStoreOptions {
 
 type Db = pg.PoolClient | pg.Pool;
 
-const EXECUTED_SQL = `(${EXECUTED.map((st) => `'${st}'`).join(',')})`;
+const EXECUTED_SQL = `(${EXECUTED_STATUSES.map((st) => `'${st}'`).join(',')})`;
 /** The database's clock, in seconds: leases compare times written by different machines. */
 const DB_NOW = 'extract(epoch from clock_timestamp())::float8';
 /** Taken while migrating, so replicas starting together do not migrate twice. */

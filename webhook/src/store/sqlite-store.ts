@@ -1,7 +1,7 @@
 // The embedded store (default): SQLite through the synchronous HealingStore, behind the asynchronous Store
 // interface. One process owns the file, so there is nobody to share incidents with: every claim succeeds and
 // everything unfinished is taken over at start.
-import type { ReceivedAlert } from '../receiver/payload.js';
+import type { ReceivedAlert } from '@selfheal/contracts';
 import { HealingStore, type StoreOptions } from './store.js';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,

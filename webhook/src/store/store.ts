@@ -2,19 +2,18 @@
 // webhook answers, with no callback interleaving), WAL for concurrent readers, prepared statements.
 import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { ReceivedAlert } from '../receiver/payload.js';
+import type { ReceivedAlert } from '@selfheal/contracts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import { EXECUTED } from './types.js';
+import { EXECUTED_STATUSES } from '@selfheal/contracts';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, ImmediateDecision, IncidentRow, IncidentUpdate,
   IngestDecider, IngestOutcome, NewAction, StepRecord,
 } from './types.js';
 
 export type { ActionRow, ActionStatus, AuditEvent, AuditRow, IncidentRow, IngestOutcome, Phase } from './types.js';
-export { EXECUTED } from './types.js';
 
 /** The executed statuses as an SQL list (the guardrails count these). */
-const EXECUTED_SQL = `(${EXECUTED.map((st) => `'${st}'`).join(',')})`;
+const EXECUTED_SQL = `(${EXECUTED_STATUSES.map((st) => `'${st}'`).join(',')})`;
 
 export interface StoreOptions {
   path: string;

@@ -2,18 +2,9 @@
 // several replicas) and the embedded one (SQLite, synchronous underneath) are interchangeable. Every method
 // that must be atomic is one method here (one transaction in the implementation): claiming an action
 // checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
-import type { ActionName, Guardrail } from '../actions.js';
-import type { ReceivedAlert } from '../receiver/payload.js';
+import type { ActionName, ActionStatus, Guardrail, Phase, ReceivedAlert } from '@selfheal/contracts';
 
-/** `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
-export type Phase = 'pending' | 'acting' | 'verifying' | 'deferred' | 'done';
-/**
- * `unknown`: started, but nobody observed the result (the service stopped while it ran, and nothing could verify
- * it). `deferred`: held back by a guardrail that lifts; a later row of the same step records what happened next.
- */
-export type ActionStatus = 'started' | 'verifying' | 'succeeded' | 'failed' | 'unknown' | 'dry_run' | 'skipped' | 'deferred';
-/** Actions that were (or may have been) carried out: counted by the guardrails, at most one per step. */
-export const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed', 'unknown'];
+export type { ActionStatus, Phase };
 
 export interface IncidentRow {
   id: number;

@@ -1,5 +1,5 @@
-// The fixed vocabulary shared with the rules, the panel and the docs (docs/contracts.md). Each list is also the
-// complete set of values of a metric label, so label cardinality stays bounded.
+// The healing service's fixed vocabulary, shared with the rules, the panel and the docs (docs/contracts.md). Each
+// list is also the complete set of values of a metric label, so label cardinality stays bounded.
 export const ACTIONS = ['scale_up', 'quarantine', 'restart', 'enable_cache', 'open_circuit_breaker'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 

@@ -2,7 +2,7 @@
 // Unknown extra fields are tolerated (forward compatibility); the ones we rely on are checked strictly.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { rfc3339 } from '../util/rfc3339.js';
+import { rfc3339 } from './rfc3339.js';
 
 // `__`-prefixed names are reserved by Prometheus and never reach alerts; refusing them also keeps
 // `__proto__` and friends out of every object built from a payload.
