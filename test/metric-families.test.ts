@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
-import { familyOfSeries } from '@selfheal/contracts';
+import { METRIC_FAMILIES, familyOfSeries } from '@selfheal/contracts';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
@@ -166,5 +166,16 @@ describe('metric names read by the rules, dashboards and policies are declared f
     const queries = policyQueries();
     expect(queries.length).toBeGreaterThanOrEqual(3);
     expect(undeclared(queries)).toEqual([]);
+  });
+});
+
+describe('docs/contracts.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/contracts.md'), 'utf8');
+  // The metric column of its tables: `name` or `name{labels}`.
+  const documented = [...doc.matchAll(/^\| `(selfheal_\w+)(?:\{[\w,]*\})?` \|/gm)].map((m) => m[1] ?? '');
+
+  it('documents every declared family, and only declared families', () => {
+    expect(documented.filter((name) => !METRIC_FAMILIES.some((f) => f.name === name))).toEqual([]);
+    expect(METRIC_FAMILIES.map((f) => f.name).filter((name) => !documented.includes(name))).toEqual([]);
   });
 });
