@@ -1,8 +1,8 @@
 // The per-entity streaming detector: causal features -> Isolation Forest retrained on a trailing window ->
 // calibrated anomaly score, attribution and health. The exporter and `selfheal backtest` run exactly this.
-import { BinaryReader, BinaryWriter } from '../forest/binary.js';
-import { IsolationForest } from '../forest/isolation-forest.js';
-import { readForest, writeForest } from '../forest/serialize.js';
+import { BinaryReader, BinaryWriter } from './forest/binary.js';
+import { IsolationForest } from './forest/isolation-forest.js';
+import { readForest, writeForest } from './forest/serialize.js';
 import { ScoreCalibrator } from './calibration.js';
 import { FeatureExtractor } from './features.js';
 import { healthScore } from './health.js';

@@ -1,7 +1,7 @@
 // The detector factory the exporter runs: the streaming Isolation Forest detector (detector/), with its
 // own option schema and cross-field checks, so that `selfheal check-config` reports what start-up would.
-import { DEFAULT_DETECTOR_OPTIONS, createDetector, detectorOptionsSchema, resolveDetectorOptions, restoreDetector } from '../detector/index.js';
-import type { DetectorFactory } from './detector-factory.js';
+import { DEFAULT_DETECTOR_OPTIONS, createDetector, detectorOptionsSchema, resolveDetectorOptions, restoreDetector } from './index.js';
+import type { DetectorFactory } from './factory.js';
 
 export function defaultDetectorFactory(): DetectorFactory {
   return {

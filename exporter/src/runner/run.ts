@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { loadExporterConfig } from '../config/load.js';
 import type { ExporterConfig } from '../config/schema.js';
 import type { Shard } from '../shard/shard.js';
-import type { DetectorFactory } from './detector-factory.js';
+import type { DetectorFactory } from '../detector/factory.js';
 import { ExporterService } from './exporter-service.js';
 
 export interface RunOptions {

@@ -3,7 +3,7 @@
 //   train    — first start without saved models: one chunked query_range per feature over trainWindow;
 //   catch_up — after a gap (outage, restart with saved models): query_range over the missed span only;
 //   score    — every interval: one instant query per feature.
-// Each read also asks which of its values Prometheus did not observe (src/prometheus/sample-age.ts: no sample within
+// Each read also asks which of its values Prometheus did not observe (src/source/sample-age.ts: no sample within
 // twice the scrape spacing, an older one repeated by the lookback after a scrape gap such as an outage): those
 // values are fed as missing (NaN), and a row without any observed value is not fed at all, so no verdict is
 // computed, and none published, from data Prometheus made up.
@@ -11,12 +11,14 @@ import type { Logger } from 'pino';
 import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import type { CyclePhase, EntitySnapshot, EntityState, ExporterMetrics, GroupSnapshot } from '../metrics/registry.js';
-import { PrometheusError, type InstantSample, type Labels, type PrometheusClient, type RangeSeries } from '../prometheus/client.js';
-import { SPACING_WINDOW_SECONDS, planSampleAgeCheck, sampleAgeLimit, unobservedQuery, type SampleAgeCheck } from '../prometheus/sample-age.js';
+import { PrometheusError, type PrometheusClient } from '../source/client.js';
+import type { InstantSample, Labels, RangeSeries } from '../source/types.js';
+import { SPACING_WINDOW_SECONDS, planSampleAgeCheck, sampleAgeLimit, unobservedQuery, type SampleAgeCheck } from '../source/sample-age.js';
 import { applyPushdown, entityMatchers, planPushdown, valueSets, type PushdownPlan } from '../shard/pushdown.js';
 import { NO_SHARD, formatShard, sameShard, shardOf, type Shard } from '../shard/shard.js';
 import { groupFingerprint, loadGroupState, saveGroupState, type StateHeader } from '../state/store.js';
-import type { DetectorFactory } from './detector-factory.js';
+import type { DetectorFactory } from '../detector/factory.js';
+import type { EntityReport } from '../http/types.js';
 
 interface EntityRecord {
   readonly key: string;
@@ -29,25 +31,6 @@ interface EntityRecord {
   verdict: Verdict | undefined;
   /** Wall time (s) the verdict's data was current at; the score's age is measured from it. */
   freshAt: number;
-}
-
-/** What /api/v1/entities returns per entity. */
-export interface EntityReport {
-  group: string;
-  entity: Labels;
-  state: EntityState;
-  anomalyScore: number | null;
-  healthScore: number | null;
-  topFeature: string | null;
-  featureScores: Record<string, number> | null;
-  /** Seconds since the entity's data was last fresh (null before its first data). */
-  scoreAgeSeconds: number | null;
-  /** Whether the scores are currently published (ready and younger than maxScoreAge). */
-  published: boolean;
-  modelTrainedAt: string | null;
-  modelAgeSeconds: number | null;
-  trainingSamples: number;
-  samplesSeen: number;
 }
 
 export interface CycleResult {
@@ -68,7 +51,7 @@ export interface RangeBreakdown {
    * those this shard owns; `pushedDown` features carried the shard's entity matchers (src/shard/pushdown.ts).
    */
   series: { read: number; owned: number; pushedDown: number };
-  /** Feature values left out as missing: Prometheus did not observe them (src/prometheus/sample-age.ts). */
+  /** Feature values left out as missing: Prometheus did not observe them (src/source/sample-age.ts). */
   unobservedValues: number;
   /** Detector work: feature extraction, forest fits, scoring, calibration. */
   feed: { wallSeconds: number; cpuSeconds: number };
@@ -129,7 +112,7 @@ export class GroupRunner {
   private options: Readonly<Record<string, unknown>> | undefined;
   /** Per feature: whether (and where) the shard's entity matchers go into its PromQL; only when sharded. */
   private readonly pushdown = new Map<string, PushdownPlan>();
-  /** The selectors whose sample age tells the rows Prometheus did not observe (src/prometheus/sample-age.ts). */
+  /** The selectors whose sample age tells the rows Prometheus did not observe (src/source/sample-age.ts). */
   private readonly sampleAge: SampleAgeCheck;
   /** Sharded: whether the range reads of unobserved values may carry the shard's entity matchers. */
   private sampleAgePushdown = false;

@@ -2,7 +2,7 @@
 // JSON.parse builds one array and one string per point ([1700000000,"0.25"]); at 10,000 series x
 // hundreds of points that garbage dominates the exporter's read time. The scanner accepts exactly the
 // layout Prometheus writes and returns undefined for anything else, so the caller falls back to JSON.parse.
-import type { Labels, RangeSeries } from './client.js';
+import type { Labels, RangeSeries } from './types.js';
 
 /** A sample value as Prometheus writes it ("0.25", "NaN", "+Inf", "-Inf"). */
 export function parseSampleValue(text: string): number {

@@ -1,7 +1,7 @@
-// How the service obtains detectors: injected, so that the service depends only on the detector
-// contract (detector/types.ts). The real factory wraps createDetector/restoreDetector.
+// How the runner obtains detectors: injected, so that the runner and the config layer depend only on the detector
+// contract (types.ts and this file). The real factory (default-factory.ts) wraps createDetector/restoreDetector.
 import type { z } from 'zod';
-import type { StreamingDetector } from '../detector/types.js';
+import type { StreamingDetector } from './types.js';
 
 /** What the config layer needs to validate a group's `detector:` section. */
 export interface DetectorOptionsSpec {

@@ -2,7 +2,7 @@
 // it writes the points straight into typed arrays, so the raw answer (tens of MiB at 10,000 series) is never held
 // as a whole, nor copied into one buffer and one string. Like parseMatrixFast it accepts exactly the layout
 // Prometheus writes; anything else makes write() return false and the caller reads the answer the generic way.
-import type { Labels, RangeSeries } from './client.js';
+import type { Labels, RangeSeries } from './types.js';
 import { parseSampleValue } from './matrix-parser.js';
 
 const PREFIX = Buffer.from('{"status":"success","data":{"resultType":"matrix","result":[', 'latin1');

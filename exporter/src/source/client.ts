@@ -9,45 +9,10 @@ import axios, { AxiosError, type AxiosInstance } from 'axios';
 import type { IncomingMessage } from 'node:http';
 import { parseMatrixFast, parseSampleValue } from './matrix-parser.js';
 import { MatrixStreamParser } from './matrix-stream.js';
+import type { Endpoint, InstantSample, Labels, RangeSeries, RequestOutcome } from './types.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000;
-
-export type Labels = Record<string, string>;
-
-export interface InstantSample {
-  metric: Labels;
-  /** Seconds since the epoch. */
-  timestamp: number;
-  value: number;
-}
-
-/** One series of a range answer; timestamps in seconds, values as numbers (NaN, ±Inf kept). */
-export interface RangeSeries {
-  metric: Labels;
-  timestamps: Float64Array;
-  values: Float64Array;
-}
-
-/** Bounded set of request outcomes (the `outcome` label of selfheal_prometheus_requests_total). */
-export type RequestOutcome =
-  | 'success'
-  | 'timeout'
-  | 'connection_error'
-  | 'server_error'
-  | 'client_error'
-  | 'invalid_response';
-
-export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
-  'success',
-  'timeout',
-  'connection_error',
-  'server_error',
-  'client_error',
-  'invalid_response',
-];
-
-export type Endpoint = 'query' | 'query_range';
 
 export interface PrometheusClientOptions {
   url: string;

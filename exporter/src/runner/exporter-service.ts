@@ -6,10 +6,11 @@ import { pino, type Logger } from 'pino';
 import type { ExporterConfig, PrometheusConfig } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { ExporterMetrics, ScoreMetrics, exposition } from '../metrics/registry.js';
-import { PrometheusClient } from '../prometheus/client.js';
+import { PrometheusClient } from '../source/client.js';
 import { formatShard, sameShard } from '../shard/shard.js';
-import type { DetectorFactory } from './detector-factory.js';
-import { GroupRunner, type CycleResult, type EntityReport } from './group-runner.js';
+import type { DetectorFactory } from '../detector/factory.js';
+import type { EntityReport } from '../http/types.js';
+import { GroupRunner, type CycleResult } from './group-runner.js';
 
 export interface ExporterServiceOptions {
   config: ExporterConfig;
