@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { parseDuration } from '../src/config/duration.js';
 import { parseExporterConfig } from '../src/config/load.js';
 import { ExporterService } from '../src/runner/exporter-service.js';
-import type { RangeBreakdown } from '../src/runner/group-runner.js';
+import type { RangeBreakdown } from '../src/runner/types.js';
 import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { FEATURES, ensureDataset, type DatasetSpec } from './exporter-data.js';
 

@@ -18,7 +18,7 @@ import { parseExporterConfig } from '../src/config/load.js';
 import type { ExporterConfig } from '../src/config/schema.js';
 import { ExporterService } from '../src/runner/exporter-service.js';
 import type { EntityReport } from '../src/http/types.js';
-import type { CycleResult } from '../src/runner/group-runner.js';
+import type { CycleResult } from '../src/runner/types.js';
 import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { shardOf, type Shard } from '../src/shard/shard.js';
 import { parseExposition, series } from './fixtures/exposition.js';

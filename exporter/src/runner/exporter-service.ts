@@ -10,7 +10,8 @@ import { PrometheusClient } from '../source/client.js';
 import { formatShard, sameShard } from '../shard/shard.js';
 import type { DetectorFactory } from '../detector/factory.js';
 import type { EntityReport } from '../http/types.js';
-import { GroupRunner, type CycleResult } from './group-runner.js';
+import { GroupRunner } from './group-runner.js';
+import type { CycleResult } from './types.js';
 
 export interface ExporterServiceOptions {
   config: ExporterConfig;
