@@ -4,7 +4,9 @@ export {
   createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, resolveDetectorOptions,
   DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
 } from './detector/index.js';
-export { IsolationForest, IsolationForestError, type ForestOptions } from './detector/forest/isolation-forest.js';
+export { IsolationForest } from './detector/forest/isolation-forest.js';
+export { IsolationForestError } from './detector/forest/layout.js';
+export type { ForestOptions } from './detector/forest/fit.js';
 export { serializeForest, restoreForest } from './detector/forest/serialize.js';
 export { runBacktest, type BacktestOptions, type BacktestSummary } from './backtest/backtest.js';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IsolationForest, IsolationForestError } from '../src/detector/forest/isolation-forest.js';
+import { IsolationForest } from '../src/detector/forest/isolation-forest.js';
+import { IsolationForestError } from '../src/detector/forest/layout.js';
 import { averagePathLength } from '../src/detector/forest/path-length.js';
 import { Random } from '../src/detector/forest/random.js';
 import { restoreForest, serializeForest } from '../src/detector/forest/serialize.js';

@@ -2,7 +2,9 @@
 // threshold indexes and the leaf's sample count (its path length is recomputed exactly), so a 100 x 256 forest
 // takes roughly 60 KB and restores bit-identical.
 import { BinaryReader, BinaryWriter } from './binary.js';
-import { featureBits, HeapBuilder, IsolationForest, MAX_DEPTH, MAX_FEATURES, padIndex } from './isolation-forest.js';
+import { HeapBuilder } from './heap-builder.js';
+import type { IsolationForest } from './isolation-forest.js';
+import { featureBits, MAX_DEPTH, MAX_FEATURES, padIndex } from './layout.js';
 import { averagePathLength } from './path-length.js';
 
 const MAGIC = 0x46494853; // "SHIF"
