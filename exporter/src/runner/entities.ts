@@ -6,7 +6,7 @@ import type { DetectorFactory } from '../detector/factory.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import { shardOf, type Shard } from '../shard/shard.js';
 import type { Labels } from '../source/types.js';
-import type { WarnOnce } from './types.js';
+import type { WarnOnce } from './warn-once.js';
 
 export interface EntityRecord {
   readonly key: string;

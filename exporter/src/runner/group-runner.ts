@@ -20,8 +20,9 @@ import { PrometheusInstantReader, type InstantReader } from './instant-reader.js
 import { restoreGroupState, saveGroupModels, type GroupStateOptions } from './persistence.js';
 import { PrometheusRangeReader, type RangeReader } from './range-reader.js';
 import { entityReports, groupSnapshot } from './report.js';
-import { WarnOnce, type CycleResult, type GroupRunnerDeps, type RangeBreakdown } from './types.js';
+import type { CycleResult, GroupRunnerDeps, RangeBreakdown } from './types.js';
 import { UnobservedValues } from './unobserved.js';
+import { WarnOnce } from './warn-once.js';
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);

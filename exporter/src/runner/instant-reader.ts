@@ -5,7 +5,7 @@ import type { ExporterMetrics } from '../metrics/registry.js';
 import type { PrometheusClient } from '../source/client.js';
 import type { InstantSample, Labels } from '../source/types.js';
 import { entityKey, noteDuplicate, type EntityTable } from './entities.js';
-import type { WarnOnce } from './types.js';
+import type { WarnOnce } from './warn-once.js';
 import type { UnobservedValues } from './unobserved.js';
 
 /**

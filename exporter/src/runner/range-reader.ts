@@ -8,8 +8,9 @@ import { PrometheusError, type PrometheusClient } from '../source/client.js';
 import type { Labels, RangeSeries } from '../source/types.js';
 import { entityKey, noteDuplicate, type EntityTable } from './entities.js';
 import { MAX_PUSHDOWN_QUERY_LENGTH, type FeaturePushdown, type PushdownScope } from './feature-pushdown.js';
-import type { RangeBuffer, SeriesCounts, WarnOnce } from './types.js';
+import type { RangeBuffer, SeriesCounts } from './types.js';
 import type { UnobservedValues } from './unobserved.js';
+import type { WarnOnce } from './warn-once.js';
 
 /** A range read: per entity its rows over [from, to] (row r at from + r·step), unobserved values already NaN. */
 export interface RangeRead {

@@ -57,16 +57,3 @@ export interface RangeBuffer {
   /** The last row with a value (before the rows Prometheus did not observe are masked), -1 for none. */
   lastPresentRow: number;
 }
-
-/** Logs a warning once per key for the runner's life (a misconfigured query would otherwise warn every cycle). */
-export class WarnOnce {
-  private readonly warned = new Set<string>();
-
-  constructor(private readonly logger: Logger) {}
-
-  warn(key: string, message: string, extra: Record<string, unknown> = {}): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.warn(extra, message);
-  }
-}

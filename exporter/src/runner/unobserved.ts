@@ -9,7 +9,8 @@ import { SPACING_WINDOW_SECONDS, planSampleAgeCheck, sampleAgeLimit, unobservedQ
 import type { InstantSample, Labels, RangeSeries } from '../source/types.js';
 import { entityKey } from './entities.js';
 import { MAX_PUSHDOWN_QUERY_LENGTH } from './feature-pushdown.js';
-import type { RangeBuffer, WarnOnce } from './types.js';
+import type { RangeBuffer } from './types.js';
+import type { WarnOnce } from './warn-once.js';
 
 /** The features an answer series of the sample-age query concerns, and its entity's key (undefined: every entity). */
 export interface UnobservedTarget {
