@@ -12,6 +12,7 @@ import type { StreamingDetector } from '../detector/types.js';
 import type { EntityReport } from '../http/types.js';
 import type { CyclePhase, GroupSnapshot } from '../metrics/registry.js';
 import { NO_SHARD, type Shard } from '../shard/shard.js';
+import type { Labels } from '../source/types.js';
 import { groupFingerprint } from '../state/store.js';
 import { EntityTable } from './entities.js';
 import { FeaturePushdown } from './feature-pushdown.js';
@@ -82,6 +83,11 @@ export class GroupRunner {
   /** Per feature, whether the training reads carry this shard's entity matchers (sharded exporters only). */
   pushdownStates(): { group: string; feature: string; pushedDown: boolean; reason?: string }[] {
     return this.pushdown.states();
+  }
+
+  /** Whether this shard scores the entity (always, without sharding). */
+  owns(key: string, metric: Labels): boolean {
+    return this.entities.owns(key, metric);
   }
 
   /** True once a cycle has succeeded (the service is ready when every group is). */
