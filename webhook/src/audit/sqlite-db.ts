@@ -26,7 +26,7 @@ export class HealingStore {
   private wal: FileHandle | undefined;
   private syncing: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
-  private readonly stmts;
+  private readonly stmts: ReturnType<typeof prepareStatements>;
   private readonly ops: tx.SyncOps;
   /** One transaction wrapper, reused: better-sqlite3 builds BEGIN/COMMIT statements per wrapper. */
   private readonly runTx: Database.Transaction<(fn: () => unknown) => unknown>;
@@ -55,36 +55,7 @@ export class HealingStore {
     }
     const db = this.db;
     this.runTx = db.transaction((fn: () => unknown) => fn());
-    this.stmts = {
-      insertIncident: db.prepare(`INSERT INTO incidents (key, fingerprint, starts_at, service, alertname, labels, annotations, phase, result, received_at, updated_at, resolved_at)
-        VALUES (@key, @fingerprint, @starts_at, @service, @alertname, @labels, @annotations, @phase, @result, @now, @now, @resolved_at) ON CONFLICT(key) DO NOTHING`),
-      incidentByKey: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE key = ?'),
-      incidentById: db.prepare<[number], IncidentRow>(SQL.incidentById),
-      bumpNotifications: db.prepare('UPDATE incidents SET notifications = notifications + 1 WHERE id = ?'),
-      resolve: db.prepare('UPDATE incidents SET resolved_at = @resolved_at, recovery_seconds = @recovery, updated_at = @now, notifications = notifications + 1 WHERE id = @id'),
-      audit: db.prepare(SQL.insertAudit),
-      updateIncident: db.prepare(SQL.updateIncident),
-      insertAction: db.prepare<unknown[], { id: number }>(SQL.insertAction),
-      finishAction: db.prepare<unknown[], { incident_id: number }>(SQL.finishAction),
-      setActionStatus: db.prepare('UPDATE actions SET status = @status WHERE id = @id'),
-      startedToVerifying: db.prepare(SQL.startedToVerifying),
-      deferred: db.prepare<[], { n: number }>(SQL.deferred),
-      nthTarget: db.prepare<[string, number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
-      nthAll: db.prepare<[number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
-      countTarget: db.prepare<[string, number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL}`),
-      countAll: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL}`),
-      inFlight: db.prepare<[], { n: number }>(SQL.inFlight),
-      cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ${EXECUTED_SQL}`),
-      cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(SQL.cooldowns),
-      unfinished: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE phase != 'done' ORDER BY id`),
-      actionsOf: db.prepare<[number], ActionRow>(SQL.actionsOf),
-      lastAction: db.prepare<[number], ActionRow>(SQL.lastAction),
-      openAction: db.prepare<[number], ActionRow>(SQL.openAction),
-      lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(SQL.lastActionTimes),
-      getSetting: db.prepare<[string], { value: string }>(SQL.getSetting),
-      putSetting: db.prepare(SQL.putSetting),
-      prune: SQL.prune.map((sql) => db.prepare(sql)),
-    };
+    this.stmts = prepareStatements(db);
     const stmts = this.stmts;
     // The ops of the shared transactions (transactions.ts), in SQLite.
     this.ops = {
@@ -347,4 +318,38 @@ export class HealingStore {
   prune(olderThanSeconds: number): number {
     return this.run(tx.prune(this.now() - olderThanSeconds));
   }
+}
+
+/** Every statement of the SQLite store, prepared once. */
+function prepareStatements(db: Database.Database) {
+return {
+    insertIncident: db.prepare(`INSERT INTO incidents (key, fingerprint, starts_at, service, alertname, labels, annotations, phase, result, received_at, updated_at, resolved_at)
+      VALUES (@key, @fingerprint, @starts_at, @service, @alertname, @labels, @annotations, @phase, @result, @now, @now, @resolved_at) ON CONFLICT(key) DO NOTHING`),
+    incidentByKey: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE key = ?'),
+    incidentById: db.prepare<[number], IncidentRow>(SQL.incidentById),
+    bumpNotifications: db.prepare('UPDATE incidents SET notifications = notifications + 1 WHERE id = ?'),
+    resolve: db.prepare('UPDATE incidents SET resolved_at = @resolved_at, recovery_seconds = @recovery, updated_at = @now, notifications = notifications + 1 WHERE id = @id'),
+    audit: db.prepare(SQL.insertAudit),
+    updateIncident: db.prepare(SQL.updateIncident),
+    insertAction: db.prepare<unknown[], { id: number }>(SQL.insertAction),
+    finishAction: db.prepare<unknown[], { incident_id: number }>(SQL.finishAction),
+    setActionStatus: db.prepare('UPDATE actions SET status = @status WHERE id = @id'),
+    startedToVerifying: db.prepare(SQL.startedToVerifying),
+    deferred: db.prepare<[], { n: number }>(SQL.deferred),
+    nthTarget: db.prepare<[string, number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
+    nthAll: db.prepare<[number, number], { started_at: number }>(`SELECT started_at FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL} ORDER BY started_at LIMIT 1 OFFSET ?`),
+    countTarget: db.prepare<[string, number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE target = ? AND started_at > ? AND status IN ${EXECUTED_SQL}`),
+    countAll: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM actions WHERE started_at > ? AND status IN ${EXECUTED_SQL}`),
+    inFlight: db.prepare<[], { n: number }>(SQL.inFlight),
+    cooldown: db.prepare<[string, number, number], { until: number | null }>(`SELECT MAX(cooldown_until) AS until FROM actions WHERE target = ? AND incident_id != ? AND cooldown_until > ? AND status IN ${EXECUTED_SQL}`),
+    cooldowns: db.prepare<[number], { service: string; action: string; until: number }>(SQL.cooldowns),
+    unfinished: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE phase != 'done' ORDER BY id`),
+    actionsOf: db.prepare<[number], ActionRow>(SQL.actionsOf),
+    lastAction: db.prepare<[number], ActionRow>(SQL.lastAction),
+    openAction: db.prepare<[number], ActionRow>(SQL.openAction),
+    lastActions: db.prepare<[], { service: string; action: string; outcome: string; ts: number }>(SQL.lastActionTimes),
+    getSetting: db.prepare<[string], { value: string }>(SQL.getSetting),
+    putSetting: db.prepare(SQL.putSetting),
+    prune: SQL.prune.map((sql) => db.prepare(sql)),
+  };
 }
