@@ -33,10 +33,17 @@ export const SQL = {
   ],
 } as const;
 
-/** PostgreSQL's placeholders: `?` -> `$1`, `$2`, ... */
+const numberedCache = new Map<string, string>();
+
+/** PostgreSQL's placeholders: `?` -> `$1`, `$2`, ... (the statements are few: each is rewritten once). */
 export function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  let out = numberedCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    if (numberedCache.size < 1000) numberedCache.set(sql, out);
+  }
+  return out;
 }
 
 export function auditArgs(e: AuditEvent, ts: number): unknown[] {
