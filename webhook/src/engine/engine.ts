@@ -13,7 +13,6 @@ import { decideAtIngest } from './ingest-decision.js';
 import { Stopped, type EngineContext, type EngineDeps } from './stage.js';
 import { Waits } from './waits.js';
 
-
 export class HealingEngine {
   private readonly running = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
