@@ -5,7 +5,8 @@ import { errorMessage } from '../actuators/types.js';
 import { render } from '../util/template.js';
 import { waitDeferred } from './defer.js';
 import { drop, skip } from './skip.js';
-import { promqlEscape, type Announce, type Deferral, type Stage } from './stage.js';
+import { promqlEscape } from '../util/promql.js';
+import type { Announce, Deferral, Stage } from './stage.js';
 
 /** What the guard and the claim carry between attempts: the pending `matched` record and the deferral, if any. */
 export interface Admission {

@@ -93,9 +93,6 @@ export type Executed = Pick<ActionRow, 'id' | 'service' | 'action' | 'target' | 
 /** How often a deferral whose guardrail has no known end (maxConcurrent) is decided again; sooner when an action here ends. */
 export const DEFER_RECHECK_SECONDS = 5;
 
-/** A value substituted into PromQL lands inside a double-quoted string literal. */
-export const promqlEscape = (value: string, ref: string): string => (ref === 'entity' ? value : JSON.stringify(value).slice(1, -1));
-
 export const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 /** How long an action of this plan may stay deferred. */

@@ -7,7 +7,8 @@ import type { Plan } from '../policy/policy.js';
 import { formatDuration } from '../util/duration.js';
 import { render, type TemplateVars } from '../util/template.js';
 import type { Applied } from './act.js';
-import { promqlEscape, type EngineContext, type Executed, type FinalStage } from './stage.js';
+import { promqlEscape } from '../util/promql.js';
+import type { EngineContext, Executed, FinalStage } from './stage.js';
 
 export type Verified = 'succeeded' | 'failed' | 'unknown';
 

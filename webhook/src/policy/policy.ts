@@ -4,6 +4,7 @@ import { actionParamsSchema } from '../actuators/registry.js';
 import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
 import { matchesAll, parseMatcher, type Matcher } from '../util/matchers.js';
+import { promqlString } from '../util/promql.js';
 
 export interface PlannedStep {
   action: ActionName;
@@ -96,11 +97,6 @@ export function entityMatchers(labels: Record<string, string>, nonEntity: readon
     .sort()
     .map((k) => `${k}=${promqlString(labels[k] ?? '')}`)
     .join(',');
-}
-
-/** A PromQL double-quoted string literal. */
-export function promqlString(value: string): string {
-  return JSON.stringify(value);
 }
 
 export function templateVars(alert: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; status: string; startsAt: string }, nonEntity: readonly string[], action = '', target = ''): TemplateVars {
