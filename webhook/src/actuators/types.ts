@@ -48,6 +48,12 @@ export interface RetryPolicy {
   backoff: number;
 }
 
+/**
+ * An actuator, typed by the calls it takes (`C`). The engine holds every actuator as `Actuator` (any action, its
+ * parameters unknown): the policy validated each step's parameters with the actuator type's own call schema
+ * (registry.ts), so each actuator receives its calls typed, without a cast of its own. Methods (not function-typed
+ * properties) so that an `Actuator<KubernetesCall>` is an `Actuator`.
+ */
 export interface Actuator<C extends ActionCall = ActionCall> {
   readonly type: string;
   /** Absent: a call is never tried again. */
