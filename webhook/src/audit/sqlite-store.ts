@@ -1,11 +1,10 @@
 // The embedded store (default): SQLite through the synchronous HealingStore, behind the asynchronous Store
 // interface. One process owns the file, so there is nobody to share incidents with: every claim succeeds and
 // everything unfinished is taken over at start.
-import type { ReceivedAlert } from '../receiver/payload.js';
-import { HealingStore, type StoreOptions } from './store.js';
+import { HealingStore, type StoreOptions } from './sqlite-db.js';
 import type {
   ActionRow, ActionStatus, AuditEvent, AuditRow, ClaimRequest, ClaimResult, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
-  IngestOutcome, StepRecord, Store,
+  IngestOutcome, StepRecord, Store, StoredAlert,
 } from './types.js';
 
 export class SqliteStore implements Store {
@@ -36,7 +35,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  async ingest(batches: readonly (readonly ReceivedAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]> {
+  async ingest(batches: readonly (readonly StoredAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]> {
     const results = this.sqlite.ingest(batches, decide);
     await this.sqlite.flushToDisk();
     return results;

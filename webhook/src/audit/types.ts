@@ -3,7 +3,20 @@
 // that must be atomic is one method here (one transaction in the implementation): claiming an action
 // checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
 import type { ActionName, Guardrail } from '../actions.js';
-import type { ReceivedAlert } from '../receiver/payload.js';
+
+/**
+ * An alert as the store records it: one occurrence (`key` = fingerprint@startsAt) with its labels. The receiver's
+ * ReceivedAlert has these fields; declared here so the store does not depend on the receiver above it.
+ */
+export interface StoredAlert {
+  key: string;
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  startsAt: string;
+  endsAt?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 
 /** `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
 export type Phase = 'pending' | 'acting' | 'verifying' | 'deferred' | 'done';
@@ -108,13 +121,13 @@ export interface ImmediateDecision {
 }
 
 /** Decides a new alert at ingest if it can be decided at once; undefined: it needs the engine (a real action). */
-export type IngestDecider = (alert: ReceivedAlert, incidentId: number) => ImmediateDecision | undefined;
+export type IngestDecider = (alert: StoredAlert, incidentId: number) => ImmediateDecision | undefined;
 
 /** What ingesting one alert did. */
 export type IngestOutcome =
-  | { kind: 'new'; incidentId: number; alert: ReceivedAlert; decided?: ImmediateDecision }
+  | { kind: 'new'; incidentId: number; alert: StoredAlert; decided?: ImmediateDecision }
   | { kind: 'duplicate'; incidentId: number; pending: boolean }
-  | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: ReceivedAlert }
+  | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: StoredAlert }
   | { kind: 'already_resolved'; incidentId: number };
 
 /** What the guardrails need, read inside the claiming transaction. */
@@ -189,7 +202,7 @@ export interface Store {
    * Records alerts from several requests in ONE transaction and resolves once it is durable (the caller
    * acknowledges after that). `decide` writes immediate decisions in the same transaction.
    */
-  ingest(batches: readonly (readonly ReceivedAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]>;
+  ingest(batches: readonly (readonly StoredAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]>;
 
   incident(id: number): Promise<IncidentRow | undefined>;
   /** Takes the incident for this replica unless another live replica holds it; false: leave it alone. */
