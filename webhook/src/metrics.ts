@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import {
   ACTIONS, GUARD_DECISIONS, GUARDRAILS, HEALING_FAMILIES as F, OUTCOMES, promClientOptions, type ActionName, type GuardDecision, type Guardrail, type Outcome,
 } from '@selfheal/contracts';
-import type { Store } from './store/types.js';
+import type { Store } from './audit/types.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
 const MAX_SERVICES = 500;

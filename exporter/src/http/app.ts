@@ -1,6 +1,6 @@
 // The exporter's HTTP interface (express): metrics, health, readiness, and the entities as JSON.
 import express, { type Express } from 'express';
-import type { EntityReport } from '../service/group-runner.js';
+import type { EntityReport } from './types.js';
 
 /** What the HTTP layer needs from the service. */
 export interface ExporterHttpSource {

@@ -3,7 +3,7 @@
 // maxScoreAge is withheld, so that no alert fires on stale data.
 import { EXPORTER_FAMILIES as F, SCORE_FAMILIES as S, SCORE_LABELS, expositionType, promClientOptions, type MetricFamily } from '@selfheal/contracts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../prometheus/client.js';
+import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../source/types.js';
 
 export type EntityState = 'warming' | 'ready' | 'stale';
 export const ENTITY_STATES: readonly EntityState[] = ['warming', 'ready', 'stale'];

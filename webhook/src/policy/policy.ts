@@ -1,8 +1,10 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
 import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '@selfheal/contracts';
-import { actionParamsSchema, type ActuatorConfig, type Config, type RuleConfig, type TargetConfig } from '../config/schema.js';
+import { actionParamsSchema } from '../actuators/registry.js';
+import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
-import { matchesAll, parseMatcher, type Matcher } from './matchers.js';
+import { matchesAll, parseMatcher, type Matcher } from '../util/matchers.js';
+import { promqlString } from '../util/promql.js';
 
 export interface PlannedStep {
   action: ActionName;
@@ -95,11 +97,6 @@ export function entityMatchers(labels: Record<string, string>, nonEntity: readon
     .sort()
     .map((k) => `${k}=${promqlString(labels[k] ?? '')}`)
     .join(',');
-}
-
-/** A PromQL double-quoted string literal. */
-export function promqlString(value: string): string {
-  return JSON.stringify(value);
 }
 
 export function templateVars(alert: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; status: string; startsAt: string }, nonEntity: readonly string[], action = '', target = ''): TemplateVars {
