@@ -9,10 +9,9 @@ export { serializeForest, restoreForest } from './forest/serialize.js';
 export { runBacktest, type BacktestOptions, type BacktestSummary } from './backtest/backtest.js';
 
 // The exporter service.
-export { ConfigError, loadExporterConfig, parseExporterConfig } from './config/load.js';
+export { loadExporterConfig, parseExporterConfig } from './config/load.js';
 export { checkExporterConfigWith, summarizeExporterConfig, type ConfigCheck } from './config/check.js';
 export { exporterConfigSchema, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
-export { parseDuration, formatDuration } from './config/duration.js';
 export { PrometheusClient, PrometheusError, type InstantSample, type RangeSeries, type RequestOutcome } from './prometheus/client.js';
 export { ExporterMetrics, ScoreMetrics } from './metrics/registry.js';
 export { ExporterService, type ExporterServiceOptions } from './service/exporter-service.js';

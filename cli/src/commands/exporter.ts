@@ -1,7 +1,8 @@
 // `selfheal exporter --config FILE`: the anomaly exporter service.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, ShardError, defaultDetectorFactory, parseShard, runExporter, type Shard } from '@selfheal/exporter';
+import { ConfigError } from '@selfheal/contracts';
+import { ShardError, defaultDetectorFactory, parseShard, runExporter, type Shard } from '@selfheal/exporter';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
