@@ -4,6 +4,7 @@
 // replicas on one PostgreSQL store, an incident is worked on by the replica that claimed it in the store.
 // An action held back by a guardrail that lifts by itself (cooldown, rate limit, concurrency) is deferred: the
 // incident waits, durably (phase `deferred`), and the action is decided again when the guardrail lifts.
+import { escapePromqlString, roughDuration } from '@selfheal/contracts';
 import type { Logger } from 'pino';
 import { LIFTING_GUARDRAILS, type ActionName, type Guardrail, type Outcome } from './actions.js';
 import type { Actuator } from './actuators/types.js';
@@ -18,7 +19,6 @@ import { templateVars, type Plan, type Policy } from './policy/policy.js';
 import type { ReceivedAlert } from './receiver/payload.js';
 import type { ActionRow, AuditEvent, GuardVerdict, ImmediateDecision, IncidentRow, IncidentUpdate, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { formatDuration } from './util/duration.js';
 import { render, type TemplateVars } from './util/template.js';
 import type { PrometheusClient } from './verify/prometheus.js';
 
@@ -59,7 +59,7 @@ type Wake = 'resolved' | 'capacity' | 'stop';
 type Executed = Pick<ActionRow, 'id' | 'service' | 'action' | 'target' | 'step' | 'started_at'>;
 
 /** A value substituted into PromQL lands inside a double-quoted string literal. */
-const promqlEscape = (value: string, ref: string): string => (ref === 'entity' ? value : JSON.stringify(value).slice(1, -1));
+const promqlEscape = (value: string, ref: string): string => (ref === 'entity' ? value : escapePromqlString(value));
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
@@ -460,7 +460,7 @@ export class HealingEngine {
     // An end at or before now (the counters moved since they were read) is no end: look again shortly.
     const liftsAt = verdict.liftsAt !== undefined && verdict.liftsAt > now ? verdict.liftsAt : undefined;
     if ((liftsAt !== undefined && liftsAt > deadline) || (liftsAt === undefined && now >= deadline)) {
-      const reason = `${verdict.reason}; it cannot run within maxDefer (${formatDuration(maxDefer)} after it was first held back)`;
+      const reason = `${verdict.reason}; it cannot run within maxDefer (${roughDuration(maxDefer)} after it was first held back)`;
       await store.recordStep({
         announce,
         action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
@@ -584,7 +584,7 @@ export class HealingEngine {
         lastError = errorMessage(err);
       }
       const now = this.now();
-      if (deadline - now <= 0) return finish('failed', `verification failed: ${query} did not hold within ${formatDuration(timeout)}${lastError ? ` (last error: ${lastError})` : ''}`);
+      if (deadline - now <= 0) return finish('failed', `verification failed: ${query} did not hold within ${roughDuration(timeout)}${lastError ? ` (last error: ${lastError})` : ''}`);
       await this.pause(inc.id, Math.min(now + interval, deadline));
     }
   }

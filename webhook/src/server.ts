@@ -9,9 +9,11 @@ import { HttpActuator } from './actuators/http/http-actuator.js';
 import { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 import type { Actuator } from './actuators/types.js';
 import { checkConfigFiles } from './config/files.js';
-import { ConfigError, formatIssues } from './config/load.js';
+import { ConfigError, formatConfigIssue, parseDuration, parseListenAddress, type CatalogueError } from '@selfheal/contracts';
+import { formatIssues } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HealingEngine } from './engine.js';
+import { errorBody, webhookErrors } from './errors.js';
 import { GrafanaAnnotator } from './escalation/grafana.js';
 import { Notifier } from './escalation/notify.js';
 import { PauseSwitch } from './guardrails/pause.js';
@@ -26,7 +28,6 @@ import type { HealingStore } from './store/store.js';
 import type { Store } from './store/types.js';
 import { parseByteSize } from './util/bytes.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { parseDuration } from './util/duration.js';
 import { parseRfc3339 } from './util/rfc3339.js';
 import { PrometheusClient } from './verify/prometheus.js';
 
@@ -86,13 +87,20 @@ const JSON_TYPE = /^application\/([\w.!#$&^-]+\+)?json\s*(;.*)?$/i;
 
 const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** An error of the catalogue as the status and body of an answer. */
+const errorAnswer = (error: CatalogueError): { status: number; body: Record<string, unknown> } => ({ status: error.statusCode, body: errorBody(error) });
+
+function sendError(res: Response, error: CatalogueError): void {
+  res.status(error.statusCode).json(errorBody(error));
+}
+
 export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const logger = opts.logger ?? pino({ name: 'selfheal-webhook' });
   // Every secret file and kubeconfig the config names must be there now, not when the first action runs.
   checkConfigFiles(config, opts.configFile);
   // In bytes: express's own parser reads some forms the config accepts (" 1mb") differently.
   const bodyLimit = parseByteSize(config.bodyLimit);
-  if (bodyLimit === undefined) throw new ConfigError(opts.configFile ?? '<config>', [`bodyLimit: ${JSON.stringify(config.bodyLimit)} is not a size`]);
+  if (bodyLimit === undefined) throw new ConfigError(opts.configFile ?? '<config>', [{ path: ['bodyLimit'], message: `${JSON.stringify(config.bodyLimit)} is not a size` }]);
   const authenticate = makeAuthenticator(config.auth);
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
@@ -145,7 +153,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const requireAuth = (req: Request, res: Response, next: NextFunction): void => {
     if (authenticate(req.headers.authorization)) return next();
     res.setHeader('WWW-Authenticate', config.auth.type === 'basic' ? 'Basic realm="selfheal"' : 'Bearer realm="selfheal"');
-    res.status(401).json({ status: 'error', error: 'unauthorized: missing or wrong credentials' });
+    sendError(res, new webhookErrors.Unauthorized());
   };
   // `__proto__` keys would be silently dropped by object construction: refuse them outright. The reviver
   // (slow) only runs when the text could contain one, escaped or not.
@@ -159,7 +167,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     try {
       req.body = raw === '' ? undefined : JSON.parse(raw, /__proto__|\\u/.test(raw) ? reviver : undefined);
     } catch (err) {
-      res.status(400).json({ status: 'error', error: `body is not valid JSON: ${(err as Error).message.slice(0, 200)}` });
+      sendError(res, new webhookErrors.InvalidJson((err as Error).message));
       return;
     }
     next();
@@ -182,7 +190,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     // Alertmanager sends `Content-Type: application/json`; a body without a type is not taken for JSON.
     const type = req.headers['content-type'] ?? '';
     if (!JSON_TYPE.test(type)) {
-      res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}` });
+      sendError(res, new webhookErrors.UnsupportedMediaType(type));
       return;
     }
     next();
@@ -195,8 +203,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   async function acceptAlerts(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
     const parsed = payloadSchema.safeParse(body);
     if (!parsed.success) {
-      const errors = formatIssues(parsed.error.issues.slice(0, 10));
-      return { status: 400, body: { status: 'error', error: `invalid Alertmanager webhook payload: ${errors.join('; ')}` } };
+      return errorAnswer(new webhookErrors.InvalidPayload(formatIssues(parsed.error.issues.slice(0, 10)).map((issue) => formatConfigIssue(issue))));
     }
     const alerts = parsed.data.alerts.map(toReceived);
     let outcomes;
@@ -205,7 +212,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     } catch (err) {
       // Not recorded: ask Alertmanager to retry (it retries 5xx, not 4xx).
       logger.error({ err }, 'could not record alerts; answering 500 so Alertmanager retries');
-      return { status: 500, body: { status: 'error', error: 'could not record the alerts durably; retry' } };
+      return errorAnswer(new webhookErrors.NotRecorded());
     }
     const counts = { new: 0, duplicate: 0, resolved: 0 };
     for (const o of outcomes) {
@@ -251,20 +258,21 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       res.end(text);
     };
     req.on('data', (c: Buffer) => { size += c.length; if (size <= length) chunks.push(c); });
-    req.on('error', () => { if (!res.headersSent) send(400, { status: 'error', error: 'request aborted' }); });
+    const sendFailure = (error: CatalogueError) => { const a = errorAnswer(error); send(a.status, a.body); };
+    req.on('error', () => { if (!res.headersSent) sendFailure(new webhookErrors.RequestAborted()); });
     req.on('end', () => {
-      if (size !== length) { send(400, { status: 'error', error: `body length ${size} does not match Content-Length ${length}` }); return; }
+      if (size !== length) { sendFailure(new webhookErrors.LengthMismatch(size, length)); return; }
       const raw = Buffer.concat(chunks, size).toString('utf8');
       let body: unknown;
       try {
         body = JSON.parse(raw, /__proto__|\\u/.test(raw) ? reviver : undefined);
       } catch (err) {
-        send(400, { status: 'error', error: `body is not valid JSON: ${(err as Error).message.slice(0, 200)}` });
+        sendFailure(new webhookErrors.InvalidJson((err as Error).message));
         return;
       }
       acceptAlerts(body).then((a) => send(a.status, a.body), (err: unknown) => {
         logger.error({ err }, 'request failed');
-        send(500, { status: 'error', error: 'internal error' });
+        sendFailure(new webhookErrors.Internal());
       });
     });
     return true;
@@ -272,21 +280,21 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
 
   app.get('/api/v1/actions', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const rows = await store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
   });
   app.get('/api/v1/incidents', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const state = one(req.query.state);
-    if (state !== undefined && state !== 'open' && state !== 'resolved') { res.status(400).json({ status: 'error', error: 'state must be open or resolved' }); return; }
+    if (state !== undefined && state !== 'open' && state !== 'resolved') { sendError(res, new webhookErrors.InvalidState()); return; }
     const rows = await store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, labels: JSON.parse(r.labels) as unknown, annotations: JSON.parse(r.annotations) as unknown })) });
   });
   app.get('/api/v1/audit', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const incident = one(req.query.incident);
     const rows = await store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
@@ -296,7 +304,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     const body = (req.body ?? {}) as { paused?: unknown; reason?: unknown };
     const paused = body.paused === undefined ? true : body.paused;
     if (typeof paused !== 'boolean' || (body.reason !== undefined && typeof body.reason !== 'string')) {
-      res.status(400).json({ status: 'error', error: 'body must be {"paused": true|false, "reason"?: string}' });
+      sendError(res, new webhookErrors.InvalidPauseBody());
       return;
     }
     const state = await pause.set(paused, typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined);
@@ -304,14 +312,19 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     res.json({ status: 'success', data: state });
   });
 
-  app.use((_req, res) => { res.status(404).json({ status: 'error', error: 'not found' }); });
+  app.use((_req, res) => { sendError(res, new webhookErrors.NotFound()); });
   // body-parser errors carry an HTTP status (400 malformed JSON, 413 too large, 415 charset); anything else is ours.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
     const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
     if (status === 500) logger.error({ err }, 'request failed');
-    const message = e.type === 'entity.parse.failed' ? `body is not valid JSON: ${e.message ?? ''}` : e.type === 'entity.too.large' ? `body larger than ${config.bodyLimit}` : status === 500 ? 'internal error' : (e.message ?? 'bad request');
-    if (!res.headersSent) res.status(status).json({ status: 'error', error: message });
+    const error = e.type === 'entity.parse.failed' ? new webhookErrors.InvalidJson(e.message ?? '')
+      : e.type === 'entity.too.large' ? new webhookErrors.BodyTooLarge(config.bodyLimit)
+      : e.type === 'request.aborted' ? new webhookErrors.RequestAborted()
+      : status === 415 ? new webhookErrors.UnsupportedBodyEncoding(e.message ?? 'unsupported body encoding')
+      : status === 500 ? new webhookErrors.Internal()
+      : new webhookErrors.BadRequest(e.message ?? 'bad request');
+    if (!res.headersSent) sendError(res, error);
   });
 
   let server: Server | undefined;
@@ -323,9 +336,9 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       // Schema and migrations first (PostgreSQL: waits for the server up to store.connectTimeout).
       await store.open();
       await metrics.restore();
-      const [cfgHost = '127.0.0.1', cfgPort = '9189'] = config.listen.split(/:(?=\d+$)/);
-      const h = host ?? (cfgHost || '0.0.0.0');
-      const p = port ?? Number(cfgPort);
+      const configured = parseListenAddress(config.listen);
+      const h = host ?? configured.host;
+      const p = port ?? configured.port;
       await new Promise<void>((resolve, reject) => {
         const s = createServer((req, res) => { if (!fastAlerts(req, res)) app(req, res); });
         s.once('error', (err) => reject(new Error(`listen: cannot listen on ${h}:${p}: ${err.message}`, { cause: err })));

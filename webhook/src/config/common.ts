@@ -1,18 +1,10 @@
 // Small zod building blocks shared by the config schemas.
+import { durationSchema } from '@selfheal/contracts';
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
 import { checkTemplate } from '../util/template.js';
 
 /** Seconds, written as a Prometheus duration ("30s", "5m") or a number of seconds. */
-export const duration = z.unknown().transform((value, ctx): number => {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  const seconds = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (seconds === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value) ?? 'nothing'} is not a duration; write e.g. 30s, 5m, 1h, 1d (or seconds as a number)` });
-    return z.NEVER;
-  }
-  return seconds;
-});
+export const duration = durationSchema({ numbers: true });
 
 /** A string that may contain `{{ labels.X }}` placeholders; checked when the config loads. */
 export const template = z.string().superRefine((text, ctx) => {

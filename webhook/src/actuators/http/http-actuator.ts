@@ -1,7 +1,7 @@
 // Calls an application's admin API or a runbook-automation service: templated URL, method and JSON body,
 // with a timeout and retries on network errors and 5xx.
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryWithBackoff, type RetryOptions } from '@selfheal/contracts';
 import axios from 'axios';
 import { render, renderDeep } from '../../util/template.js';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
@@ -10,7 +10,11 @@ import { renderUrl } from './url.js';
 
 export class HttpActuator implements Actuator {
   readonly type = 'http' as const;
-  constructor(private readonly config: HttpActuatorConfig) {}
+  /** `sleep`: the wait between retries (tests inject one that does not wait). */
+  constructor(
+    private readonly config: HttpActuatorConfig,
+    private readonly sleep?: RetryOptions['sleep'],
+  ) {}
 
   /** Read when acting, not at start: a rotated token is picked up, and describe/replay never need the file. */
   private async token(): Promise<string | undefined> {
@@ -59,23 +63,31 @@ export class HttpActuator implements Actuator {
     const { call, url, headers, body } = prepared;
     const attempts = this.config.retries + 1;
     let last = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
-      try {
-        const res = await axios.request({
-          method: call.method, url, headers, data: body, timeout: this.config.timeout * 1000, signal: req.signal,
-          validateStatus: () => true, maxRedirects: 0, responseType: 'text', transformResponse: (d: unknown) => d,
-        });
+    try {
+      // Network errors and 5xx are thrown (retried); any other answer is the result.
+      return await retryWithBackoff(async (n): Promise<ActionResult> => {
+        const attempt = n + 1;
+        if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
+        let res;
+        try {
+          res = await axios.request({
+            method: call.method, url, headers, data: body, timeout: this.config.timeout * 1000, signal: req.signal,
+            validateStatus: () => true, maxRedirects: 0, responseType: 'text', transformResponse: (d: unknown) => d,
+          });
+        } catch (err) {
+          last = `${call.method} ${url}: ${errorMessage(err)}`;
+          throw err;
+        }
         const ok = call.expectStatus ? call.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
         const snippet = String(res.data ?? '').slice(0, 2000);
         if (ok) return { outcome: 'succeeded', reason: `${call.method} ${url} answered ${res.status}`, detail: { status: res.status, attempt, response: snippet } };
         last = `${call.method} ${url} answered ${res.status}: ${snippet.slice(0, 200)}`;
         if (res.status < 500) return { outcome: 'failed', reason: last, detail: { status: res.status, attempt, response: snippet } };
-      } catch (err) {
-        last = `${call.method} ${url}: ${errorMessage(err)}`;
-      }
-      if (attempt < attempts) await sleep(this.config.retryBackoff * 1000 * 2 ** (attempt - 1), undefined, { signal: req.signal }).catch(() => undefined);
+        throw new Error(last);
+      }, { retries: this.config.retries, backoffSeconds: this.config.retryBackoff, signal: req.signal, ...(this.sleep ? { sleep: this.sleep } : {}) });
+    } catch {
+      if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
+      return { outcome: 'failed', reason: `${last} (after ${attempts} attempt${attempts > 1 ? 's' : ''})` };
     }
-    return { outcome: 'failed', reason: `${last} (after ${attempts} attempt${attempts > 1 ? 's' : ''})` };
   }
 }
