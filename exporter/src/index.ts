@@ -11,7 +11,7 @@ export { runBacktest, type BacktestOptions, type BacktestSummary } from './backt
 // The exporter service.
 export { loadExporterConfig, parseExporterConfig } from './config/load.js';
 export { checkExporterConfigWith, summarizeExporterConfig, type ConfigCheck } from './config/check.js';
-export { exporterConfigSchema, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
+export { exporterConfigSchema, LISTEN_OPTIONS as EXPORTER_LISTEN_OPTIONS, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
 export { PrometheusClient, PrometheusError, type InstantSample, type RangeSeries, type RequestOutcome } from './prometheus/client.js';
 export { ExporterMetrics, ScoreMetrics } from './metrics/registry.js';
 export { ExporterService, type ExporterServiceOptions } from './service/exporter-service.js';

@@ -7,6 +7,9 @@ import { durationSchema, listenAddressSchema } from '@selfheal/contracts';
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
 export const RESERVED_LABELS = ['group', 'feature', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
 
+/** `listen`: HOST:PORT; port 0 lets the system pick a free one (tests). Also checks `--listen`. */
+export const LISTEN_OPTIONS = { example: '127.0.0.1:9188', ephemeralPort: true } as const;
+
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** A Prometheus duration string in the file ("15s", "6h"), seconds after parsing. */
@@ -122,8 +125,7 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
   return z
     .strictObject({
       prometheus: prometheusSchema,
-      /** HOST:PORT; port 0 lets the system pick a free one (tests). */
-      listen: listenAddressSchema({ example: '127.0.0.1:9188', ephemeralPort: true }).default('127.0.0.1:9188'),
+      listen: listenAddressSchema(LISTEN_OPTIONS).default('127.0.0.1:9188'),
       stateDir: nonEmpty('directory where models are saved and restored from').optional(),
       saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

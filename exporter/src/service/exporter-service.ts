@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { parseListenAddress } from '@selfheal/contracts';
-import type { ExporterConfig, PrometheusConfig } from '../config/schema.js';
+import { LISTEN_OPTIONS, type ExporterConfig, type PrometheusConfig } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { ExporterMetrics, ScoreMetrics, exposition } from '../metrics/registry.js';
 import { PrometheusClient } from '../prometheus/client.js';
@@ -132,7 +132,7 @@ export class ExporterService {
   }
 
   private listen(): Promise<string> {
-    const { host, port } = parseListenAddress(this.config.listen, { ephemeralPort: true });
+    const { host, port } = parseListenAddress(this.config.listen, LISTEN_OPTIONS);
     const app = createApp(this);
     return new Promise((resolve, reject) => {
       const server = app.listen(port, host, (error?: Error) => {
