@@ -7,6 +7,7 @@ import {
   AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
   type V1Pod, type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { escapePromqlString } from '@selfheal/contracts';
 import type { z } from 'zod';
 import { render } from '../../util/template.js';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
@@ -135,7 +136,7 @@ export class KubernetesActuator implements Actuator {
   private async quarantine(t: KubernetesTarget, p: Params<'quarantine'>, req: ActionRequest): Promise<ActionResult> {
     let podName = req.vars.labels[p.podLabel];
     if (!podName && p.worstInstanceQuery && req.prometheus) {
-      const q = render(p.worstInstanceQuery, req.vars, (v, ref) => (ref === 'entity' ? v : JSON.stringify(v).slice(1, -1)));
+      const q = render(p.worstInstanceQuery, req.vars, (v, ref) => (ref === 'entity' ? v : escapePromqlString(v)));
       const samples = await req.prometheus.query(q, req.signal);
       const worst = [...samples].sort((a, b) => Number(b.value[1]) - Number(a.value[1]))[0];
       podName = worst?.metric[p.podLabel];
