@@ -8,9 +8,9 @@ import { freePort, promAlerts, promQuery, startStack, waitFor, type Stack } from
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExporterConfig } from '../src/config/schema.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import type { EntityReport } from '../src/service/group-runner.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import type { EntityReport } from '../src/http/types.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { parseExporterConfig } from '../src/config/load.js';
 import { scrape, series } from './fixtures/exposition.js';
 import { FIXTURE_FEATURES, FIXTURE_METRICS, backfillFixtureHistory, startFixtureTarget, type FixtureTarget } from './fixtures/fixture-target.js';

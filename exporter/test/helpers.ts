@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { ConfigError } from '@selfheal/contracts';
 import { parseExporterConfig } from '../src/config/load.js';
-import { Random } from '../src/forest/random.js';
+import { Random } from '../src/detector/forest/random.js';
 
 export function gaussian(rng: Random): number {
   const u = Math.max(rng.next(), 1e-300);

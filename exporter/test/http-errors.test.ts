@@ -1,7 +1,7 @@
 // The exporter's HTTP error answers come from its catalogue (src/errors.ts): asserted by code over real HTTP.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type ExporterHttpSource } from '../src/http/app.js';
-import { ERROR_CODE_HEADER, exporterErrors } from '../src/errors.js';
+import { ERROR_CODE_HEADER, exporterErrors } from '../src/http/errors.js';
 import { listenLoopback } from './helpers.js';
 
 function source(overrides: Partial<ExporterHttpSource> = {}): ExporterHttpSource {

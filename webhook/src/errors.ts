@@ -26,3 +26,13 @@ export const webhookErrors = defineCatalogue({
 export function errorBody(error: CatalogueError): { status: 'error'; error: string; code: string } {
   return { status: 'error', error: error.message, code: error.code };
 }
+
+/** An error of the catalogue as the status and body of an answer (the receiver's answers, whichever HTTP path). */
+export function errorAnswer(error: CatalogueError): { status: number; body: Record<string, unknown> } {
+  return { status: error.statusCode, body: errorBody(error) };
+}
+
+/** Answers an express request with an error of the catalogue. */
+export function sendError(res: { status(code: number): { json(body: unknown): unknown } }, error: CatalogueError): void {
+  res.status(error.statusCode).json(errorBody(error));
+}

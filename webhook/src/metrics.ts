@@ -1,7 +1,7 @@
 // The healing service's Prometheus metrics (names fixed in docs/contracts.md; the Grafana panel reads them).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ACTIONS, GUARD_DECISIONS, GUARDRAILS, OUTCOMES, type ActionName, type GuardDecision, type Guardrail, type Outcome } from './actions.js';
-import type { Store } from './store/types.js';
+import type { Store } from './audit/types.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
 const MAX_SERVICES = 500;

@@ -12,7 +12,7 @@ import { loadConfig, parseConfig } from '../src/config/load.js';
 import { configFileProblems } from '../src/config/files.js';
 import { templateVars } from '../src/policy/policy.js';
 import { formatReplay, replay } from '../src/replay.js';
-import { createHealer } from '../src/server.js';
+import { createHealer } from '../src/app.js';
 import { startServer, tempDir, testConfig, type TestServer } from './support/harness.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

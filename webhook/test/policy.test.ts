@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ConfigError } from '@selfheal/contracts';
 import { checkWebhookConfig, parseConfig, parseConfigText } from '../src/config/load.js';
-import { matches, parseMatcher } from '../src/policy/matchers.js';
+import { matches, parseMatcher } from '../src/util/matchers.js';
 import { Policy, templateVars } from '../src/policy/policy.js';
 import { render } from '../src/util/template.js';
 

@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, parseYaml, readConfigText, type ConfigIssue, type KeyPath, type Position } from '@selfheal/contracts';
 import type { z } from 'zod';
-import type { DetectorOptionsSpec } from '../service/detector-factory.js';
+import type { DetectorOptionsSpec } from '../detector/factory.js';
 import { detectorOptionsSchema } from './detector-options.js';
 import { detectorScheduleOptions, exporterConfigSchema, type ExporterConfig } from './schema.js';
 

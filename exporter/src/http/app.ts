@@ -1,8 +1,8 @@
 // The exporter's HTTP interface (express): metrics, health, readiness, and the entities as JSON.
 import express, { type Express, type Response } from 'express';
 import type { CatalogueError } from '@selfheal/contracts';
-import { errorResponse, exporterErrors } from '../errors.js';
-import type { EntityReport } from '../service/group-runner.js';
+import { errorResponse, exporterErrors } from './errors.js';
+import type { EntityReport } from './types.js';
 
 /** What the HTTP layer needs from the service. */
 export interface ExporterHttpSource {

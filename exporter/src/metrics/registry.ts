@@ -2,7 +2,7 @@
 // snapshot the scheduled cycles keep (never computed on a scrape); a score older than its group's
 // maxScoreAge is withheld, so that no alert fires on stale data.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../prometheus/client.js';
+import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../source/types.js';
 
 export type EntityState = 'warming' | 'ready' | 'stale';
 export const ENTITY_STATES: readonly EntityState[] = ['warming', 'ready', 'stale'];

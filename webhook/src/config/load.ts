@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
 /** Each zod issue as a problem naming its key (the messages start with the key: tests and docs rely on it). */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+export function zodConfigIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
   return issues.map((issue): ConfigIssue => {
     if (issue.code === 'unrecognized_keys') return { path: issue.path, message: `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
@@ -19,10 +19,15 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[]
   });
 }
 
+/** The same problems as lines ("alerts[0].startsAt: ..."): the receiver's 400 answers and replay's notes. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return zodConfigIssues(issues).map((issue) => formatConfigIssue(issue));
+}
+
 /** Validates an already-parsed config object. */
 export function parseConfig(raw: unknown, file = '<config>'): Config {
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  if (!result.success) throw new ConfigError(file, zodConfigIssues(result.error.issues));
   return result.data;
 }
 

@@ -2,12 +2,10 @@
 import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
 import { z } from 'zod';
 import { ACTIONS, type ActionName } from '../actions.js';
-import { execActuatorSchema, execCallSchema } from '../actuators/exec/config.js';
-import { httpActuatorSchema, httpCallSchema } from '../actuators/http/config.js';
-import { kubernetesActionSchemas, kubernetesActuatorSchema, kubernetesTargetSchema } from '../actuators/kubernetes/config.js';
-import { parseMatcher } from '../policy/matchers.js';
+import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
+import { parseMatcher } from '../util/matchers.js';
 import { parseByteSize } from '../util/bytes.js';
-import { duration, nonEmpty, template, url } from './common.js';
+import { duration, nonEmpty, template, url } from '../util/schema-parts.js';
 
 const actionName = z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
 
@@ -115,7 +113,7 @@ const ruleSchema = z.strictObject({
 
 const targetSchema = z.strictObject({
   actuator: nonEmpty,
-  kubernetes: kubernetesTargetSchema.optional(),
+  ...targetSettingsSchemas,
   /** Per-action parameters (the actuator's own schema); rules may override them. */
   actions: z.partialRecord(actionName, z.unknown()).default({}),
 });
@@ -152,9 +150,7 @@ export const configSchema = z.strictObject({
   grafana: z.strictObject({ url, tokenFile: nonEmpty, tags: z.array(z.string()).default(['selfheal']), timeout: duration.default(5) }).optional(),
   /** Overrides of the default feature → action mapping, by feature prefix (e.g. cpu: restart). */
   featureActions: z.record(z.string(), actionName).default({}),
-  actuators: z.record(z.string(), z.discriminatedUnion('type', [kubernetesActuatorSchema, httpActuatorSchema, execActuatorSchema], {
-    error: 'actuator type must be kubernetes, http or exec',
-  })).default({}),
+  actuators: z.record(z.string(), actuatorConfigSchema).default({}),
   targets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'target names use letters, digits, . _ -'), targetSchema).default({}),
   rules: z.array(ruleSchema).default([]),
 }).superRefine((cfg, ctx) => {
@@ -189,10 +185,3 @@ export type Config = z.infer<typeof configSchema>;
 export type RuleConfig = Config['rules'][number];
 export type TargetConfig = Config['targets'][string];
 export type ActuatorConfig = Config['actuators'][string];
-
-/** The parameter schema of `action` on an actuator type. */
-export function actionParamsSchema(type: ActuatorConfig['type'], action: ActionName): z.ZodType {
-  if (type === 'kubernetes') return kubernetesActionSchemas[action];
-  if (type === 'http') return httpCallSchema;
-  return execCallSchema;
-}

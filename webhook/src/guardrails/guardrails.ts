@@ -2,7 +2,7 @@
 // guard is asynchronous (PromQL) and is checked by the engine just before these.
 import { roughDuration } from '@selfheal/contracts';
 import type { Config } from '../config/schema.js';
-import type { ClaimRequest, GuardSnapshot, GuardVerdict } from '../store/types.js';
+import type { ClaimRequest, GuardSnapshot, GuardVerdict } from '../audit/types.js';
 
 /** `liftsAt` of a limit that never lifts (`max: 0`): the action is skipped, not deferred. */
 export const NEVER = Number.POSITIVE_INFINITY;

@@ -1,9 +1,10 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
 import { labelMatchers } from '@selfheal/contracts';
 import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '../actions.js';
-import { actionParamsSchema, type ActuatorConfig, type Config, type RuleConfig, type TargetConfig } from '../config/schema.js';
+import { actionParamsSchema } from '../actuators/registry.js';
+import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
-import { matchesAll, parseMatcher, type Matcher } from './matchers.js';
+import { matchesAll, parseMatcher, type Matcher } from '../util/matchers.js';
 
 export interface PlannedStep {
   action: ActionName;
