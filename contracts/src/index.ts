@@ -3,3 +3,7 @@
 export * from './metrics/index.js';
 export * from './alert/index.js';
 export * from './actions/index.js';
+export * from './config/index.js';
+export * from './errors/index.js';
+export * from './promql/index.js';
+export * from './retry/index.js';

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startStack } from '@selfheal/stack';
 import { pino } from 'pino';
-import { parseDuration } from '../src/config/duration.js';
+import { parseDuration } from '@selfheal/contracts';
 import { parseExporterConfig } from '../src/config/load.js';
 import { ExporterService } from '../src/runner/exporter-service.js';
 import type { RangeBreakdown } from '../src/runner/types.js';

@@ -11,10 +11,9 @@ export { serializeForest, restoreForest } from './detector/forest/serialize.js';
 export { runBacktest, type BacktestOptions, type BacktestSummary } from './backtest/backtest.js';
 
 // The exporter service.
-export { ConfigError, loadExporterConfig, parseExporterConfig } from './config/load.js';
+export { loadExporterConfig, parseExporterConfig } from './config/load.js';
 export { checkExporterConfigWith, summarizeExporterConfig, type ConfigCheck } from './config/check.js';
-export { exporterConfigSchema, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
-export { parseDuration, formatDuration } from './config/duration.js';
+export { exporterConfigSchema, LISTEN_OPTIONS as EXPORTER_LISTEN_OPTIONS, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
 export { PrometheusClient, PrometheusError } from './source/client.js';
 export type { InstantSample, RangeSeries, RequestOutcome } from './source/types.js';
 export { ExporterMetrics, ScoreMetrics } from './metrics/registry.js';

@@ -2,6 +2,7 @@
 // receiver that records Alertmanager's notifications, the HTTP API in front, and the timers. Nothing is decided
 // here; each part lives in its folder (audit/, engine/, receiver/, api/, actuators/, scheduling.ts).
 import type { Server } from 'node:http';
+import { ConfigError } from '@selfheal/contracts';
 import type express from 'express';
 import { pino, type Logger } from 'pino';
 import { createActuators } from './actuators/registry.js';
@@ -11,7 +12,6 @@ import type { HealingStore } from './audit/sqlite-db.js';
 import { SqliteStore } from './audit/sqlite-store.js';
 import type { Store } from './audit/types.js';
 import { checkConfigFiles } from './config/files.js';
-import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HealingEngine } from './engine/engine.js';
 import { GrafanaAnnotator } from './escalation/grafana.js';
@@ -24,7 +24,7 @@ import { makeAcceptAlerts } from './receiver/accept.js';
 import { IngestQueue } from './receiver/ingest-queue.js';
 import { makeFastAlerts } from './api/fast-alerts.js';
 import { createApiApp } from './api/http-app.js';
-import { baseUrl, closeHttp, listenHttp } from './api/listen.js';
+import { baseUrl, closeHttp, listenAddress, listenHttp } from './api/listen.js';
 import { startLeases, startRetention, type Scheduled } from './scheduling.js';
 import { parseByteSize } from './util/bytes.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -69,7 +69,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   checkConfigFiles(config, opts.configFile);
   // In bytes: express's own parser reads some forms the config accepts (" 1mb") differently.
   const bodyLimit = parseByteSize(config.bodyLimit);
-  if (bodyLimit === undefined) throw new ConfigError(opts.configFile ?? '<config>', [`bodyLimit: ${JSON.stringify(config.bodyLimit)} is not a size`]);
+  if (bodyLimit === undefined) throw new ConfigError(opts.configFile ?? '<config>', [{ path: ['bodyLimit'], message: `${JSON.stringify(config.bodyLimit)} is not a size` }]);
   const authenticate = makeAuthenticator(config.auth);
   if (config.auth.type === 'none') {
     logger.warn('AUTHENTICATION IS OFF (auth: none): anyone who can reach this port can trigger remediation actions. Use it only on a trusted loopback.');
@@ -108,8 +108,8 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       // Schema and migrations first (PostgreSQL: waits for the server up to store.connectTimeout).
       await store.open();
       await metrics.restore();
-      const [cfgHost = '127.0.0.1', cfgPort = '9189'] = config.listen.split(/:(?=\d+$)/);
-      server = await listenHttp(fast, app, host ?? (cfgHost || '0.0.0.0'), port ?? Number(cfgPort));
+      const configured = listenAddress(config.listen);
+      server = await listenHttp(fast, app, host ?? configured.host, port ?? configured.port);
       timers.push(startRetention(store, config.store.retention, logger));
       await store.heartbeat();
       const resumed = await engine.recover();

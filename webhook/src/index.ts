@@ -1,7 +1,7 @@
 // @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out). Its vocabulary
 // (actions, outcomes, the Alertmanager payload) is @selfheal/contracts'.
 export { systemClock, type Clock } from './util/clock.js';
-export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
+export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText } from './config/load.js';
 export { configSchema, listenProblem, type Config } from './config/schema.js';
 export { checkConfigFiles, configFileProblems } from './config/files.js';
 export { createHealer, buildActuators, type Healer, type HealerOptions } from './app.js';

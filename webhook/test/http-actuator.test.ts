@@ -90,6 +90,17 @@ describe('HttpActuator', () => {
     expect(result).toMatchObject({ outcome: 'succeeded', detail: { status: 204, attempt: 3 } });
   });
 
+  it('waits retryBackoff, doubling, between attempts (through the retry stage; injected sleep: no wall-clock wait)', async () => {
+    server = await startServer((_req, _b, res) => { res.statusCode = 502; res.end('bad gateway'); });
+    const waits: number[] = [];
+    const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '1m' }));
+    const result = await executeWithRetry(actuator, request(`${server.url}/x`), async (ms) => { waits.push(ms); });
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toMatch(/answered 502: bad gateway \(after 4 attempts\)/);
+    expect(waits).toEqual([60_000, 120_000, 240_000]);
+    expect(server.requests).toHaveLength(4);
+  });
+
   it('does not retry a 4xx and reports it', async () => {
     server = await startServer((_req, _b, res) => { res.statusCode = 404; res.end('no such service'); });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '10ms' }));

@@ -39,6 +39,15 @@ describe('retry stage', () => {
     expect(a.attempts).toEqual([1, 2, 3]);
   });
 
+  it('waits the policy\'s backoff, doubling, between attempts (injected sleep: the waits are recorded, not made)', async () => {
+    const a = new CountingActuator([transient], { retries: 3, backoff: 60 });
+    const waits: number[] = [];
+    const result = await executeWithRetry(a, request(), async (ms) => { waits.push(ms); });
+    expect(result).toEqual({ outcome: 'failed', reason: 'POST /x answered 503: busy (after 4 attempts)' });
+    expect(waits).toEqual([60_000, 120_000, 240_000]);
+    expect(a.attempts).toEqual([1, 2, 3, 4]);
+  });
+
   it('stops at the first answer that is not a transient failure: success, refusal, or a failure not worth repeating', async () => {
     for (const last of [
       { outcome: 'succeeded', reason: 'done', detail: { attempt: 2 } },

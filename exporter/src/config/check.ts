@@ -2,7 +2,8 @@
 import type { DetectorOptionsSpec } from '../detector/factory.js';
 import { planSampleAgeCheck } from '../source/sample-age.js';
 import { planPushdown } from '../shard/pushdown.js';
-import { ConfigError, loadExporterConfig } from './load.js';
+import { ConfigError } from '@selfheal/contracts';
+import { loadExporterConfig } from './load.js';
 import type { ExporterConfig } from './schema.js';
 
 export interface ConfigCheck {

@@ -3,7 +3,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import type { ExporterConfig, PrometheusConfig } from '../config/schema.js';
+import { parseListenAddress } from '@selfheal/contracts';
+import { LISTEN_OPTIONS, type ExporterConfig, type PrometheusConfig } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { ExporterMetrics, ScoreMetrics, exposition } from '../metrics/registry.js';
 import { PrometheusClient } from '../source/client.js';
@@ -38,12 +39,6 @@ export function prometheusClient(config: PrometheusConfig, metrics: ExporterMetr
     tls: config.tls,
     onRequest: metrics.onPrometheusRequest,
   });
-}
-
-function parseListen(listen: string): { host: string; port: number } {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
-  return { host: host || '0.0.0.0', port: Number(listen.slice(at + 1)) };
 }
 
 export class ExporterService {
@@ -139,7 +134,7 @@ export class ExporterService {
   }
 
   private listen(): Promise<string> {
-    const { host, port } = parseListen(this.config.listen);
+    const { host, port } = parseListenAddress(this.config.listen, LISTEN_OPTIONS);
     const app = createApp(this);
     return new Promise((resolve, reject) => {
       const server = app.listen(port, host, (error?: Error) => {

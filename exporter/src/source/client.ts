@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { retryWithBackoff } from '@selfheal/contracts';
 import type { IncomingMessage } from 'node:http';
 import { parseMatrixFast, parseSampleValue } from './matrix-parser.js';
 import { MatrixStreamParser } from './matrix-stream.js';
@@ -68,10 +69,6 @@ interface MatrixData {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export class PrometheusClient {
@@ -267,17 +264,18 @@ export class PrometheusClient {
     return this.attempt('query_range', params, parseMatrixFast, { status: response.status, text, started });
   }
 
-  /** Retries retryable failures with exponential backoff and full jitter. */
-  private async request(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown, expectedPoints?: number): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await (expectedPoints !== undefined ? this.attemptStream(params, expectedPoints) : this.attempt(endpoint, params, fast));
-      } catch (error) {
-        if (!(error instanceof PrometheusError) || !error.retryable || attempt >= this.options.retries) throw error;
-        const base = this.options.retryBackoffSeconds * 1000 * 2 ** attempt;
-        await sleep(base * (0.5 + this.random()));
-      }
-    }
+  /** Retries retryable failures with exponential backoff and jitter. */
+  private request(endpoint: Endpoint, params: Record<string, string>, fast?: (text: string) => unknown, expectedPoints?: number): Promise<unknown> {
+    return retryWithBackoff(
+      () => (expectedPoints !== undefined ? this.attemptStream(params, expectedPoints) : this.attempt(endpoint, params, fast)),
+      {
+        retries: this.options.retries,
+        backoffSeconds: this.options.retryBackoffSeconds,
+        jitter: true,
+        random: this.random,
+        retryable: (error) => error instanceof PrometheusError && error.retryable,
+      },
+    );
   }
 
   /** Instant query; the result must be a vector. */

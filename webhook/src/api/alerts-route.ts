@@ -1,6 +1,7 @@
 // POST /api/v1/alerts through express: every request the fast path (fast-alerts.ts) does not take.
 import type express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { sendError, webhookErrors } from '../errors.js';
 import type { AcceptAlerts } from '../receiver/accept.js';
 import { JSON_TYPE } from './json-body.js';
 
@@ -9,7 +10,7 @@ export function registerAlertsRoute(app: express.Express, requireAuth: RequestHa
     // Alertmanager sends `Content-Type: application/json`; a body without a type is not taken for JSON.
     const type = req.headers['content-type'] ?? '';
     if (!JSON_TYPE.test(type)) {
-      res.status(415).json({ status: 'error', error: `Content-Type must be application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}` });
+      sendError(res, new webhookErrors.UnsupportedMediaType(type));
       return;
     }
     next();

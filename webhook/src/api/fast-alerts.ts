@@ -3,7 +3,9 @@
 // credentials, other types, encodings, chunked or oversized bodies) goes through express, which answers it
 // exactly as before.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CatalogueError } from '@selfheal/contracts';
 import type { Logger } from 'pino';
+import { errorAnswer, webhookErrors } from '../errors.js';
 import type { HealingMetrics } from '../metrics.js';
 import type { AcceptAlerts } from '../receiver/accept.js';
 import { parseJsonBody } from './json-body.js';
@@ -35,15 +37,16 @@ export function makeFastAlerts(d: FastAlertsDeps): FastPath {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       res.end(text);
     };
+    const sendFailure = (error: CatalogueError) => { const a = errorAnswer(error); send(a.status, a.body); };
     req.on('data', (c: Buffer) => { size += c.length; if (size <= length) chunks.push(c); });
-    req.on('error', () => { if (!res.headersSent) send(400, { status: 'error', error: 'request aborted' }); });
+    req.on('error', () => { if (!res.headersSent) sendFailure(new webhookErrors.RequestAborted()); });
     req.on('end', () => {
-      if (size !== length) { send(400, { status: 'error', error: `body length ${size} does not match Content-Length ${length}` }); return; }
+      if (size !== length) { sendFailure(new webhookErrors.LengthMismatch(size, length)); return; }
       const parsed = parseJsonBody(Buffer.concat(chunks, size).toString('utf8'));
-      if ('error' in parsed) { send(400, { status: 'error', error: parsed.error }); return; }
+      if ('error' in parsed) { sendFailure(parsed.error); return; }
       d.acceptAlerts(parsed.body).then((a) => send(a.status, a.body), (err: unknown) => {
         d.logger.error({ err }, 'request failed');
-        send(500, { status: 'error', error: 'internal error' });
+        sendFailure(new webhookErrors.Internal());
       });
     });
     return true;

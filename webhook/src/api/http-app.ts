@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import type { Store } from '../audit/types.js';
 import type { Config } from '../config/schema.js';
+import { sendError, webhookErrors } from '../errors.js';
 import type { PauseSwitch } from '../guardrails/pause.js';
 import type { HealingMetrics } from '../metrics.js';
 import type { AcceptAlerts } from '../receiver/accept.js';
@@ -44,7 +45,7 @@ export function createApiApp(d: ApiDeps): express.Express {
   const requireAuth = (req: Request, res: Response, next: NextFunction): void => {
     if (d.authenticate(req.headers.authorization)) return next();
     res.setHeader('WWW-Authenticate', d.auth.type === 'basic' ? 'Basic realm="selfheal"' : 'Bearer realm="selfheal"');
-    res.status(401).json({ status: 'error', error: 'unauthorized: missing or wrong credentials' });
+    sendError(res, new webhookErrors.Unauthorized());
   };
   const json = jsonBody(d.bodyLimit);
 
@@ -53,14 +54,19 @@ export function createApiApp(d: ApiDeps): express.Express {
   registerReadRoutes(app, requireAuth, d.store);
   registerPauseRoutes(app, requireAuth, json, d.pause, d.logger);
 
-  app.use((_req, res) => { res.status(404).json({ status: 'error', error: 'not found' }); });
+  app.use((_req, res) => { sendError(res, new webhookErrors.NotFound()); });
   // body-parser errors carry an HTTP status (400 malformed JSON, 413 too large, 415 charset); anything else is ours.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string };
     const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
     if (status === 500) d.logger.error({ err }, 'request failed');
-    const message = e.type === 'entity.parse.failed' ? `body is not valid JSON: ${e.message ?? ''}` : e.type === 'entity.too.large' ? `body larger than ${d.bodyLimitText}` : status === 500 ? 'internal error' : (e.message ?? 'bad request');
-    if (!res.headersSent) res.status(status).json({ status: 'error', error: message });
+    const error = e.type === 'entity.parse.failed' ? new webhookErrors.InvalidJson(e.message ?? '')
+      : e.type === 'entity.too.large' ? new webhookErrors.BodyTooLarge(d.bodyLimitText)
+      : e.type === 'request.aborted' ? new webhookErrors.RequestAborted()
+      : status === 415 ? new webhookErrors.UnsupportedBodyEncoding(e.message ?? 'unsupported body encoding')
+      : status === 500 ? new webhookErrors.Internal()
+      : new webhookErrors.BadRequest(e.message ?? 'bad request');
+    if (!res.headersSent) sendError(res, error);
   });
   return app;
 }

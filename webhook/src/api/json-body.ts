@@ -1,5 +1,7 @@
 // Reading a JSON request body, the same way on the express routes and on the fast path of POST /api/v1/alerts.
+import type { CatalogueError } from '@selfheal/contracts';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { sendError, webhookErrors } from '../errors.js';
 
 /** application/json or a +json type, with parameters (charset) or without. */
 export const JSON_TYPE = /^application\/([\w.!#$&^-]+\+)?json\s*(;.*)?$/i;
@@ -11,12 +13,12 @@ const reviver = (key: string, value: unknown): unknown => {
   return value;
 };
 
-/** The parsed body, or the 400 message for text that is not JSON. */
-export function parseJsonBody(raw: string): { body: unknown } | { error: string } {
+/** The parsed body, or the 400 error (SELFHEAL_INVALID_JSON) for text that is not JSON. */
+export function parseJsonBody(raw: string): { body: unknown } | { error: CatalogueError } {
   try {
     return { body: raw === '' ? undefined : JSON.parse(raw, /__proto__|\\u/.test(raw) ? reviver : undefined) };
   } catch (err) {
-    return { error: `body is not valid JSON: ${(err as Error).message.slice(0, 200)}` };
+    return { error: new webhookErrors.InvalidJson((err as Error).message) };
   }
 }
 
@@ -26,7 +28,7 @@ export function jsonBody(limit: number): RequestHandler[] {
   const parse = (req: Request, res: Response, next: NextFunction): void => {
     const parsed = parseJsonBody(typeof req.body === 'string' ? req.body : '');
     if ('error' in parsed) {
-      res.status(400).json({ status: 'error', error: parsed.error });
+      sendError(res, parsed.error);
       return;
     }
     req.body = parsed.body;

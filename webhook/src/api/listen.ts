@@ -1,7 +1,14 @@
 // The HTTP server: the fast path of POST /api/v1/alerts first, express for everything else.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseListenAddress, type ListenAddress } from '@selfheal/contracts';
+import { LISTEN } from '../config/schema.js';
 import type { FastPath } from './fast-alerts.js';
+
+/** The host and port of `listen` (HOST:PORT, checked by the config's rule; an empty host: every interface). */
+export function listenAddress(listen: string): ListenAddress {
+  return parseListenAddress(listen, LISTEN);
+}
 
 export async function listenHttp(fast: FastPath, app: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<Server> {
   const server = await new Promise<Server>((resolve, reject) => {

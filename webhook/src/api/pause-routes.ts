@@ -2,6 +2,7 @@
 import type express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { sendError, webhookErrors } from '../errors.js';
 import type { PauseSwitch } from '../guardrails/pause.js';
 
 export function registerPauseRoutes(app: express.Express, requireAuth: RequestHandler, json: RequestHandler[], pause: PauseSwitch, logger: Logger): void {
@@ -10,7 +11,7 @@ export function registerPauseRoutes(app: express.Express, requireAuth: RequestHa
     const body = (req.body ?? {}) as { paused?: unknown; reason?: unknown };
     const paused = body.paused === undefined ? true : body.paused;
     if (typeof paused !== 'boolean' || (body.reason !== undefined && typeof body.reason !== 'string')) {
-      res.status(400).json({ status: 'error', error: 'body must be {"paused": true|false, "reason"?: string}' });
+      sendError(res, new webhookErrors.InvalidPauseBody());
       return;
     }
     const state = await pause.set(paused, typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined);

@@ -1,9 +1,9 @@
 // The read API: actions, incidents and the audit log, newest first, filtered by service and time.
+import { parseDuration, parseRfc3339 } from '@selfheal/contracts';
 import type express from 'express';
 import type { RequestHandler } from 'express';
 import type { Store } from '../audit/types.js';
-import { parseDuration } from '../util/duration.js';
-import { parseRfc3339 } from '@selfheal/contracts';
+import { sendError, webhookErrors } from '../errors.js';
 
 /** `since` as RFC 3339, Unix seconds, or a duration back from now ("1h"). */
 function parseSince(value: unknown): number | undefined | Error {
@@ -21,21 +21,21 @@ const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 export function registerReadRoutes(app: express.Express, requireAuth: RequestHandler, store: Store): void {
   app.get('/api/v1/actions', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const rows = await store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
   });
   app.get('/api/v1/incidents', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const state = one(req.query.state);
-    if (state !== undefined && state !== 'open' && state !== 'resolved') { res.status(400).json({ status: 'error', error: 'state must be open or resolved' }); return; }
+    if (state !== undefined && state !== 'open' && state !== 'resolved') { sendError(res, new webhookErrors.InvalidState()); return; }
     const rows = await store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, labels: JSON.parse(r.labels) as unknown, annotations: JSON.parse(r.annotations) as unknown })) });
   });
   app.get('/api/v1/audit', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
-    if (since instanceof Error) { res.status(400).json({ status: 'error', error: since.message }); return; }
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const incident = one(req.query.incident);
     const rows = await store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });

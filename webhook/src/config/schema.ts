@@ -1,10 +1,11 @@
 // The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
+import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
 import { z } from 'zod';
 import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
 import { parseMatcher } from '../util/matchers.js';
 import { parseByteSize } from '../util/bytes.js';
-import { duration, nonEmpty, template, url } from './common.js';
+import { duration, nonEmpty, template, url } from '../util/schema-parts.js';
 
 const actionName = z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
 
@@ -63,17 +64,9 @@ const storeSchema = z.preprocess(
 export type StoreConfig = z.infer<typeof storeSchema>;
 
 /** HOST:PORT to listen on (an empty host: every interface). Also checks `--listen`. */
-export function listenProblem(text: string): string | undefined {
-  const m = /^[^\s:]*:(\d{1,5})$/.exec(text);
-  if (!m) return 'must be HOST:PORT, e.g. 127.0.0.1:9189';
-  const port = Number(m[1]);
-  return port >= 1 && port <= 65535 ? undefined : `port ${port} is out of range; use 1-65535`;
-}
-
-const listenAddress = z.string().superRefine((text, ctx) => {
-  const problem = listenProblem(text);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const LISTEN = { example: '127.0.0.1:9189' } as const;
+export const listenProblem = (text: string): string | undefined => listenAddressProblem(text, LISTEN);
+const listenAddress = listenAddressSchema(LISTEN);
 
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 

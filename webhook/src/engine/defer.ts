@@ -1,9 +1,8 @@
 // Guardrails that lift by themselves (cooldown, rate limits, maxConcurrent): the action they refuse is deferred,
 // durably (phase `deferred`), and decided again when the guardrail lifts, within maxDefer of the first refusal.
-import { LIFTING_GUARDRAILS } from '@selfheal/contracts';
+import { LIFTING_GUARDRAILS, roughDuration } from '@selfheal/contracts';
 import type { AuditEvent, GuardVerdict, IncidentUpdate } from '../audit/types.js';
 import { NEVER } from '../guardrails/guardrails.js';
-import { formatDuration } from '../util/duration.js';
 import { escalate, heldBack } from './escalate.js';
 import { skip } from './skip.js';
 import { DEFER_RECHECK_SECONDS, iso, maxDefer, Stopped, type Announce, type Deferral, type EngineContext, type StepRef } from './stage.js';
@@ -26,7 +25,7 @@ export async function deferOrSkip(ctx: EngineContext, s: StepRef, verdict: Guard
   // An end at or before now (the counters moved since they were read) is no end: look again shortly.
   const liftsAt = verdict.liftsAt !== undefined && verdict.liftsAt > now ? verdict.liftsAt : undefined;
   if ((liftsAt !== undefined && liftsAt > deadline) || (liftsAt === undefined && now >= deadline)) {
-    const reason = `${verdict.reason}; it cannot run within maxDefer (${formatDuration(limit)} after it was first held back)`;
+    const reason = `${verdict.reason}; it cannot run within maxDefer (${roughDuration(limit)} after it was first held back)`;
     await store.recordStep({
       announce,
       action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },

@@ -1,10 +1,10 @@
 // The verify stage: polls the verification condition (PromQL) until it holds, the alert resolves, or the deadline
 // passes, then records how the action ended. `observed`: the actuator's answer was seen; if not (the service
 // stopped while it ran) and nothing can verify it, the outcome is `unknown`.
+import { roughDuration } from '@selfheal/contracts';
 import { errorMessage } from '../actuators/types.js';
 import type { IncidentRow } from '../audit/types.js';
 import type { Plan } from '../policy/policy.js';
-import { formatDuration } from '../util/duration.js';
 import { render, type TemplateVars } from '../util/template.js';
 import type { Applied } from './act.js';
 import { promqlEscape } from '../util/promql.js';
@@ -58,7 +58,7 @@ export async function verifyAndFinish(ctx: EngineContext, inc: IncidentRow, plan
       lastError = errorMessage(err);
     }
     const now = ctx.now();
-    if (deadline - now <= 0) return finish('failed', `verification failed: ${query} did not hold within ${formatDuration(timeout)}${lastError ? ` (last error: ${lastError})` : ''}`);
+    if (deadline - now <= 0) return finish('failed', `verification failed: ${query} did not hold within ${roughDuration(timeout)}${lastError ? ` (last error: ${lastError})` : ''}`);
     await ctx.waits.sleep(inc.id, Math.min(now + interval, deadline));
   }
 }

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { ImmediateDecision } from '../audit/types.js';
 import { formatIssues } from '../config/load.js';
+import { errorAnswer, webhookErrors } from '../errors.js';
 import type { HealingMetrics } from '../metrics.js';
 import type { IngestQueue } from './ingest-queue.js';
 import { payloadSchema, toReceived } from '@selfheal/contracts';
@@ -27,8 +28,7 @@ export function makeAcceptAlerts(queue: IngestQueue, engine: IncidentSink, metri
   return async function acceptAlerts(body: unknown): Promise<Answer> {
     const parsed = payloadSchema.safeParse(body);
     if (!parsed.success) {
-      const errors = formatIssues(parsed.error.issues.slice(0, 10));
-      return { status: 400, body: { status: 'error', error: `invalid Alertmanager webhook payload: ${errors.join('; ')}` } };
+      return errorAnswer(new webhookErrors.InvalidPayload(formatIssues(parsed.error.issues.slice(0, 10))));
     }
     const alerts = parsed.data.alerts.map(toReceived);
     let outcomes;
@@ -37,7 +37,7 @@ export function makeAcceptAlerts(queue: IngestQueue, engine: IncidentSink, metri
     } catch (err) {
       // Not recorded: ask Alertmanager to retry (it retries 5xx, not 4xx).
       logger.error({ err }, 'could not record alerts; answering 500 so Alertmanager retries');
-      return { status: 500, body: { status: 'error', error: 'could not record the alerts durably; retry' } };
+      return errorAnswer(new webhookErrors.NotRecorded());
     }
     const counts = { new: 0, duplicate: 0, resolved: 0 };
     for (const o of outcomes) {

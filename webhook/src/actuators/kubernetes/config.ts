@@ -1,6 +1,6 @@
 // Settings of the Kubernetes actuator and of its per-action parameters.
 import { z } from 'zod';
-import { nonEmpty, template } from '../../config/common.js';
+import { nonEmpty, template } from '../../util/schema-parts.js';
 import type { CallsOf } from '../calls.js';
 
 export const kubernetesActuatorSchema = z.strictObject({
