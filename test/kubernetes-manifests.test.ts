@@ -509,7 +509,7 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
     expect(() => parseConfigText(broken, config)).toThrow(/store\.url: must be a PostgreSQL URL/);
   });
 
-  it.runIf(store === 'postgres')('healing service, highly available: 2 replicas rolled one at a time, spread over nodes, PostgreSQL password from a Secret, no volume claim', () => {
+  if (store === 'postgres') it('healing service, highly available: 2 replicas rolled one at a time, spread over nodes, PostgreSQL password from a Secret, no volume claim', () => {
     const wh = webhook();
     const spec = wh.object.spec as V1Deployment['spec'];
     expect(spec?.replicas).toBe(2);
@@ -539,7 +539,7 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
     expect(selects(pdb.spec?.selector?.matchLabels, wh.template.metadata?.labels)).toBe(true);
   });
 
-  it.runIf(store === 'sqlite')('healing service on SQLite (components/sqlite-store): 1 replica, Recreate, the store on its PersistentVolumeClaim, no PostgreSQL Secret', () => {
+  if (store === 'sqlite') it('healing service on SQLite (components/sqlite-store): 1 replica, Recreate, the store on its PersistentVolumeClaim, no PostgreSQL Secret', () => {
     const wh = webhook();
     const spec = wh.object.spec as V1Deployment['spec'];
     expect(spec?.replicas).toBe(1);
