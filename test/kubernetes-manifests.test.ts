@@ -24,7 +24,8 @@ import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as coreV1 from 'kubernetes-models/v1';
-import { ConfigError, parseConfigText, type Config } from '@selfheal/webhook';
+import { ConfigError } from '@selfheal/contracts';
+import { parseConfigText, type Config } from '@selfheal/webhook';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
@@ -508,7 +509,7 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
     expect(() => parseConfigText(broken, config)).toThrow(/store\.url: must be a PostgreSQL URL/);
   });
 
-  it.runIf(store === 'postgres')('healing service, highly available: 2 replicas rolled one at a time, spread over nodes, PostgreSQL password from a Secret, no volume claim', () => {
+  if (store === 'postgres') it('healing service, highly available: 2 replicas rolled one at a time, spread over nodes, PostgreSQL password from a Secret, no volume claim', () => {
     const wh = webhook();
     const spec = wh.object.spec as V1Deployment['spec'];
     expect(spec?.replicas).toBe(2);
@@ -538,7 +539,7 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
     expect(selects(pdb.spec?.selector?.matchLabels, wh.template.metadata?.labels)).toBe(true);
   });
 
-  it.runIf(store === 'sqlite')('healing service on SQLite (components/sqlite-store): 1 replica, Recreate, the store on its PersistentVolumeClaim, no PostgreSQL Secret', () => {
+  if (store === 'sqlite') it('healing service on SQLite (components/sqlite-store): 1 replica, Recreate, the store on its PersistentVolumeClaim, no PostgreSQL Secret', () => {
     const wh = webhook();
     const spec = wh.object.spec as V1Deployment['spec'];
     expect(spec?.replicas).toBe(1);

@@ -16,6 +16,13 @@ function file(name: string, text: string): string {
 describe('selfheal check-config', () => {
   it.each([
     ['exporter/examples/exporter.yml', 'exporter'],
+    // Every shipped exporter and healing service config: they must keep parsing under the one duration grammar.
+    ['demo/config/exporter.yml', 'exporter'],
+    ['deploy/kubernetes/config/exporter.yml', 'exporter'],
+    ['webhook/examples/policy.yml', 'webhook'],
+    ['demo/config/policy.yml', 'webhook'],
+    ['deploy/kubernetes/config/policy.yml', 'webhook'],
+    ['deploy/kubernetes/components/sqlite-store/policy.yml', 'webhook'],
     ['prometheus/prometheus.yml', 'prometheus'],
     ['prometheus/alertmanager.yml', 'alertmanager'],
     ['prometheus/rules/selfheal-alerts.yml', 'rules'],

@@ -1,5 +1,5 @@
 // `selfheal exporter --shard I/N` as a process: a bad value is refused with a message naming it; a good one
-// overrides the config's `shard:` (seen in selfheal_exporter_shard_info on /metrics).
+// overrides the config's `shard:` (seen in selfheal_exporter_shard_info on /metrics). A bad --listen is refused the same way.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,18 @@ describe('selfheal exporter --shard', () => {
       ['one/3', /argument 'one\/3' is invalid\. expected INDEX\/COUNT/],
     ] as const) {
       const result = spawnSync(process.execPath, [BIN, 'exporter', '--config', file, '--shard', value], { encoding: 'utf8', timeout: 20_000 });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(message);
+    }
+  }, 40_000);
+
+  it('refuses a --listen that is not HOST:PORT or whose port is out of range, before starting', async () => {
+    await writeConfig();
+    for (const [value, message] of [
+      ['localhost', /--listen <host:port>' argument 'localhost' is invalid\. must be HOST:PORT, e\.g\. 127\.0\.0\.1:9188/],
+      ['127.0.0.1:99999', /argument '127\.0\.0\.1:99999' is invalid\. port 99999 is out of range; use 0-65535/],
+    ] as const) {
+      const result = spawnSync(process.execPath, [BIN, 'exporter', '--config', file, '--listen', value], { encoding: 'utf8', timeout: 20_000 });
       expect(result.status).not.toBe(0);
       expect(result.stderr).toMatch(message);
     }

@@ -1,4 +1,4 @@
-// The row schemas against answers shaped as the healing service writes them (webhook/src/server.ts routes);
+// The row schemas against answers shaped as the healing service writes them (webhook/src/api/ routes);
 // test/api-rows.test.ts checks them against the real service's answers.
 import { describe, expect, it } from 'vitest';
 import { ApiResponseError, parseActionsResponse, parseAuditResponse, parseIncidentsResponse } from '../src/api/parse.js';
@@ -27,6 +27,9 @@ describe('API row schemas', () => {
     expect(bad).toThrow(ApiResponseError);
     expect(bad).toThrow(/^GET \/api\/v1\/actions: data\.1\.status: /);
     expect(() => parseIncidentsResponse({ status: 'success', data: [{ ...incident, step: '1' }] })).toThrow(/data\.0\.step: /);
+    // Action names are the contracts' ACTIONS, in the actions and in the audit.
+    expect(() => parseActionsResponse({ status: 'success', data: [{ ...action, action: 'reboot' }] })).toThrow(/data\.0\.action: /);
+    expect(() => parseAuditResponse({ status: 'success', data: [{ ...audit, action: 'reboot' }] })).toThrow(/data\.0\.action: /);
     expect(() => parseAuditResponse({ status: 'success', data: [{ ...audit, ts: null }] }, 'GET http://x/api/v1/audit')).toThrow(/^GET http:\/\/x\/api\/v1\/audit: data\.0\.ts: /);
   });
 

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusClient, PrometheusError } from '../src/prometheus/client.js';
-import type { RetryPolicy } from '../src/prometheus/retry.js';
+import type { PrometheusRetry } from '../src/prometheus/client.js';
 
 interface Seen {
   method: string;
@@ -36,20 +36,12 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 afterEach(() => {
   seen.length = 0;
+  waits.length = 0;
 });
 
-/** A policy as a caller injects one: up to `attempts` attempts, no delay. */
-const upTo =
-  (attempts: number): RetryPolicy =>
-  async (attempt, { retryable }) => {
-    for (let n = 0; ; n++) {
-      try {
-        return await attempt(n);
-      } catch (error) {
-        if (!retryable(error) || n + 1 >= attempts) throw error;
-      }
-    }
-  };
+/** Up to `attempts` attempts through the contracts' retry with backoff; the waits are recorded, not slept. */
+const waits: number[] = [];
+const upTo = (attempts: number): PrometheusRetry => ({ retries: attempts - 1, backoffSeconds: 0.5, sleep: async (ms) => { waits.push(ms); } });
 
 const ok = (data: unknown) => ({ status: 200, body: JSON.stringify({ status: 'success', data }) });
 
@@ -103,6 +95,7 @@ describe('PrometheusClient (documented wire contract)', () => {
     );
     expect(failure).toMatchObject({ status: 400, errorType: 'bad_data', retryable: false });
     expect(seen.length).toBe(1);
+    expect(waits).toEqual([]);
   });
 
   it('an answer of the wrong shape is an error naming the field', async () => {
@@ -112,14 +105,15 @@ describe('PrometheusClient (documented wire contract)', () => {
     await expect(new PrometheusClient(url).alerts()).rejects.toThrow(/HTTP 200, not an API answer \(status: /);
   });
 
-  it('retries a busy Prometheus (503 unavailable) through the injected policy, then succeeds', async () => {
+  it('retries a busy Prometheus (503 unavailable) with backoff (the contracts\' retryWithBackoff), then succeeds', async () => {
     let calls = 0;
     handler = () => (++calls < 3 ? { status: 503, body: JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'not ready' }) } : ok({ alerts: [] }));
     expect(await new PrometheusClient(url, { retry: upTo(5) }).alerts()).toEqual([]);
     expect(seen.length).toBe(3);
+    expect(waits).toEqual([500, 1000]);
   });
 
-  it('gives up when the policy does, with the last error', async () => {
+  it('gives up when the retries are used up, with the last error', async () => {
     handler = () => ({ status: 503, body: JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'not ready' }) });
     await expect(new PrometheusClient(url, { retry: upTo(2) }).alerts()).rejects.toThrow(/GET .*\/api\/v1\/alerts: HTTP 503: unavailable: not ready/);
     expect(seen.length).toBe(2);

@@ -12,5 +12,5 @@ export { waitForModels, exporterEntities } from './loop/warmup.js';
 export { writeReport, reportHtml, faultChart } from './loop/report.js';
 export { loopFigures, resultsTable, quantile, table, seconds, type LoopFigures } from './loop/summary.js';
 export { runDemo, faultPlan, type DemoOptions } from './loop/demo-run.js';
-export { serveWorkload, parseListen } from './workload/serve.js';
+export { serveWorkload } from './workload/serve.js';
 export { injectOverHttp, parseParams } from './workload/inject.js';

@@ -1,6 +1,6 @@
 // The milestone reducer that follows one fault around the loop, fed made-up observations (no loop running):
 // every milestone, the deferred and unknown paths, the stop conditions and the timeout, and each outcome.
-import type { ActionRow, ActionStatus } from '@selfheal/contracts';
+import type { ActionName, ActionRow, ActionStatus } from '@selfheal/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   awaitingVerdict,
@@ -55,7 +55,7 @@ function tick(seconds: number, spec: TickSpec = {}): Tick {
   };
 }
 
-function row(id: number, status: ActionStatus, action = 'scale_up', reason: string | null = null): ActionRow {
+function row(id: number, status: ActionStatus, action: ActionName = 'scale_up', reason: string | null = null): ActionRow {
   return { id, incident_id: 1, service: SERVICE, action, target: SERVICE, rule: 'cpu', step: 0, status, reason, detail: null, started_at: 0, finished_at: null, cooldown_until: null };
 }
 

@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startStack } from '@selfheal/stack';
 import { pino } from 'pino';
-import { parseDuration } from '../src/config/duration.js';
+import { parseDuration } from '@selfheal/contracts';
 import { parseExporterConfig } from '../src/config/load.js';
-import { PrometheusClient } from '../src/prometheus/client.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import type { RangeBreakdown } from '../src/service/group-runner.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { PrometheusClient } from '../src/source/client.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import type { RangeBreakdown } from '../src/runner/types.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { FEATURES, ensureDataset, isPlanted, type DatasetSpec } from './exporter-data.js';
 
 const TARGETS = { scoringCpuSeconds: 1, trainingCpuSeconds: 60, peakRssBytes: 1.5 * 2 ** 30 };

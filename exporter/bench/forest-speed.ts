@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { IsolationForest } from '../src/forest/isolation-forest.js';
-import { Random } from '../src/forest/random.js';
-import { serializeForest } from '../src/forest/serialize.js';
+import { IsolationForest } from '../src/detector/forest/isolation-forest.js';
+import { Random } from '../src/detector/forest/random.js';
+import { serializeForest } from '../src/detector/forest/serialize.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startStack } from '@selfheal/stack';
 import { pino } from 'pino';
-import { parseDuration } from '../src/config/duration.js';
+import { parseDuration } from '@selfheal/contracts';
 import { parseExporterConfig } from '../src/config/load.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import type { RangeBreakdown } from '../src/service/group-runner.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import type { RangeBreakdown } from '../src/runner/types.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { FEATURES, ensureDataset, type DatasetSpec } from './exporter-data.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,21 +4,25 @@ export {
   createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, resolveDetectorOptions,
   DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
 } from './detector/index.js';
-export { IsolationForest, IsolationForestError, type ForestOptions } from './forest/isolation-forest.js';
-export { serializeForest, restoreForest } from './forest/serialize.js';
+export { IsolationForest } from './detector/forest/isolation-forest.js';
+export { IsolationForestError } from './detector/forest/layout.js';
+export type { ForestOptions } from './detector/forest/fit.js';
+export { serializeForest, restoreForest } from './detector/forest/serialize.js';
 export { runBacktest, type BacktestOptions, type BacktestSummary } from './backtest/backtest.js';
 
 // The exporter service.
-export { ConfigError, loadExporterConfig, parseExporterConfig } from './config/load.js';
+export { loadExporterConfig, parseExporterConfig } from './config/load.js';
 export { checkExporterConfigWith, summarizeExporterConfig, type ConfigCheck } from './config/check.js';
-export { exporterConfigSchema, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
-export { parseDuration, formatDuration } from './config/duration.js';
-export { PrometheusClient, PrometheusError, type InstantSample, type RangeSeries, type RequestOutcome } from './prometheus/client.js';
+export { exporterConfigSchema, LISTEN_OPTIONS as EXPORTER_LISTEN_OPTIONS, type ExporterConfig, type GroupConfig, type PrometheusConfig } from './config/schema.js';
+export { PrometheusClient, PrometheusError } from './source/client.js';
+export type { InstantSample, RangeSeries, RequestOutcome } from './source/types.js';
 export { ExporterMetrics, ScoreMetrics } from './metrics/registry.js';
-export { ExporterService, type ExporterServiceOptions } from './service/exporter-service.js';
-export { GroupRunner, type EntityReport, type CycleResult } from './service/group-runner.js';
-export type { DetectorFactory, DetectorOptionsSpec } from './service/detector-factory.js';
-export { runExporter, type RunOptions, type RunningExporter } from './service/run.js';
+export { ExporterService, type ExporterServiceOptions } from './runner/exporter-service.js';
+export { GroupRunner } from './runner/group-runner.js';
+export type { CycleResult } from './runner/types.js';
+export type { EntityReport } from './http/types.js';
+export type { DetectorFactory, DetectorOptionsSpec } from './detector/factory.js';
+export { runExporter, type RunOptions, type RunningExporter } from './runner/run.js';
 export { loadGroupState, saveGroupState, stateFile } from './state/store.js';
-export { defaultDetectorFactory } from './service/real-detector.js';
+export { defaultDetectorFactory } from './detector/default-factory.js';
 export { ShardError, parseShard, formatShard, shardOf, shardKey, hashmod, type Shard } from './shard/shard.js';

@@ -6,7 +6,7 @@ import { runBacktest } from '../src/backtest/backtest.js';
 import { CsvFormatError, parseSeriesCsv, parseTimestamp } from '../src/backtest/csv.js';
 import { runSeries } from '../src/backtest/run-series.js';
 import { createDetector } from '../src/detector/index.js';
-import { Random } from '../src/forest/random.js';
+import { Random } from '../src/detector/forest/random.js';
 import { gaussian } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'selfheal-backtest-'));

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../src/config/duration.js';
+import { formatDuration, parseDuration } from '@selfheal/contracts';
 import { loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
 import { configProblems } from './helpers.js';
 

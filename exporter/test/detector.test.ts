@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector, type Verdict } from '../src/detector/index.js';
 import { ScoreCalibrator } from '../src/detector/calibration.js';
 import { healthScore } from '../src/detector/health.js';
-import { Random } from '../src/forest/random.js';
+import { Random } from '../src/detector/forest/random.js';
 import { gaussian } from './helpers.js';
 
 const STEP = 15;

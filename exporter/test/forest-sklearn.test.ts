@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IsolationForest } from '../src/forest/isolation-forest.js';
+import { IsolationForest } from '../src/detector/forest/isolation-forest.js';
 import { plantedOutliers, rocAuc, spearman } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';

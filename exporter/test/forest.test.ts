@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IsolationForest, IsolationForestError } from '../src/forest/isolation-forest.js';
-import { averagePathLength } from '../src/forest/path-length.js';
-import { Random } from '../src/forest/random.js';
-import { restoreForest, serializeForest } from '../src/forest/serialize.js';
-import { BinaryFormatError } from '../src/forest/binary.js';
+import { IsolationForest } from '../src/detector/forest/isolation-forest.js';
+import { IsolationForestError } from '../src/detector/forest/layout.js';
+import { averagePathLength } from '../src/detector/forest/path-length.js';
+import { Random } from '../src/detector/forest/random.js';
+import { restoreForest, serializeForest } from '../src/detector/forest/serialize.js';
+import { BinaryFormatError } from '../src/detector/forest/binary.js';
 import { gaussian, plantedOutliers, rocAuc } from './helpers.js';
 
 describe('c(n), the average path length', () => {

@@ -2,8 +2,9 @@
 import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import { ConfigError, parseExporterConfig } from '../src/config/load.js';
-import { Random } from '../src/forest/random.js';
+import { ConfigError } from '@selfheal/contracts';
+import { parseExporterConfig } from '../src/config/load.js';
+import { Random } from '../src/detector/forest/random.js';
 
 export function gaussian(rng: Random): number {
   const u = Math.max(rng.next(), 1e-300);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseMatrixFast, parseSampleValue } from '../src/prometheus/matrix-parser.js';
-import { MatrixStreamParser, parseDecimal } from '../src/prometheus/matrix-stream.js';
+import { parseMatrixFast, parseSampleValue } from '../src/source/matrix-parser.js';
+import { MatrixStreamParser, parseDecimal } from '../src/source/matrix-stream.js';
 
 // The layout Prometheus writes (Go's encoding of the API response), with awkward label values.
 const body = {

@@ -1,5 +1,6 @@
 // The exposition of the exporter's metrics: parsed back, checked by promtool (Prometheus's own linter).
 import { spawnSync } from 'node:child_process';
+import { EXPORTER_FAMILIES, SCORE_FAMILIES, expositionType, familyOfSeries } from '@selfheal/contracts';
 import { describe, expect, it } from 'vitest';
 import { ExporterMetrics, ScoreMetrics, exposition, type EntitySnapshot } from '../src/metrics/registry.js';
 import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
@@ -27,6 +28,26 @@ describe('exporter metrics exposition', () => {
     expect(series(samples, 'selfheal_model_training_samples').map((s) => s.labels.service)).toEqual(['checkout', 'we"ird\\name\nx', 'gone']);
     expect(series(samples, 'selfheal_entities').map((s) => [s.labels.state, s.value])).toEqual([['warming', 1], ['ready', 2], ['stale', 1]]);
     expect(series(samples, 'selfheal_prometheus_requests_total').map((s) => s.labels.outcome)).toContain('connection_error');
+  });
+
+  it('exposes every declared exporter family with its declared help, type and fixed labels, and no undeclared selfheal_* one', async () => {
+    const exposed = await text();
+    const declared = [...Object.values(SCORE_FAMILIES), ...Object.values(EXPORTER_FAMILIES)];
+    const help = new Map([...exposed.matchAll(/^# HELP (selfheal_\w+) (.*)$/gm)].map((m) => [m[1], m[2]]));
+    const type = new Map([...exposed.matchAll(/^# TYPE (selfheal_\w+) (\w+)$/gm)].map((m) => [m[1], m[2]]));
+    expect([...help.keys()].sort()).toEqual(declared.map((f) => f.name).sort());
+    for (const family of declared) {
+      expect(help.get(family.name), family.name).toBe(family.help);
+      expect(type.get(family.name), family.name).toBe(expositionType(family));
+    }
+    for (const sample of parseExposition(exposed).filter((s) => s.name.startsWith('selfheal_'))) {
+      const family = familyOfSeries(sample.name);
+      expect(family, sample.name).toBeDefined();
+      if (!family) continue;
+      const names = Object.keys(sample.labels).filter((label) => !(family.type === 'histogram' && label === 'le'));
+      expect(names, sample.name).toEqual(expect.arrayContaining([...family.labels]));
+      if (!family.entityLabels) expect(names.sort(), sample.name).toEqual([...family.labels].sort());
+    }
   });
 
   it('passes promtool check metrics', async () => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { startStack, freePort, type Stack } from '@selfheal/stack';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrometheusClient, PrometheusError, type Endpoint, type PrometheusClientOptions, type RequestOutcome } from '../src/prometheus/client.js';
+import { PrometheusClient, PrometheusError, type PrometheusClientOptions } from '../src/source/client.js';
+import type { Endpoint, RequestOutcome } from '../src/source/types.js';
 import { listenLoopback } from './helpers.js';
 
 function client(url: string, extra: Partial<PrometheusClientOptions> = {}) {

@@ -6,15 +6,15 @@ import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExporterConfig } from '../src/config/load.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { listenLoopback } from './helpers.js';
 
 interface Seen {
   path: string;
   tenant: string | undefined;
   custom: string | undefined;
-  /** What the query is: the feature's, or one of the sample-age check's (src/prometheus/sample-age.ts). */
+  /** What the query is: the feature's, or one of the sample-age check's (src/source/sample-age.ts). */
   kind: QueryKind;
 }
 

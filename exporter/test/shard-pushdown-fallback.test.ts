@@ -6,8 +6,8 @@ import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExporterConfig } from '../src/config/load.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { shardOf } from '../src/shard/shard.js';
 import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { listenLoopback } from './helpers.js';
@@ -24,7 +24,7 @@ describe('a filtered query that Prometheus rejects is read unfiltered (real HTTP
     app.use(express.urlencoded({ extended: false, limit: '10mb' }));
     app.post('/api/v1/query_range', (req, res) => {
       const body = req.body as Record<string, string>;
-      // The sample-age check (src/prometheus/sample-age.ts): every value observed, an empty answer, as Prometheus's.
+      // The sample-age check (src/source/sample-age.ts): every value observed, an empty answer, as Prometheus's.
       if (body.query?.includes('selfheal_selector')) {
         res.json({ status: 'success', data: { resultType: 'matrix', result: [] } });
         return;

@@ -10,7 +10,8 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { summarizeExporterConfig } from '../src/config/check.js';
 import { parseExporterConfig } from '../src/config/load.js';
-import { applyPushdown, entityMatchers, planPushdown, quoteRegexLiteral, unquotePromQLString, valueSets } from '../src/shard/pushdown.js';
+import { quoteRegexLiteral } from '@selfheal/contracts';
+import { applyPushdown, entityMatchers, planPushdown, unquotePromQLString, valueSets } from '../src/shard/pushdown.js';
 
 const BY_SERVICE = ['service'];
 const M = 'service=~"a|b"';

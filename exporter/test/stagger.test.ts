@@ -1,7 +1,7 @@
-// The per-entity stagger of new detectors' history (GroupRunner.staggerRows): spread over [0, retrainEvery), but
+// The per-entity stagger of new detectors' history (runner/stagger.ts, staggerRows): spread over [0, retrainEvery), but
 // never so large that an entity with enough history for its warm-up is left warming.
 import { describe, expect, it } from 'vitest';
-import { staggerOffset } from '../src/service/group-runner.js';
+import { staggerOffset } from '../src/runner/stagger.js';
 
 const keys = Array.from({ length: 2000 }, (_, i) => JSON.stringify([`svc-${String(i).padStart(5, '0')}`]));
 

@@ -1,4 +1,4 @@
-// Rows Prometheus did not observe are missing, not data (src/prometheus/sample-age.ts). Prometheus writes no
+// Rows Prometheus did not observe are missing, not data (src/source/sample-age.ts). Prometheus writes no
 // staleness markers when it stops, so over a gap in scrapes every query returns the last samples again (lookback
 // 5 min). A real Prometheus serves a history written with promtool (1 s samples) that has such gaps: an outage
 // (no sample of any series for 60 s) and two series that alone went unscraped for 60 s (one of them without the
@@ -18,10 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamingDetector } from '../src/detector/types.js';
 import { summarizeExporterConfig } from '../src/config/check.js';
 import { parseExporterConfig } from '../src/config/load.js';
-import { checkableSelectors, planSampleAgeCheck, sampleAgeLimit, unobservedQuery } from '../src/prometheus/sample-age.js';
-import type { DetectorFactory } from '../src/service/detector-factory.js';
-import { ExporterService } from '../src/service/exporter-service.js';
-import { defaultDetectorFactory } from '../src/service/real-detector.js';
+import { checkableSelectors, planSampleAgeCheck, sampleAgeLimit, unobservedQuery } from '../src/source/sample-age.js';
+import type { DetectorFactory } from '../src/detector/factory.js';
+import { ExporterService } from '../src/runner/exporter-service.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 import { listenLoopback } from './helpers.js';
 

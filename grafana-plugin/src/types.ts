@@ -1,11 +1,6 @@
-// Panel options: what the panel reads (metric names or query refIds, label names) and how it draws.
-
-/**
- * Healing outcomes the healing service reports (docs/contracts.md). `unknown`: the action ran but nobody saw its
- * result (the service stopped mid-action and could not verify it); `deferred`: held back by a guardrail that lifts.
- */
-export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+// Panel options: what the panel reads (metric names or query refIds, label names) and how it draws. The defaults
+// are the families and labels declared in @selfheal/contracts (its browser-safe subpaths: no zod, no node:crypto).
+import { ANOMALY_THRESHOLD, HEALING_FAMILIES, HEALING_LABELS, SCORE_FAMILIES, SCORE_LABELS } from '@selfheal/contracts/metrics';
 
 export type SortOrder = 'worst' | 'name';
 
@@ -37,17 +32,17 @@ export interface HealthTimelineOptions {
 }
 
 export const DEFAULT_OPTIONS: HealthTimelineOptions = {
-  healthQuery: 'selfheal_health_score',
-  anomalyQuery: 'selfheal_anomaly_score',
-  topFeatureQuery: 'selfheal_anomaly_top_feature_info',
-  featureScoreQuery: 'selfheal_anomaly_feature_score',
-  lastActionQuery: 'selfheal_healing_last_action_timestamp_seconds',
-  actionsTotalQuery: 'selfheal_healing_actions_total',
-  serviceLabel: 'service',
-  featureLabel: 'feature',
-  actionLabel: 'action',
-  outcomeLabel: 'outcome',
-  anomalyThreshold: 1,
+  healthQuery: SCORE_FAMILIES.healthScore.name,
+  anomalyQuery: SCORE_FAMILIES.anomalyScore.name,
+  topFeatureQuery: SCORE_FAMILIES.topFeature.name,
+  featureScoreQuery: SCORE_FAMILIES.featureScore.name,
+  lastActionQuery: HEALING_FAMILIES.lastAction.name,
+  actionsTotalQuery: HEALING_FAMILIES.actions.name,
+  serviceLabel: HEALING_LABELS.service,
+  featureLabel: SCORE_LABELS.feature,
+  actionLabel: HEALING_LABELS.action,
+  outcomeLabel: HEALING_LABELS.outcome,
+  anomalyThreshold: ANOMALY_THRESHOLD,
   sortBy: 'worst',
   pageSize: 0,
   rowHeight: 44,

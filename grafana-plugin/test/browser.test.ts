@@ -11,8 +11,9 @@ import { type BrowserContext, chromium, type Locator, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FieldConfigSource } from '@grafana/data';
+import { OUTCOMES } from '@selfheal/contracts/actions';
 
-import { type HealthTimelineOptions, OUTCOMES } from '../src/types';
+import type { HealthTimelineOptions } from '../src/types';
 import type { RenderRequest, RenderResult } from './harness/harness';
 import { buildHarness, HARNESS_DIR } from './harness/build';
 import { buildPluginOnce } from './harness/buildOnce';

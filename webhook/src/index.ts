@@ -1,15 +1,14 @@
-// @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out).
-export { ACTIONS, OUTCOMES, GUARDRAILS, GUARD_DECISIONS, DEFAULT_FEATURE_ACTIONS, type ActionName, type Outcome, type Guardrail, type GuardDecision } from './actions.js';
+// @selfheal/webhook: the healing service (Alertmanager webhook in, guarded remediation actions out). Its vocabulary
+// (actions, outcomes, the Alertmanager payload) is @selfheal/contracts'.
 export { systemClock, type Clock } from './util/clock.js';
-export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText, ConfigError } from './config/load.js';
+export { checkWebhookConfig, loadConfig, parseConfig, parseConfigText } from './config/load.js';
 export { configSchema, listenProblem, type Config } from './config/schema.js';
 export { checkConfigFiles, configFileProblems } from './config/files.js';
-export { createHealer, buildActuators, type Healer, type HealerOptions } from './server.js';
-export { HealingEngine } from './engine.js';
-export { HealingStore } from './store/store.js';
-export { redact as redactStoreUrl } from './store/postgres-store.js';
+export { createHealer, buildActuators, type Healer, type HealerOptions } from './app.js';
+export { HealingEngine } from './engine/engine.js';
+export { HealingStore } from './audit/sqlite-db.js';
+export { redact as redactStoreUrl } from './audit/postgres-store.js';
 export { Policy } from './policy/policy.js';
-export { payloadSchema, type AlertmanagerPayload } from './receiver/payload.js';
 export { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 export { HttpActuator } from './actuators/http/http-actuator.js';
 export { ExecActuator } from './actuators/exec/exec-actuator.js';

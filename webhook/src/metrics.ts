@@ -1,7 +1,10 @@
-// The healing service's Prometheus metrics (names fixed in docs/contracts.md; the Grafana panel reads them).
+// The healing service's Prometheus metrics, built from the families declared in @selfheal/contracts (the Grafana
+// panel, the rules and docs/contracts.md read them).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ACTIONS, GUARD_DECISIONS, GUARDRAILS, OUTCOMES, type ActionName, type GuardDecision, type Guardrail, type Outcome } from './actions.js';
-import type { Store } from './store/types.js';
+import {
+  ACTIONS, GUARD_DECISIONS, GUARDRAILS, HEALING_FAMILIES as F, OUTCOMES, promClientOptions, type ActionName, type GuardDecision, type Guardrail, type Outcome,
+} from '@selfheal/contracts';
+import type { Store } from './audit/types.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
 const MAX_SERVICES = 500;
@@ -25,12 +28,12 @@ export class HealingMetrics {
     const clockNow = opts.now ?? (() => Date.now() / 1000);
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.actionsTotal = new Counter({ name: 'selfheal_healing_actions_total', help: 'Healing actions by service, action and outcome.', labelNames: ['service', 'action', 'outcome'], registers });
-    this.lastAction = new Gauge({ name: 'selfheal_healing_last_action_timestamp_seconds', help: 'Unix time of the last healing action by service, action and outcome.', labelNames: ['service', 'action', 'outcome'], registers });
-    this.actionDuration = new Histogram({ name: 'selfheal_healing_action_duration_seconds', help: 'Time an actuator took to carry out an action (verification excluded).', labelNames: ['action'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-    this.recovery = new Histogram({ name: 'selfheal_healing_recovery_seconds', help: 'Time from an alert starting to its resolution.', labelNames: ['service'], buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200], registers });
+    this.actionsTotal = new Counter({ ...promClientOptions(F.actions), registers });
+    this.lastAction = new Gauge({ ...promClientOptions(F.lastAction), registers });
+    this.actionDuration = new Histogram({ ...promClientOptions(F.actionDuration), registers });
+    this.recovery = new Histogram({ ...promClientOptions(F.recovery), registers });
     this.cooldownRemaining = new Gauge({
-      name: 'selfheal_healing_cooldown_remaining_seconds', help: 'Seconds left before another action may run on the service.', labelNames: ['service', 'action'], registers,
+      ...promClientOptions(F.cooldownRemaining), registers,
       // Read from the store at scrape time: with several replicas, cooldowns set by any of them.
       collect: async () => {
         if (!store) return;
@@ -55,19 +58,15 @@ export class HealingMetrics {
         }
       },
     });
-    this.inFlight = new Gauge({ name: 'selfheal_healing_actions_in_flight', help: 'Actions being carried out or verified.', registers, collect: async () => { if (store) this.inFlight.set(await store.inFlight().catch(() => 0)); } });
+    this.inFlight = new Gauge({ ...promClientOptions(F.inFlight), registers, collect: async () => { if (store) this.inFlight.set(await store.inFlight().catch(() => 0)); } });
     this.deferred = new Gauge({
-      name: 'selfheal_healing_deferred_actions', help: 'Incidents whose next action is deferred until a guardrail (cooldown, rate limit, concurrency) lifts.', registers,
+      ...promClientOptions(F.deferred), registers,
       collect: async () => { if (store) this.deferred.set(await store.deferred().catch(() => 0)); },
     });
-    this.refusals = new Counter({
-      name: 'selfheal_healing_guardrail_refusals_total',
-      help: 'Actions a guardrail refused, by guardrail (reason) and what followed (decision: skipped, deferred until it lifts, escalated to people).',
-      labelNames: ['reason', 'decision'], registers,
-    });
+    this.refusals = new Counter({ ...promClientOptions(F.guardrailRefusals), registers });
     for (const reason of GUARDRAILS) for (const decision of GUARD_DECISIONS) this.refusals.inc({ reason, decision }, 0);
-    this.requests = new Counter({ name: 'selfheal_webhook_requests_total', help: 'Webhook requests by HTTP status code.', labelNames: ['code'], registers });
-    this.alertsReceived = new Counter({ name: 'selfheal_webhook_alerts_received_total', help: 'Alerts received by status.', labelNames: ['status'], registers });
+    this.requests = new Counter({ ...promClientOptions(F.webhookRequests), registers });
+    this.alertsReceived = new Counter({ ...promClientOptions(F.alertsReceived), registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
   }
 

@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { formatIssues } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { HealingEngine } from './engine.js';
+import { createActuators } from './actuators/registry.js';
+import { SqliteStore } from './audit/sqlite-store.js';
+import { HealingEngine } from './engine/engine.js';
 import { PauseSwitch } from './guardrails/pause.js';
 import { HealingMetrics } from './metrics.js';
 import { Policy } from './policy/policy.js';
-import { payloadSchema, toReceived, type ReceivedAlert } from './receiver/payload.js';
-import { buildActuators } from './server.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { payloadSchema, toReceived, type ReceivedAlert } from '@selfheal/contracts';
 import { systemClock } from './util/clock.js';
 
 export interface ReplayLine {
@@ -59,7 +59,7 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
   const cfg: Config = { ...config, dryRun: false };
   const metrics = new HealingMetrics(store, { defaultMetrics: false });
   const engine = new HealingEngine({
-    config: cfg, store, policy: new Policy(cfg), actuators: buildActuators(cfg), metrics, pause: new PauseSwitch(store), logger: pino({ level: 'silent' }), clock: { now, sleepUntil: systemClock.sleepUntil }, simulate: true,
+    config: cfg, store, policy: new Policy(cfg), actuators: createActuators(cfg.actuators), metrics, pause: new PauseSwitch(store), logger: pino({ level: 'silent' }), clock: { now, sleepUntil: systemClock.sleepUntil }, simulate: true,
   });
   try {
     for (const ev of events) {

@@ -7,11 +7,12 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpActuator } from '../src/actuators/http/http-actuator.js';
 import { httpActuatorSchema, httpCallSchema } from '../src/actuators/http/config.js';
-import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
+import { ConfigError } from '@selfheal/contracts';
+import { loadConfig, parseConfig } from '../src/config/load.js';
 import { configFileProblems } from '../src/config/files.js';
 import { templateVars } from '../src/policy/policy.js';
 import { formatReplay, replay } from '../src/replay.js';
-import { createHealer } from '../src/server.js';
+import { createHealer } from '../src/app.js';
 import { startServer, tempDir, testConfig, type TestServer } from './support/harness.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

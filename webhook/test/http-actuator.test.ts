@@ -1,7 +1,9 @@
-// The HTTP actuator against a real local HTTP server: templating, encoding, retries, timeouts.
+// The HTTP actuator against a real local HTTP server: templating, encoding, retries (through the engine's retry
+// stage, as the engine calls it), timeouts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpActuator } from '../src/actuators/http/http-actuator.js';
 import { httpActuatorSchema, httpCallSchema } from '../src/actuators/http/config.js';
+import { executeWithRetry } from '../src/engine/retry.js';
 import { templateVars } from '../src/policy/policy.js';
 import { payload, startHealer, startServer, type TestServer } from './support/harness.js';
 
@@ -84,14 +86,25 @@ describe('HttpActuator', () => {
     let calls = 0;
     server = await startServer((_req, _b, res) => { calls++; res.statusCode = calls < 3 ? 503 : 204; res.end(); });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '10ms' }));
-    const result = await actuator.execute(request(`${server.url}/x`));
+    const result = await executeWithRetry(actuator, request(`${server.url}/x`));
     expect(result).toMatchObject({ outcome: 'succeeded', detail: { status: 204, attempt: 3 } });
+  });
+
+  it('waits retryBackoff, doubling, between attempts (through the retry stage; injected sleep: no wall-clock wait)', async () => {
+    server = await startServer((_req, _b, res) => { res.statusCode = 502; res.end('bad gateway'); });
+    const waits: number[] = [];
+    const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '1m' }));
+    const result = await executeWithRetry(actuator, request(`${server.url}/x`), async (ms) => { waits.push(ms); });
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toMatch(/answered 502: bad gateway \(after 4 attempts\)/);
+    expect(waits).toEqual([60_000, 120_000, 240_000]);
+    expect(server.requests).toHaveLength(4);
   });
 
   it('does not retry a 4xx and reports it', async () => {
     server = await startServer((_req, _b, res) => { res.statusCode = 404; res.end('no such service'); });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '10ms' }));
-    const result = await actuator.execute(request(`${server.url}/x`));
+    const result = await executeWithRetry(actuator, request(`${server.url}/x`));
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(/answered 404: no such service/);
     expect(server.requests).toHaveLength(1);
@@ -100,7 +113,7 @@ describe('HttpActuator', () => {
   it('times out a hanging server and gives up after the retries', async () => {
     server = await startServer(() => { /* never answers */ });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', timeout: '100ms', retries: 1, retryBackoff: '10ms' }));
-    const result = await actuator.execute(request(`${server.url}/slow`));
+    const result = await executeWithRetry(actuator, request(`${server.url}/slow`));
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(/timeout.*after 2 attempts/);
     expect(server.requests.length).toBeGreaterThanOrEqual(1);

@@ -3,8 +3,9 @@
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kubernetesActionSchemas, kubernetesActuatorSchema } from '../src/actuators/kubernetes/config.js';
+import type { Actuator } from '../src/actuators/types.js';
 import { KubernetesActuator } from '../src/actuators/kubernetes/kubernetes-actuator.js';
-import type { ActionName } from '../src/actions.js';
+import type { ActionName } from '@selfheal/contracts';
 import { templateVars } from '../src/policy/policy.js';
 import { configMap, deployment, hpa, pod, startFakeCluster, type FakeCluster } from './support/kube-apiserver.js';
 import { payload, prometheusApi, startHealer, startServer, tempDir } from './support/harness.js';
@@ -20,7 +21,8 @@ afterEach(async () => {
 });
 
 async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusClient) {
-  const actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
+  // As the engine holds it: parameters validated by the actuator's call schema for the action.
+  const actuator: Actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
   const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
   return actuator.execute({
     action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind, name: 'checkout' }, actions: {} },

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
-import { HealingStore } from '../src/store/store.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/audit/migrations.js';
+import { HealingStore } from '../src/audit/sqlite-db.js';
 import { tempDir } from './support/harness.js';
 
 /** A database exactly as a selfheal of schema `version` left it, with one finished incident and its action. */

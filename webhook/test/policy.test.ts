@@ -1,8 +1,9 @@
 // Policy decisions and config validation (no I/O).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkWebhookConfig, ConfigError, parseConfig, parseConfigText } from '../src/config/load.js';
-import { matches, parseMatcher } from '../src/policy/matchers.js';
+import type { ConfigError } from '@selfheal/contracts';
+import { checkWebhookConfig, parseConfig, parseConfigText } from '../src/config/load.js';
+import { matches, parseMatcher } from '../src/util/matchers.js';
 import { Policy, templateVars } from '../src/policy/policy.js';
 import { render } from '../src/util/template.js';
 

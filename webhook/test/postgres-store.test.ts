@@ -6,10 +6,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardReason, guardWindows } from '../src/guardrails/guardrails.js';
 import { parseConfig } from '../src/config/load.js';
-import { toReceived } from '../src/receiver/payload.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
-import { PostgresStore } from '../src/store/postgres-store.js';
-import type { ClaimRequest } from '../src/store/types.js';
+import { toReceived } from '@selfheal/contracts';
+import { MIGRATIONS } from '../src/audit/migrations.js';
+import { PostgresStore } from '../src/audit/postgres-store.js';
+import type { ClaimRequest } from '../src/audit/types.js';
 import { ManualClock } from './support/clock.js';
 import { eventually, payload, startHealer, startServer, type TestHealer, type TestServer } from './support/harness.js';
 import { postgresGate, startPostgres, type PostgresServer } from './support/postgres.js';
@@ -123,7 +123,9 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
         incidentId, target: 'limited', now, ...guardWindows(cfg, now),
         check: (snap) => guardReason(cfg, snap, { incidentId, target: 'limited', cooldownSeconds: 0, now }),
         update: { phase: 'acting', step: 0 },
-        action: { incident_id: incidentId, service: 'checkout', action: 'restart', target: 'limited', rule: 'r', step: 0, status: 'started', reason: 'test', started_at: now, cooldown_until: now },
+        // No cooldown, as the engine writes it (null, not `now`): otherwise whichever replica loses the race may see
+        // the winner's row as a cooldown of a few milliseconds instead of the rate limit this test is about.
+        action: { incident_id: incidentId, service: 'checkout', action: 'restart', target: 'limited', rule: 'r', step: 0, status: 'started', reason: 'test', started_at: now, cooldown_until: null },
         event: { event: 'started', incidentId },
       };
       return s.claimAction(req);

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRow, IncidentRow } from '../src/store/types.js';
+import type { AuditRow, IncidentRow } from '../src/audit/types.js';
 import { payload, startHealer, TOKEN, type TestHealer } from './support/harness.js';
 import { rawHttp, type RawRequest } from './support/raw-http.js';
 

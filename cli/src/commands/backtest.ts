@@ -1,22 +1,14 @@
 // `selfheal backtest <file-or-folder> --out <folder>`: runs the exporter's streaming detector (same code path and
 // defaults) over history and writes `timestamp,score` per series plus summary.json.
+import { parseDuration } from '@selfheal/contracts';
 import { Command, Option } from 'commander';
 import { DEFAULT_DETECTOR_OPTIONS, runBacktest, type BacktestSummary } from '@selfheal/exporter';
 
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-/** Seconds of "90", "15s", "5m", "1h30m". */
+/** Seconds of a Prometheus duration: "15s", "5m", "1h30m". */
 export function parseDurationSeconds(text: string): number {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    total += Number(m[1]) * (UNITS[m[2] as string] as number);
-    consumed = re.lastIndex;
-  }
-  if (consumed !== text.length || consumed === 0) throw new Error(`cannot read duration "${text}" (e.g. 30s, 5m, 1h)`);
-  return total;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new Error(`cannot read duration "${text}" (e.g. 30s, 5m, 1h30m)`);
+  return seconds;
 }
 
 /** Unix seconds of "now", "now-7d", RFC 3339, or Unix seconds. */

@@ -1,7 +1,8 @@
 // `selfheal exporter --config FILE`: the anomaly exporter service.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, ShardError, defaultDetectorFactory, parseShard, runExporter, type Shard } from '@selfheal/exporter';
+import { ConfigError, listenAddressProblem } from '@selfheal/contracts';
+import { EXPORTER_LISTEN_OPTIONS, ShardError, defaultDetectorFactory, parseShard, runExporter, type Shard } from '@selfheal/exporter';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,7 +13,11 @@ export function registerExporter(program: Command): void {
     .description('Run the anomaly exporter: reads features from Prometheus, serves anomaly and health scores on /metrics (default port 9188)')
     .version(version)
     .requiredOption('-c, --config <file>', 'exporter config (YAML); see exporter/examples/exporter.yml and `selfheal check-config`')
-    .option('--listen <host:port>', 'override the listen address of the config')
+    .option('--listen <host:port>', 'override the listen address of the config', (value: string): string => {
+      const problem = listenAddressProblem(value, EXPORTER_LISTEN_OPTIONS);
+      if (problem !== undefined) throw new InvalidArgumentError(problem);
+      return value;
+    })
     .option('--state-dir <dir>', 'override the state directory (saved models)')
     .option(
       '--shard <index/count>',

@@ -1,5 +1,6 @@
 // Loads the healing service's config for a command; a bad file is reported (naming the key) and sets exit code 1.
-import { ConfigError, loadConfig } from '@selfheal/webhook';
+import { ConfigError } from '@selfheal/contracts';
+import { loadConfig } from '@selfheal/webhook';
 
 export function loadWebhookConfigOrReport(path: string): ReturnType<typeof loadConfig> | undefined {
   try {

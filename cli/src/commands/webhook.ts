@@ -1,6 +1,7 @@
 // `selfheal webhook --config FILE`: runs the healing service; `--check-config` only validates the file.
 import type { Command } from 'commander';
-import { checkWebhookConfig, ConfigError, createHealer, listenProblem, redactStoreUrl } from '@selfheal/webhook';
+import { ConfigError } from '@selfheal/contracts';
+import { checkWebhookConfig, createHealer, listenProblem, redactStoreUrl } from '@selfheal/webhook';
 import { loadWebhookConfigOrReport } from './webhook-config.js';
 
 export function registerWebhook(program: Command): void {

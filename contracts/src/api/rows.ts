@@ -2,21 +2,11 @@
 // the store's rows with their JSON columns (detail, labels, annotations) already parsed. Times are seconds
 // since the epoch (floats) unless the name says otherwise (`starts_at`, `resolved_at`: Alertmanager's RFC 3339).
 // The schemas are strict: a field the API adds or drops fails parsing with its name, so this file and the
-// service's store (webhook/src/store/types.ts) move together.
+// service's store (webhook/src/audit/types.ts) move together. Action names, statuses and phases are the
+// vocabulary of actions/ (the store's columns are typed by it too).
 import { z } from 'zod';
-
-/** `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
-export const INCIDENT_PHASES = ['pending', 'acting', 'verifying', 'deferred', 'done'] as const;
-export type IncidentPhase = (typeof INCIDENT_PHASES)[number];
-
-/**
- * `unknown`: started, but nobody observed the result. `deferred`: held back by a guardrail that lifts; a later row
- * of the same step records what happened next.
- */
-export const ACTION_STATUSES = ['started', 'verifying', 'succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
-export type ActionStatus = (typeof ACTION_STATUSES)[number];
-/** Statuses after which an action row no longer changes (`deferred` is followed by another row of the same step). */
-export const FINAL_ACTION_STATUSES: readonly ActionStatus[] = ['succeeded', 'failed', 'unknown', 'skipped', 'dry_run'];
+import { ACTIONS } from '../actions/actions.js';
+import { ACTION_STATUSES, INCIDENT_PHASES } from '../actions/records.js';
 
 const epochSeconds = z.number();
 const labelSet = z.record(z.string(), z.string());
@@ -25,7 +15,7 @@ export const actionRowSchema = z.strictObject({
   id: z.number().int(),
   incident_id: z.number().int(),
   service: z.string(),
-  action: z.string(),
+  action: z.enum(ACTIONS),
   target: z.string(),
   rule: z.string(),
   step: z.number().int(),
@@ -73,7 +63,7 @@ export const auditRowSchema = z.strictObject({
   incident_id: z.number().int().nullable(),
   fingerprint: z.string().nullable(),
   service: z.string().nullable(),
-  action: z.string().nullable(),
+  action: z.enum(ACTIONS).nullable(),
   target: z.string().nullable(),
   reason: z.string().nullable(),
   detail: z.unknown(),

@@ -3,7 +3,7 @@
 // (https://prometheus.io/docs/prometheus/latest/querying/api/), so a surprise is an error naming the field.
 // The exporter keeps its own streaming range reader (large matrices, its own metrics).
 import { z } from 'zod';
-import { NO_RETRY, type RetryPolicy } from './retry.js';
+import { retryWithBackoff, type RetryOptions } from '../retry/backoff.js';
 
 /** A failed call: the URL, the HTTP status (if any) and Prometheus's own `errorType: error` (if it sent one). */
 export class PrometheusError extends Error {
@@ -64,9 +64,14 @@ export interface PromRangeSeries {
   values: [number, number][];
 }
 
+/**
+ * How a call that failed for a passing reason (no answer, 5xx, Prometheus busy) is tried again: the contracts'
+ * retry with backoff; the client says which failures are retryable. Default: one attempt (the demo and the tests poll).
+ */
+export type PrometheusRetry = Omit<RetryOptions, 'retryable'>;
+
 export interface PrometheusClientOptions {
-  /** When to try a failed call again (default: never). */
-  retry?: RetryPolicy;
+  retry?: PrometheusRetry;
   /** Per attempt (default 10 s). */
   timeoutMs?: number;
   /** Injected for tests (default: the global fetch). */
@@ -81,13 +86,13 @@ function fieldPath(issue: z.core.$ZodIssue): string {
 
 export class PrometheusClient {
   readonly baseUrl: string;
-  private readonly retry: RetryPolicy;
+  private readonly retry: PrometheusRetry;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
 
   constructor(baseUrl: string, options: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.retry = options.retry ?? NO_RETRY;
+    this.retry = options.retry ?? { retries: 0, backoffSeconds: 0 };
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
   }
@@ -146,7 +151,7 @@ export class PrometheusClient {
         throw error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
       }
     };
-    return this.retry(once, { retryable: (error) => error instanceof PrometheusError && error.retryable });
+    return retryWithBackoff(once, { ...this.retry, retryable: (error) => error instanceof PrometheusError && error.retryable });
   }
 
   private async attempt(verb: 'GET' | 'POST', target: string, url: string, params: URLSearchParams | undefined): Promise<unknown> {

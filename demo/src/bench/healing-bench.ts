@@ -5,7 +5,7 @@
 //     actions taken (target 0) and the anomaly-score quantiles over the soak.
 // Figures are printed and written to bench-results/closed-loop.json (and an HTML report with a chart per fault).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { PrometheusClient } from '@selfheal/contracts';
+import { ANOMALY_THRESHOLD, SCORE_FAMILIES, type PrometheusClient } from '@selfheal/contracts';
 import { join } from 'node:path';
 import { FAULT_KINDS, type FaultKind } from '../workload/spec.js';
 import { DEFAULT_SERVICES } from '../workload/spec.js';
@@ -31,10 +31,11 @@ const REFERENCE = { mttd: 5.2, mttr: 42, success: 0.975 };
 const TARGET = { mttd: 5, mttr: 20, success: 1 };
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
+const { anomalyScore, featureScore } = SCORE_FAMILIES;
 const since = (t0: number): string => `${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`;
 
 async function scoreQuantiles(prometheus: PrometheusClient, startS: number, endS: number): Promise<Record<string, number>> {
-  const series = await prometheus.queryRange('selfheal_anomaly_score{group="demo"}', { start: startS, end: endS, stepSeconds: 1 });
+  const series = await prometheus.queryRange(`${anomalyScore.name}{group="demo"}`, { start: startS, end: endS, stepSeconds: 1 });
   const values = series.flatMap((r) => r.values.map(([, v]) => v));
   return {
     samples: values.length,
@@ -43,7 +44,7 @@ async function scoreQuantiles(prometheus: PrometheusClient, startS: number, endS
     p99: quantile(values, 0.99),
     p999: quantile(values, 0.999),
     max: values.length ? Math.max(...values) : Number.NaN,
-    aboveThreshold: values.filter((v) => v > 1).length,
+    aboveThreshold: values.filter((v) => v > ANOMALY_THRESHOLD).length,
   };
 }
 
@@ -53,7 +54,7 @@ async function scoreQuantiles(prometheus: PrometheusClient, startS: number, endS
  */
 async function dumpSeries(prometheus: PrometheusClient, startS: number, endS: number): Promise<Record<string, Record<string, [number, number][]>>> {
   const queries: Record<string, string> = {
-    score: 'max by (service) (selfheal_anomaly_score{group="demo"})',
+    score: `max by (service) (${anomalyScore.name}{group="demo"})`,
     ...Object.fromEntries(Object.entries(featureQueries()).map(([name, q]) => [`feature:${name}`, q])),
   };
   const out: Record<string, Record<string, [number, number][]>> = {};
@@ -68,7 +69,7 @@ async function dumpSeries(prometheus: PrometheusClient, startS: number, endS: nu
   for (let s = startS; s < endS; s += 10_000) {
     const e = Math.min(endS, s + 9_999);
     for (const [name, query] of Object.entries(queries)) await range(name, query, s, e);
-    await range('feature_score', 'max by (service, feature) (selfheal_anomaly_feature_score{group="demo"})', s, e);
+    await range('feature_score', `max by (service, feature) (${featureScore.name}{group="demo"})`, s, e);
   }
   return out;
 }

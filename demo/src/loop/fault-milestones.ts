@@ -2,7 +2,7 @@
 // milestones reached. The poll loop (fault-run.ts) only observes and feeds; everything decided here is testable
 // without a loop running: injected -> out of band -> detected (score > 1) -> alert firing -> action started
 // (-> deferred) -> finished (succeeded / failed / unknown / skipped) -> score normal, recovered -> alert resolved.
-import type { ActionRow, ActionStatus } from '@selfheal/contracts';
+import type { ActionName, ActionRow, ActionStatus } from '@selfheal/contracts';
 import type { AdminEvent } from '../workload/admin-api.js';
 import type { FaultKind } from '../workload/spec.js';
 import type { Band } from './features.js';
@@ -25,7 +25,7 @@ export type FaultOutcome = 'healed' | 'wrong_action' | 'not_detected' | 'no_acti
 export interface FaultRunResult {
   kind: FaultKind;
   service: string;
-  expectedAction: string;
+  expectedAction: ActionName;
   /** Epoch ms. */
   injectedAt: number;
   /** Seconds after injection (undefined = did not happen). */
@@ -35,7 +35,7 @@ export interface FaultRunResult {
   firingAfter?: number;
   alertFeature?: string;
   actionAfter?: number;
-  action?: string;
+  action?: ActionName;
   /** The healing service's verdict on its action (succeeded / failed ...). */
   actionStatus?: string;
   /** Metrics back to normal: the fault's feature back in its pre-fault band (held `stableMs`) after the action. */
@@ -57,7 +57,7 @@ export interface FaultRunResult {
 }
 
 /** Workload admin calls that are healing actions, by contract name. */
-export const ADMIN_TO_ACTION: Record<string, string> = {
+export const ADMIN_TO_ACTION: Readonly<Record<string, ActionName>> = {
   scale: 'scale_up',
   restart: 'restart',
   cache: 'enable_cache',
@@ -130,7 +130,7 @@ export type Observation = Tick | Verdict;
 export interface FaultStart {
   kind: FaultKind;
   service: string;
-  expectedAction: string;
+  expectedAction: ActionName;
   feature: string;
   band: Band;
   injectedAt: number;

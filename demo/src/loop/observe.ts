@@ -3,6 +3,7 @@
 // client, one exposition parser, the API's row schemas).
 import {
   PrometheusClient,
+  SCORE_FAMILIES,
   parseActionsResponse,
   parseAuditResponse,
   parseIncidentsResponse,
@@ -19,7 +20,9 @@ export interface EntityScore {
   feature: string | undefined;
 }
 
-/** Scores per service from the exporter's samples (selfheal_anomaly_score, _health_score, _top_feature_info). */
+const { anomalyScore, healthScore, topFeature } = SCORE_FAMILIES;
+
+/** Scores per service from the exporter's samples (the anomaly score, health score and top feature families). */
 export function scoresFrom(samples: readonly ExposedSample[]): Map<string, EntityScore> {
   const scores = new Map<string, EntityScore>();
   const entry = (service: string): EntityScore => {
@@ -30,9 +33,9 @@ export function scoresFrom(samples: readonly ExposedSample[]): Map<string, Entit
   for (const s of samples) {
     const service = s.labels.service;
     if (!service) continue;
-    if (s.name === 'selfheal_anomaly_score') entry(service).score = s.value;
-    else if (s.name === 'selfheal_health_score') entry(service).health = s.value;
-    else if (s.name === 'selfheal_anomaly_top_feature_info' && s.value === 1) entry(service).feature = s.labels.feature;
+    if (s.name === anomalyScore.name) entry(service).score = s.value;
+    else if (s.name === healthScore.name) entry(service).health = s.value;
+    else if (s.name === topFeature.name && s.value === 1) entry(service).feature = s.labels.feature;
   }
   return scores;
 }

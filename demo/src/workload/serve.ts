@@ -1,5 +1,6 @@
 // The workload on its own (`selfheal demo workload`): for docker-compose and for poking at the admin API by
 // hand. The load generator runs for a bounded time (default 8 h) and stops by itself.
+import { listenAddressProblem, parseListenAddress, type ListenOptions } from '@selfheal/contracts';
 import { startWorkload, type Workload } from './workload.js';
 
 export interface ServeOptions {
@@ -8,15 +9,13 @@ export interface ServeOptions {
   loadHours: number;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(.*):(\d{1,5})$/.exec(listen);
-  const port = Number(match?.[2]);
-  if (!match || port > 65535) throw new Error(`--listen must be HOST:PORT, e.g. 127.0.0.1:8081 (got "${listen}")`);
-  return { host: match[1] || '127.0.0.1', port };
-}
+/** ":8081" stays on loopback: the workload's admin API can inject faults. Port 0: any free port. */
+const LISTEN: ListenOptions = { example: '127.0.0.1:8081', emptyHost: '127.0.0.1', ephemeralPort: true };
 
 export async function serveWorkload(options: ServeOptions): Promise<Workload> {
-  const { host, port } = parseListen(options.listen);
+  const problem = listenAddressProblem(options.listen, LISTEN);
+  if (problem !== undefined) throw new Error(`--listen "${options.listen}": ${problem}`);
+  const { host, port } = parseListenAddress(options.listen, LISTEN);
   const workload = await startWorkload({ host, port });
   workload.startLoad(options.loadHours * 3600_000);
   return workload;

@@ -1,4 +1,5 @@
 // What the demo workload runs: services, their instances, their dependencies and their normal load.
+import type { ActionName } from '@selfheal/contracts';
 import type { InstanceFaults } from '../instance/protocol.js';
 
 export interface ServiceSpec {
@@ -27,7 +28,7 @@ export const FAULT_KINDS = ['cpu_saturation', 'memory_leak', 'slow_dependency', 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The action that repairs each fault kind (the contract's action names). */
-export const REPAIR_FOR: Record<FaultKind, string> = {
+export const REPAIR_FOR: Record<FaultKind, ActionName> = {
   cpu_saturation: 'scale_up',
   memory_leak: 'restart',
   slow_dependency: 'enable_cache',

@@ -3,7 +3,7 @@
 // threshold a = 1 is 0.5) plus a summary, so users can see what the detector would have alerted on.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PrometheusClient } from '../prometheus/client.js';
+import { PrometheusClient } from '../source/client.js';
 import { resolveDetectorOptions, type DetectorOptions } from '../detector/options.js';
 import { parseSeriesCsv, type SeriesTable } from './csv.js';
 import { progressBar } from './progress.js';

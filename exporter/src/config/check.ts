@@ -1,8 +1,9 @@
 // `selfheal check-config` for exporter configs: every problem, as lines a person can act on.
-import type { DetectorOptionsSpec } from '../service/detector-factory.js';
-import { planSampleAgeCheck } from '../prometheus/sample-age.js';
+import type { DetectorOptionsSpec } from '../detector/factory.js';
+import { planSampleAgeCheck } from '../source/sample-age.js';
 import { planPushdown } from '../shard/pushdown.js';
-import { ConfigError, loadExporterConfig } from './load.js';
+import { ConfigError } from '@selfheal/contracts';
+import { loadExporterConfig } from './load.js';
 import type { ExporterConfig } from './schema.js';
 
 export interface ConfigCheck {

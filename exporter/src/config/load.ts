@@ -1,50 +1,15 @@
 // Reads, parses and validates an exporter config file, with errors that name the file, line, key and fix.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError, parseYaml, readConfigText, type ConfigIssue, type KeyPath, type Position } from '@selfheal/contracts';
 import type { z } from 'zod';
-import type { DetectorOptionsSpec } from '../service/detector-factory.js';
+import type { DetectorOptionsSpec } from '../detector/factory.js';
 import { detectorOptionsSchema } from './detector-options.js';
 import { detectorScheduleOptions, exporterConfigSchema, type ExporterConfig } from './schema.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`invalid exporter config ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+const KIND = 'exporter config';
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const part of path) {
-    if (typeof part === 'number') text += `[${part}]`;
-    else text += text ? `.${String(part)}` : String(part);
-  }
-  return text || '(top level)';
-}
-
-/** Line:column of the deepest node of `path` present in the document (or of an unknown key). */
-function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): string {
-  for (let length = path.length; length >= 0; length--) {
-    const node = doc.getIn(path.slice(0, length) as unknown[], true);
-    let offset: number | undefined;
-    if (key !== undefined && length === path.length && isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
-      if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
-    }
-    if (offset === undefined && node && typeof node === 'object' && 'range' in node) {
-      offset = (node as { range?: [number, number, number] | null }).range?.[0];
-    }
-    if (offset !== undefined) {
-      const pos = lines.linePos(offset);
-      return `${pos.line}:${pos.col}`;
-    }
-  }
-  return '1:1';
-}
+type Locate = (path: KeyPath, key?: string) => Position;
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let value = raw;
@@ -55,21 +20,25 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describeIssues(file: string, raw: unknown, doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): string[] {
-  const problems: string[] = [];
+/** An issue at `path`, located in the file. */
+function located(locate: Locate, path: KeyPath, message: string, where: KeyPath = path, key?: string): ConfigIssue {
+  const { line, column } = locate(where, key);
+  return { path, message, line, column };
+}
+
+function describeIssues(raw: unknown, locate: Locate, issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+  const problems: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const where = locate(doc, lines, issue.path, key);
-        const path = formatPath([...issue.path, key]);
-        problems.push(`${file}:${where}: ${path}: unknown key${issue.message.startsWith('unknown') ? ` (${issue.message})` : ''}; check its spelling and indentation`);
+        const detail = issue.message.startsWith('unknown') ? ` (${issue.message})` : '';
+        problems.push(located(locate, [...issue.path, key], `unknown key${detail}; check its spelling and indentation`, issue.path, key));
       }
       continue;
     }
-    const where = locate(doc, lines, issue.path);
     let message = issue.message;
     if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) message = `missing (required): ${message}`;
-    problems.push(`${file}:${where}: ${formatPath(issue.path)}: ${message}`);
+    problems.push(located(locate, issue.path, message));
   }
   return problems;
 }
@@ -79,34 +48,27 @@ function describeIssues(file: string, raw: unknown, doc: Document, lines: LineCo
  * Relative file paths (auth, TLS, stateDir) are resolved against the config file's directory.
  */
 export function parseExporterConfig(text: string, file: string, detector: DetectorOptionsSpec): ExporterConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((error) => {
-        const pos = error.linePos?.[0];
-        return `${file}:${pos ? `${pos.line}:${pos.col}` : '1:1'}: YAML syntax: ${error.message.split('\n')[0]}`;
-      }),
-    );
+  const parsed = parseYaml(text);
+  if (!parsed.ok) {
+    throw new ConfigError(file, parsed.errors.map((error) => ({ message: `YAML syntax: ${error.message}`, line: error.line, column: error.column })), KIND);
   }
-  const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) throw new ConfigError(file, [`${file}: the file is empty; see exporter/examples/exporter.yml`]);
+  const { value: raw, locate } = parsed;
+  if (raw === null || raw === undefined) throw new ConfigError(file, [`${file}: the file is empty; see exporter/examples/exporter.yml`], KIND);
   const result = exporterConfigSchema(detector.optionsSchema ?? detectorOptionsSchema(detector.defaults)).safeParse(raw);
-  if (!result.success) throw new ConfigError(file, describeIssues(file, raw, doc, lines, result.error.issues));
+  if (!result.success) throw new ConfigError(file, describeIssues(raw, locate, result.error.issues), KIND);
   const config = result.data;
 
   // Referenced files must exist now, not at the first request an hour later.
   const base = dirname(resolve(file));
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
-  const problems: string[] = [];
+  const problems: ConfigIssue[] = [];
   const mustRead = (path: string | undefined, key: string[]): string | undefined => {
     if (path === undefined) return undefined;
     const absolute = at(path);
     try {
       accessSync(absolute, constants.R_OK);
     } catch {
-      problems.push(`${file}:${locate(doc, lines, key)}: ${formatPath(key)}: cannot read ${absolute}`);
+      problems.push(located(locate, key, `cannot read ${absolute}`));
     }
     return absolute;
   };
@@ -124,19 +86,14 @@ export function parseExporterConfig(text: string, file: string, detector: Detect
     try {
       detector.resolveOptions?.({ ...detectorScheduleOptions(group, detector.defaults), ...(group.detector ?? {}) });
     } catch (error) {
-      problems.push(`${file}:${locate(doc, lines, ['groups', index, 'detector'])}: groups[${index}]: ${(error as Error).message}`);
+      problems.push(located(locate, ['groups', index], (error as Error).message, ['groups', index, 'detector']));
     }
   });
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  if (problems.length > 0) throw new ConfigError(file, problems, KIND);
   return config;
 }
 
 export function loadExporterConfig(file: string, detector: DetectorOptionsSpec): ExporterConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [`${file}: cannot read the config file: ${(error as Error).message}`]);
-  }
+  const text = readConfigText(file, KIND, (reason) => `${file}: cannot read the config file: ${reason}`);
   return parseExporterConfig(text, file, detector);
 }

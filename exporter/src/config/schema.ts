@@ -2,31 +2,18 @@
 // Durations are Prometheus strings in the file ("15s", "6h") and seconds after parsing.
 import { z } from 'zod';
 import { shardProblem } from '../shard/shard.js';
-import { parseDuration } from './duration.js';
+import { durationSchema, listenAddressSchema } from '@selfheal/contracts';
 
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
 export const RESERVED_LABELS = ['group', 'feature', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
 
+/** `listen`: HOST:PORT; port 0 lets the system pick a free one (tests). Also checks `--listen`. */
+export const LISTEN_OPTIONS = { example: '127.0.0.1:9188', ephemeralPort: true } as const;
+
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-function duration(what: string, options: { min?: number; max?: number } = {}) {
-  return z.string({ error: `expected a duration such as "15s" or "6h" (${what})` }).transform((text, ctx) => {
-    const seconds = parseDuration(text.trim());
-    if (seconds === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. "500ms", "15s", "5m", "6h", "7d" (${what})` });
-      return z.NEVER;
-    }
-    if (options.min !== undefined && seconds < options.min) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is too short: at least ${options.min}s (${what})` });
-      return z.NEVER;
-    }
-    if (options.max !== undefined && seconds > options.max) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is too long: at most ${options.max}s (${what})` });
-      return z.NEVER;
-    }
-    return seconds;
-  });
-}
+/** A Prometheus duration string in the file ("15s", "6h"), seconds after parsing. */
+const duration = (what: string, options: { min?: number; max?: number } = {}) => durationSchema({ what, ...options });
 
 const nonEmpty = (what: string) =>
   z.string({ error: `expected a string (${what})` }).trim().min(1, { error: `must not be empty (${what})` });
@@ -138,10 +125,7 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
   return z
     .strictObject({
       prometheus: prometheusSchema,
-      listen: z
-        .string()
-        .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]*):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:9188 or :9188' })
-        .default('127.0.0.1:9188'),
+      listen: listenAddressSchema(LISTEN_OPTIONS).default('127.0.0.1:9188'),
       stateDir: nonEmpty('directory where models are saved and restored from').optional(),
       saveEvery: duration('how often models are saved to stateDir', { min: 1 }).default(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -6,7 +6,7 @@
 // and  a = max(0, ln(p / 0.5) / ln(pAlert / 0.5)),  so a = 1 exactly at p = pAlert (log scale beyond).
 // A sustained incident fills the top of the window with its own high scores, which raises u and beta: the
 // incident crosses 1 early and then fades instead of alarming for as long as it lasts.
-import { BinaryReader, BinaryWriter } from '../forest/binary.js';
+import { BinaryReader, BinaryWriter } from './forest/binary.js';
 
 /** Smallest mean excess assumed: the raw scores of a perfectly regular series barely move. */
 const MIN_EXCESS = 0.002;

@@ -3,7 +3,7 @@
 // window in units of that window's trailing spread, and the log ratio of short- to long-window spread (a change
 // of volatility); with seasonality 'daily', its deviation from the usual value at this time of day (a 5-minute-bin
 // profile learnt as it goes). Missing values are carried forward (and reported).
-import { BinaryReader, BinaryWriter } from '../forest/binary.js';
+import { BinaryReader, BinaryWriter } from './forest/binary.js';
 
 const Z_LIMIT = 1e4;
 /** Time-of-day profile: 288 bins of 5 minutes, each an exponentially weighted mean and variance of the input. */

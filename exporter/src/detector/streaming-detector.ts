@@ -1,9 +1,11 @@
 // The per-entity streaming detector: causal features -> Isolation Forest retrained on a trailing window ->
 // calibrated anomaly score, attribution and health. The exporter and `selfheal backtest` run exactly this.
-import { BinaryReader, BinaryWriter } from '../forest/binary.js';
-import { IsolationForest } from '../forest/isolation-forest.js';
-import { readForest, writeForest } from '../forest/serialize.js';
+import { BinaryReader, BinaryWriter } from './forest/binary.js';
+import { IsolationForest } from './forest/isolation-forest.js';
+import { readForest, writeForest } from './forest/serialize.js';
+import { fromBfloat16, toBfloat16 } from './bfloat16.js';
 import { ScoreCalibrator } from './calibration.js';
+import { columnStats, extremes, outOfRange, type ColumnStats } from './column-stats.js';
 import { FeatureExtractor } from './features.js';
 import { healthScore } from './health.js';
 import { resolveDetectorOptions, type DetectorOptions } from './options.js';
@@ -38,16 +40,6 @@ let scratch = new Float64Array(0);
 function trainingScratch(size: number): Float64Array {
   if (scratch.length < size) scratch = new Float64Array(size);
   return scratch.subarray(0, size);
-}
-
-/** Per-column location and spread of the training rows: attribution and the out-of-range check. */
-interface ColumnStats {
-  mean: Float64Array;
-  spread: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-  /** The training's largest deviation from the mean, in spreads (at least 1): what "unusual" means per column. */
-  extreme: Float64Array;
 }
 
 export class IsolationForestDetector implements StreamingDetector {
@@ -527,75 +519,8 @@ function resolvedOptions(options: Readonly<Record<string, unknown>>): Readonly<D
   return resolved;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** Nearest bfloat16 (round half to even) of x, as its 16 bits. */
-export function toBfloat16(x: number): number {
-  f32[0] = x;
-  const bits = u32[0] as number;
-  // NaN stays NaN (keep a mantissa bit); others round to nearest even on the dropped half.
-  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-export function fromBfloat16(h: number): number {
-  u32[0] = h << 16;
-  return f32[0] as number;
-}
-
 function argmax(a: Float64Array): number {
   let top = 0;
   for (let i = 1; i < a.length; i++) if ((a[i] as number) > (a[top] as number)) top = i;
   return top;
-}
-
-/** How far `row` lies outside the training range, in training spreads, over its most extreme column (0 inside). */
-export function outOfRange(stats: ColumnStats, row: Float64Array): number {
-  let worst = 0;
-  for (let c = 0; c < row.length; c++) {
-    const v = row[c] as number;
-    const e = Math.max(v - (stats.max[c] as number), (stats.min[c] as number) - v) / (stats.spread[c] as number);
-    if (e > worst) worst = e;
-  }
-  return worst;
-}
-
-function columnStats(data: Float64Array, C: number, unitless: Uint8Array): ColumnStats {
-  const rows = data.length / C;
-  const mean = new Float64Array(C);
-  const spread = new Float64Array(C);
-  const min = new Float64Array(C).fill(Infinity);
-  const max = new Float64Array(C).fill(-Infinity);
-  for (let k = 0; k < rows; k++) {
-    for (let c = 0; c < C; c++) {
-      const v = data[k * C + c] as number;
-      mean[c] = (mean[c] as number) + v;
-      if (v < (min[c] as number)) min[c] = v;
-      if (v > (max[c] as number)) max[c] = v;
-    }
-  }
-  for (let c = 0; c < C; c++) mean[c] = (mean[c] as number) / rows;
-  for (let k = 0; k < rows; k++) {
-    for (let c = 0; c < C; c++) {
-      const dv = (data[k * C + c] as number) - (mean[c] as number);
-      spread[c] = (spread[c] as number) + dv * dv;
-    }
-  }
-  for (let c = 0; c < C; c++) {
-    const sd = Math.sqrt((spread[c] as number) / rows);
-    // A feature constant in training still needs a unit: a small fraction of its level, or for z-scores (already
-    // in units of spread) one unit, so that a term that just became available is not an outlier by itself.
-    spread[c] = Math.max(sd, unitless[c] === 1 ? 1 : 1e-3 * Math.abs(mean[c] as number), 1e-9);
-  }
-  return { mean, spread, min, max, extreme: extremes(mean, spread, min, max) };
-}
-
-function extremes(mean: Float64Array, spread: Float64Array, min: Float64Array, max: Float64Array): Float64Array {
-  const out = new Float64Array(mean.length);
-  for (let c = 0; c < mean.length; c++) {
-    const m = mean[c] as number;
-    out[c] = Math.max(1, Math.max((max[c] as number) - m, m - (min[c] as number)) / (spread[c] as number));
-  }
-  return out;
 }

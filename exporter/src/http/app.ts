@@ -1,6 +1,8 @@
 // The exporter's HTTP interface (express): metrics, health, readiness, and the entities as JSON.
-import express, { type Express } from 'express';
-import type { EntityReport } from '../service/group-runner.js';
+import express, { type Express, type Response } from 'express';
+import type { CatalogueError } from '@selfheal/contracts';
+import { errorResponse, exporterErrors } from './errors.js';
+import type { EntityReport } from './types.js';
 
 /** What the HTTP layer needs from the service. */
 export interface ExporterHttpSource {
@@ -8,6 +10,11 @@ export interface ExporterHttpSource {
   readonly contentType: string;
   metricsText(): Promise<string>;
   entities(group?: string): EntityReport[];
+}
+
+function sendError(res: Response, error: CatalogueError): void {
+  const answer = errorResponse(error);
+  res.status(answer.status).set(answer.headers).type('text/plain').send(answer.body);
 }
 
 export function createApp(source: ExporterHttpSource): Express {
@@ -18,7 +25,7 @@ export function createApp(source: ExporterHttpSource): Express {
     try {
       res.type(source.contentType).send(await source.metricsText());
     } catch (error) {
-      res.status(500).type('text/plain').send(`metrics collection failed: ${(error as Error).message}\n`);
+      sendError(res, new exporterErrors.MetricsFailed((error as Error).message));
     }
   });
   app.get('/-/healthy', (_req, res) => {
@@ -26,7 +33,7 @@ export function createApp(source: ExporterHttpSource): Express {
   });
   app.get('/-/ready', (_req, res) => {
     if (source.ready) res.type('text/plain').send('Selfheal exporter is Ready.\n');
-    else res.status(503).type('text/plain').send('Selfheal exporter is not ready: the first cycle of every group has not completed yet.\n');
+    else sendError(res, new exporterErrors.NotReady());
   });
   app.get('/api/v1/entities', (req, res) => {
     const group = typeof req.query.group === 'string' ? req.query.group : undefined;
@@ -42,7 +49,7 @@ export function createApp(source: ExporterHttpSource): Express {
       );
   });
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('not found; endpoints: /metrics, /-/healthy, /-/ready, /api/v1/entities\n');
+    sendError(res, new exporterErrors.NotFound());
   });
   return app;
 }

@@ -1,8 +1,9 @@
 // The exporter's own metrics, in a private prom-client registry. Scores are read from the in-memory
 // snapshot the scheduled cycles keep (never computed on a scrape); a score older than its group's
 // maxScoreAge is withheld, so that no alert fires on stale data.
+import { EXPORTER_FAMILIES as F, SCORE_FAMILIES as S, SCORE_LABELS, expositionType, promClientOptions, type MetricFamily } from '@selfheal/contracts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../prometheus/client.js';
+import { REQUEST_OUTCOMES, type Endpoint, type RequestOutcome } from '../source/types.js';
 
 export type EntityState = 'warming' | 'ready' | 'stale';
 export const ENTITY_STATES: readonly EntityState[] = ['warming', 'ready', 'stale'];
@@ -51,71 +52,20 @@ export class ExporterMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.prometheusRequests = new Counter({
-      name: 'selfheal_prometheus_requests_total',
-      help: 'HTTP requests of the exporter to the Prometheus API, by outcome (retries counted individually).',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.prometheusRequests = new Counter({ ...promClientOptions(F.prometheusRequests), registers });
     for (const outcome of REQUEST_OUTCOMES) this.prometheusRequests.inc({ outcome }, 0);
-    this.prometheusRequestDuration = new Histogram({
-      name: 'selfheal_prometheus_request_duration_seconds',
-      help: 'Duration of the exporter requests to the Prometheus API.',
-      labelNames: ['endpoint'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.cycleDuration = new Histogram({
-      name: 'selfheal_exporter_cycle_duration_seconds',
-      help: 'Wall time of a scoring or training cycle of a group (queries included).',
-      labelNames: ['group', 'phase'],
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
-      registers,
-    });
-    this.cycles = new Counter({
-      name: 'selfheal_exporter_cycles_total',
-      help: 'Cycles run per group and phase, by outcome (success, failure).',
-      labelNames: ['group', 'phase', 'outcome'],
-      registers,
-    });
-    this.stateErrors = new Counter({
-      name: 'selfheal_exporter_state_errors_total',
-      help: 'Model state files or entries that could not be saved or restored (reported and skipped).',
-      labelNames: ['operation'],
-      registers,
-    });
-    this.unobservedValues = new Counter({
-      name: 'selfheal_exporter_unobserved_values_total',
-      help: 'Feature values fed to the detectors as missing because Prometheus did not observe them: no sample within twice their scrape spacing (a scrape gap, e.g. Prometheus was down), so the value was its lookback repeating an older sample.',
-      labelNames: ['group'],
-      registers,
-    });
+    this.prometheusRequestDuration = new Histogram({ ...promClientOptions(F.prometheusRequestDuration), registers });
+    this.cycleDuration = new Histogram({ ...promClientOptions(F.cycleDuration), registers });
+    this.cycles = new Counter({ ...promClientOptions(F.cycles), registers });
+    this.stateErrors = new Counter({ ...promClientOptions(F.stateErrors), registers });
+    this.unobservedValues = new Counter({ ...promClientOptions(F.unobservedValues), registers });
     this.stateErrors.inc({ operation: 'load' }, 0);
     this.stateErrors.inc({ operation: 'save' }, 0);
-    this.configReloadSuccessful = new Gauge({
-      name: 'selfheal_exporter_config_last_reload_successful',
-      help: 'Whether the last configuration reload succeeded (1) or was rejected (0).',
-      registers,
-    });
-    this.configReloadTimestamp = new Gauge({
-      name: 'selfheal_exporter_config_last_reload_success_timestamp_seconds',
-      help: 'When the configuration was last loaded successfully.',
-      registers,
-    });
-    // So that operators can check that shards 0..count-1 are all up: count(selfheal_exporter_shard_info) == count.
+    this.configReloadSuccessful = new Gauge({ ...promClientOptions(F.configReloadSuccessful), registers });
+    this.configReloadTimestamp = new Gauge({ ...promClientOptions(F.configReloadTimestamp), registers });
     // The score series carry no shard label (dashboards and alert rules do not change with sharding).
-    this.shardInfo = new Gauge({
-      name: 'selfheal_exporter_shard_info',
-      help: 'The shard this exporter is (index of count); it scores only the entities that hash to it. Value 1.',
-      labelNames: ['index', 'count'],
-      registers,
-    });
-    this.shardPushdown = new Gauge({
-      name: 'selfheal_exporter_shard_pushdown',
-      help: "Sharded exporters: 1 when a feature's training reads carry this shard's entity matchers (Prometheus answers mostly this shard's series), 0 when its PromQL is not provably safe to filter (the reads return every shard's series).",
-      labelNames: ['group', 'feature'],
-      registers,
-    });
+    this.shardInfo = new Gauge({ ...promClientOptions(F.shardInfo), registers });
+    this.shardPushdown = new Gauge({ ...promClientOptions(F.shardPushdown), registers });
   }
 
   /** Sets the pushdown series of the current groups (replaced on a reload). */
@@ -149,8 +99,8 @@ function formatValue(value: number): string {
 }
 
 interface MetricText {
+  family: MetricFamily;
   name: string;
-  help: string;
   lines: string[];
 }
 
@@ -159,26 +109,24 @@ interface MetricText {
  * Rendered here rather than through prom-client Gauges: at 10,000 entities (90,000 series) prom-client's
  * set/format path cost 0.5-1 s of CPU per scrape; this costs a tenth of that (see bench/exporter-bench.ts).
  * The label sets depend on the configuration (the groups' `groupBy`), so a reload builds a new one.
+ * Names, help, types and fixed label names come from the families declared in @selfheal/contracts.
  */
 export class ScoreMetrics {
   constructor(private readonly source: ScoreSource) {}
 
   render(): string {
-    const metric = (name: string, help: string): MetricText => ({ name, help, lines: [] });
-    const anomaly = metric('selfheal_anomaly_score', 'Calibrated anomaly score, >= 0; above 1 is anomalous (the alerting threshold).');
-    const health = metric('selfheal_health_score', 'Health score 0-100, 100 = healthy, derived from the anomaly score.');
-    const featureScore = metric('selfheal_anomaly_feature_score', 'Per-feature attribution of the anomaly score, on the same scale.');
-    const topFeature = metric(
-      'selfheal_anomaly_top_feature_info',
-      'The feature that drives the current anomaly (latched while anomalous); one series per scored entity.',
-    );
-    const trained = metric('selfheal_model_trained_timestamp_seconds', "When the entity's model was last trained (sample time).");
-    const samples = metric('selfheal_model_training_samples', 'Rows the current model of the entity was trained on.');
-    const states = metric('selfheal_entities', 'Entities by state: warming (not enough history yet), ready (fresh scores), stale (no fresh data).');
+    const metric = (family: MetricFamily): MetricText => ({ family, name: family.name, lines: [] });
+    const anomaly = metric(S.anomalyScore);
+    const health = metric(S.healthScore);
+    const featureScore = metric(S.featureScore);
+    const topFeature = metric(S.topFeature);
+    const trained = metric(S.modelTrained);
+    const samples = metric(S.trainingSamples);
+    const states = metric(S.entities);
 
     for (const group of this.source()) {
-      const groupLabel = `group="${escapeLabelValue(group.group)}"`;
-      const featureLabels = group.featureNames.map((name) => `,feature="${escapeLabelValue(name)}"`);
+      const groupLabel = `${SCORE_LABELS.group}="${escapeLabelValue(group.group)}"`;
+      const featureLabels = group.featureNames.map((name) => `,${SCORE_LABELS.feature}="${escapeLabelValue(name)}"`);
       const counts: Record<EntityState, number> = { warming: 0, ready: 0, stale: 0 };
       for (const entity of group.entities) {
         counts[entity.state]++;
@@ -200,7 +148,7 @@ export class ScoreMetrics {
           samples.lines.push(`${samples.name}{${labels}} ${formatValue(entity.trainingSamples)}`);
         }
       }
-      for (const state of ENTITY_STATES) states.lines.push(`${states.name}{${groupLabel},state="${state}"} ${counts[state]}`);
+      for (const state of ENTITY_STATES) states.lines.push(`${states.name}{${groupLabel},${SCORE_LABELS.state}="${state}"} ${counts[state]}`);
     }
     // One array of every line and one join: each intermediate string of the size of the whole exposition (7 MiB at
     // 90,000 series) lands in V8's large-object space and stays there until a full GC, so a scrape that built four of
@@ -208,7 +156,7 @@ export class ScoreMetrics {
     const out: string[] = [];
     for (const m of [anomaly, health, featureScore, topFeature, trained, samples, states]) {
       if (out.length > 0) out.push('');
-      out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} gauge`);
+      out.push(`# HELP ${m.name} ${m.family.help}`, `# TYPE ${m.name} ${expositionType(m.family)}`);
       for (const line of m.lines) out.push(line);
     }
     out.push('');

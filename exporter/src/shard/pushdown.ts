@@ -20,6 +20,7 @@
 //   - absent, absent_over_time, scalar, info, fill modifiers, aggregations without by/without, unknown functions
 //     or syntax, and expressions that do not parse are refused.
 import { parser } from '@prometheus-io/lezer-promql';
+import { promqlString, quoteRegexLiteral } from '@selfheal/contracts';
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
@@ -283,16 +284,6 @@ export function planPushdown(promql: string, groupBy: readonly string[]): Pushdo
     if (error instanceof Refusal) return { safe: false, promql, reason: error.message };
     throw error;
   }
-}
-
-/** The RE2 quoting of Go's regexp.QuoteMeta: a label value as a literal inside a regular expression. */
-export function quoteRegexLiteral(value: string): string {
-  return value.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
-}
-
-/** A PromQL double-quoted string literal (JSON's escapes are valid Go escapes). */
-export function promqlString(value: string): string {
-  return JSON.stringify(value);
 }
 
 /** `label=~"v1|v2"` for each groupBy label, values sorted (deterministic queries); "" matches a missing label. */

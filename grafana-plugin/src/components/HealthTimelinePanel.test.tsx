@@ -1,11 +1,12 @@
 import { dateTime, EventBusSrv, type FieldConfigSource, LoadingState, type PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
+import { OUTCOMES } from '@selfheal/contracts/actions';
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import React from 'react';
 import { describe, expect, it, vi } from 'vitest';
 
 import { buildFrames, demoScenario, manyServicesScenario } from '../../test/fixtures/scenario';
-import { DEFAULT_OPTIONS, type HealthTimelineOptions, OUTCOMES } from '../types';
+import { DEFAULT_OPTIONS, type HealthTimelineOptions } from '../types';
 import { HealthTimelinePanel } from './HealthTimelinePanel';
 
 const TO = Date.UTC(2026, 10, 23, 18, 0, 0);

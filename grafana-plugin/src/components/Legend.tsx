@@ -1,8 +1,8 @@
 // What the shapes and shades mean.
 import { useTheme2 } from '@grafana/ui';
+import { OUTCOMES } from '@selfheal/contracts/actions';
 import React from 'react';
 
-import { OUTCOMES } from '../types';
 import { outcomeText } from '../format';
 import { MarkerShape } from './Marker';
 import { outcomeColor, type PanelStyles, spanColors } from './styles';

@@ -1,8 +1,9 @@
 import { type DataFrame, FieldType } from '@grafana/data';
+import { OUTCOMES } from '@selfheal/contracts/actions';
 import { describe, expect, it } from 'vitest';
 
 import { buildFrames, demoScenario } from '../../test/fixtures/scenario';
-import { DEFAULT_OPTIONS, OUTCOMES } from '../types';
+import { DEFAULT_OPTIONS } from '../types';
 import { shapeData } from './shape';
 
 const FROM = Date.UTC(2026, 10, 23, 12, 0, 0);

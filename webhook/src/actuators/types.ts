@@ -1,32 +1,78 @@
-// One interface for every way of acting: Kubernetes, HTTP, exec.
-import type { ActionName } from '../actions.js';
-import type { TargetConfig } from '../config/schema.js';
+// One interface for every way of acting (Kubernetes, HTTP, exec), typed per actuator by the calls it takes.
+import type { z } from 'zod';
+import type { ActionName } from '@selfheal/contracts';
 import type { TemplateVars } from '../util/template.js';
 import type { PrometheusClient } from '../verify/prometheus.js';
+import type { ActionCall, CallSchemas, CallsOf } from './calls.js';
+import type { KubernetesTarget } from './kubernetes/config.js';
 
-export interface ActionRequest {
-  action: ActionName;
+/** The policy's target as an actuator sees it (the config's target, without depending on the config). */
+export interface ActionTarget {
+  readonly actuator: string;
+  /** The Kubernetes actuator's workload. */
+  readonly kubernetes?: KubernetesTarget;
+  readonly actions?: Readonly<Partial<Record<ActionName, unknown>>>;
+}
+
+interface RequestContext {
   targetName: string;
-  target: TargetConfig;
-  /** Already validated against the actuator's parameter schema for `action`. */
-  params: unknown;
+  target: ActionTarget;
   vars: TemplateVars;
-  signal: AbortSignal;
   prometheus?: PrometheusClient;
 }
+
+/** What `describe` gets: the call (a union of calls stays discriminated by `action`) and its context. */
+export type DescribeRequest<C extends ActionCall = ActionCall> = C extends unknown ? C & RequestContext : never;
+export type ActionRequest<C extends ActionCall = ActionCall> = DescribeRequest<C> & {
+  signal: AbortSignal;
+  /** Which attempt this is (1: the first), set by the retry stage. */
+  attempt?: number;
+};
 
 export interface ActionResult {
   /** `skipped`: the actuator refused before changing anything (e.g. at max replicas, HPA refuse). */
   outcome: 'succeeded' | 'failed' | 'skipped';
   reason: string;
   detail?: Record<string, unknown>;
+  /**
+   * With `failed`: the failure is transient (network error, 5xx) and the same call may be tried again. The engine's
+   * retry stage decides whether it is, by the actuator's `retry` policy.
+   */
+  retry?: boolean;
 }
 
-export interface Actuator {
-  readonly type: 'kubernetes' | 'http' | 'exec';
-  execute(req: ActionRequest): Promise<ActionResult>;
+/** How often and how soon a call that answered `retry` is tried again (exponential backoff from `backoff`). */
+export interface RetryPolicy {
+  retries: number;
+  /** Seconds before the second attempt; doubled for each further one. */
+  backoff: number;
+}
+
+/**
+ * An actuator, typed by the calls it takes (`C`). The engine holds every actuator as `Actuator` (any action, its
+ * parameters unknown): the policy validated each step's parameters with the actuator type's own call schema
+ * (registry.ts), so each actuator receives its calls typed, without a cast of its own. Methods (not function-typed
+ * properties) so that an `Actuator<KubernetesCall>` is an `Actuator`.
+ */
+export interface Actuator<C extends ActionCall = ActionCall> {
+  readonly type: string;
+  /** Absent: a call is never tried again. */
+  readonly retry?: RetryPolicy;
+  /** One attempt of the call. */
+  execute(req: ActionRequest<C>): Promise<ActionResult>;
   /** What `execute` would do, for dry-run and replay (no side effects). */
-  describe(req: Omit<ActionRequest, 'signal'>): string;
+  describe(req: DescribeRequest<C>): string;
+}
+
+/**
+ * An actuator type as the registry holds it: its config schema (a `type`-tagged object), the parameter schema of
+ * each action, and how to make one from its config.
+ */
+export interface ActuatorModule<T extends string, S extends z.ZodObject<{ type: z.ZodLiteral<T> }>, P extends CallSchemas> {
+  readonly type: T;
+  readonly configSchema: S;
+  readonly callSchemas: P;
+  create(config: z.output<S>): Actuator<CallsOf<P>>;
 }
 
 export function errorMessage(err: unknown): string {

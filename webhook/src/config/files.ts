@@ -4,7 +4,7 @@
 // The files are read again when they are used (secrets rotate); this only checks they are there now.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from './load.js';
+import { ConfigError } from '@selfheal/contracts';
 import type { Config } from './schema.js';
 
 /** Every file the config refers to, with the config key that names it. */

@@ -1,62 +1,47 @@
 // Reads and validates a config file, turning zod issues into messages a person can act on.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigError, formatConfigIssue, parseYaml, readConfigText, type ConfigIssue } from '@selfheal/contracts';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
-export class ConfigError extends Error {
-  constructor(readonly file: string, readonly errors: string[]) {
-    super(`invalid config ${file}:\n  - ${errors.join('\n  - ')}`);
-  }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out || '(top level)';
-}
-
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `${formatPath(issue.path)}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+/** Each zod issue as a problem naming its key (the messages start with the key: tests and docs rely on it). */
+export function zodConfigIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+  return issues.map((issue): ConfigIssue => {
+    if (issue.code === 'unrecognized_keys') return { path: issue.path, message: `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // Report the closest branch's own problems rather than "invalid input".
       const best = issue.errors.reduce((a, b) => (a.length <= b.length ? a : b));
       if (best.length > 0 && best.length <= 3 && !issue.message.startsWith('give') && !issue.message.startsWith('actuator')) {
-        return best.map((sub) => `${formatPath([...issue.path, ...sub.path])}: ${sub.message}`).join('; ');
+        return { message: best.map((sub) => formatConfigIssue({ path: [...issue.path, ...sub.path], message: sub.message })).join('; ') };
       }
     }
-    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${formatPath(issue.path)}: is required`;
-    return `${formatPath(issue.path)}: ${issue.message}`;
+    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return { path: issue.path, message: 'is required' };
+    return { path: issue.path, message: issue.message };
   });
+}
+
+/** The same problems as lines ("alerts[0].startsAt: ..."): the receiver's 400 answers and replay's notes. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return zodConfigIssues(issues).map((issue) => formatConfigIssue(issue));
 }
 
 /** Validates an already-parsed config object. */
 export function parseConfig(raw: unknown, file = '<config>'): Config {
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  if (!result.success) throw new ConfigError(file, zodConfigIssues(result.error.issues));
   return result.data;
 }
 
 export function parseConfigText(text: string, file = '<config>'): Config {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : '';
-    throw new ConfigError(file, [`not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`]);
+  const parsed = parseYaml(text);
+  if (!parsed.ok) {
+    const first = parsed.errors[0];
+    throw new ConfigError(file, [`not valid YAML${first ? ` (line ${first.line}, column ${first.column}): ${first.message}` : ''}`]);
   }
-  return parseConfig(raw, file);
+  return parseConfig(parsed.value, file);
 }
 
 export function loadConfig(file: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
-  }
-  return parseConfigText(text, file);
+  return parseConfigText(readConfigText(file), file);
 }
 
 /** For `selfheal check-config` and `selfheal webhook --check-config`. */
@@ -65,7 +50,7 @@ export function checkWebhookConfig(file: string): { ok: boolean; errors: string[
     loadConfig(file);
     return { ok: true, errors: [] };
   } catch (err) {
-    if (err instanceof ConfigError) return { ok: false, errors: err.errors };
+    if (err instanceof ConfigError) return { ok: false, errors: [...err.problems] };
     return { ok: false, errors: [(err as Error).message] };
   }
 }

@@ -1,12 +1,11 @@
 // The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
+import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
 import { z } from 'zod';
-import { ACTIONS, type ActionName } from '../actions.js';
-import { execActuatorSchema, execCallSchema } from '../actuators/exec/config.js';
-import { httpActuatorSchema, httpCallSchema } from '../actuators/http/config.js';
-import { kubernetesActionSchemas, kubernetesActuatorSchema, kubernetesTargetSchema } from '../actuators/kubernetes/config.js';
-import { parseMatcher } from '../policy/matchers.js';
+import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, type ActionName } from '@selfheal/contracts';
+import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
+import { parseMatcher } from '../util/matchers.js';
 import { parseByteSize } from '../util/bytes.js';
-import { duration, nonEmpty, template, url } from './common.js';
+import { duration, nonEmpty, template, url } from '../util/schema-parts.js';
 
 const actionName = z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
 
@@ -65,17 +64,9 @@ const storeSchema = z.preprocess(
 export type StoreConfig = z.infer<typeof storeSchema>;
 
 /** HOST:PORT to listen on (an empty host: every interface). Also checks `--listen`. */
-export function listenProblem(text: string): string | undefined {
-  const m = /^[^\s:]*:(\d{1,5})$/.exec(text);
-  if (!m) return 'must be HOST:PORT, e.g. 127.0.0.1:9189';
-  const port = Number(m[1]);
-  return port >= 1 && port <= 65535 ? undefined : `port ${port} is out of range; use 1-65535`;
-}
-
-const listenAddress = z.string().superRefine((text, ctx) => {
-  const problem = listenProblem(text);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const LISTEN = { example: '127.0.0.1:9189' } as const;
+export const listenProblem = (text: string): string | undefined => listenAddressProblem(text, LISTEN);
+const listenAddress = listenAddressSchema(LISTEN);
 
 const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonnegative() });
 
@@ -86,8 +77,11 @@ const rateLimit = z.strictObject({ window: duration, max: z.number().int().nonne
 const maxDefer = duration.refine((s) => s <= 86400, 'must be at most 1d: an action held back longer acts on a situation nobody is watching any more; tell a person instead');
 
 const verifySchema = z.strictObject({
-  /** PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. */
-  query: template.default('selfheal_anomaly_score{ {{ entity }} } < 1'),
+  /**
+   * PromQL template that returns a non-empty result once healed; `{{ entity }}` is the alert's entity. Default: the
+   * entity's anomaly score back under the alerting threshold (`selfheal_anomaly_score{ {{ entity }} } < 1`).
+   */
+  query: template.default(`${SCORE_FAMILIES.anomalyScore.name}{ {{ entity }} } < ${ANOMALY_THRESHOLD}`),
   interval: duration.default(15),
   timeout: duration.default(300),
 });
@@ -122,7 +116,7 @@ const ruleSchema = z.strictObject({
 
 const targetSchema = z.strictObject({
   actuator: nonEmpty,
-  kubernetes: kubernetesTargetSchema.optional(),
+  ...targetSettingsSchemas,
   /** Per-action parameters (the actuator's own schema); rules may override them. */
   actions: z.partialRecord(actionName, z.unknown()).default({}),
 });
@@ -159,9 +153,7 @@ export const configSchema = z.strictObject({
   grafana: z.strictObject({ url, tokenFile: nonEmpty, tags: z.array(z.string()).default(['selfheal']), timeout: duration.default(5) }).optional(),
   /** Overrides of the default feature → action mapping, by feature prefix (e.g. cpu: restart). */
   featureActions: z.record(z.string(), actionName).default({}),
-  actuators: z.record(z.string(), z.discriminatedUnion('type', [kubernetesActuatorSchema, httpActuatorSchema, execActuatorSchema], {
-    error: 'actuator type must be kubernetes, http or exec',
-  })).default({}),
+  actuators: z.record(z.string(), actuatorConfigSchema).default({}),
   targets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'target names use letters, digits, . _ -'), targetSchema).default({}),
   rules: z.array(ruleSchema).default([]),
 }).superRefine((cfg, ctx) => {
@@ -196,10 +188,3 @@ export type Config = z.infer<typeof configSchema>;
 export type RuleConfig = Config['rules'][number];
 export type TargetConfig = Config['targets'][string];
 export type ActuatorConfig = Config['actuators'][string];
-
-/** The parameter schema of `action` on an actuator type. */
-export function actionParamsSchema(type: ActuatorConfig['type'], action: ActionName): z.ZodType {
-  if (type === 'kubernetes') return kubernetesActionSchemas[action];
-  if (type === 'http') return httpCallSchema;
-  return execCallSchema;
-}

@@ -1,7 +1,7 @@
 // The pause switch: API (durable, in the store, shared by replicas), a file whose existence pauses, and a
 // start-up flag (both local to this process).
 import { existsSync } from 'node:fs';
-import type { Store } from '../store/types.js';
+import type { Store } from '../audit/types.js';
 
 export interface PauseState {
   paused: boolean;

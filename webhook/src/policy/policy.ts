@@ -1,8 +1,9 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
-import { DEFAULT_FEATURE_ACTIONS, type ActionName } from '../actions.js';
-import { actionParamsSchema, type ActuatorConfig, type Config, type RuleConfig, type TargetConfig } from '../config/schema.js';
+import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName } from '@selfheal/contracts';
+import { actionParamsSchema } from '../actuators/registry.js';
+import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
-import { matchesAll, parseMatcher, type Matcher } from './matchers.js';
+import { matchesAll, parseMatcher, type Matcher } from '../util/matchers.js';
 
 export interface PlannedStep {
   action: ActionName;
@@ -90,16 +91,7 @@ export class Policy {
 
 /** PromQL label matchers for the alert's entity: its labels minus the ones that are not entity labels. */
 export function entityMatchers(labels: Record<string, string>, nonEntity: readonly string[]): string {
-  return Object.keys(labels)
-    .filter((k) => !nonEntity.includes(k))
-    .sort()
-    .map((k) => `${k}=${promqlString(labels[k] ?? '')}`)
-    .join(',');
-}
-
-/** A PromQL double-quoted string literal. */
-export function promqlString(value: string): string {
-  return JSON.stringify(value);
+  return labelMatchers(Object.fromEntries(Object.entries(labels).filter(([k]) => !nonEntity.includes(k))));
 }
 
 export function templateVars(alert: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; status: string; startsAt: string }, nonEntity: readonly string[], action = '', target = ''): TemplateVars {

@@ -2,8 +2,8 @@
 // recorded together in ONE store transaction; each request is acknowledged once that commit is durable.
 // At most one ingest transaction is in flight per process: requests arriving meanwhile form the next batch,
 // so under load batches grow by themselves and each commit (and disk sync) is shared by more requests.
-import type { IngestDecider, IngestOutcome, Store } from '../store/types.js';
-import type { ReceivedAlert } from './payload.js';
+import type { IngestDecider, IngestOutcome, Store } from '../audit/types.js';
+import type { ReceivedAlert } from '@selfheal/contracts';
 
 interface Pending {
   alerts: ReceivedAlert[];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createHealer, type Healer, type HealerOptions } from '../../src/server.js';
+import { createHealer, type Healer, type HealerOptions } from '../../src/app.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 

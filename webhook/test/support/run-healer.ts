@@ -1,6 +1,6 @@
 // Runs the healing service from source in a child process (restart/crash tests): argv = config file.
 import { loadConfig } from '../../src/config/load.js';
-import { createHealer } from '../../src/server.js';
+import { createHealer } from '../../src/app.js';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: run-healer CONFIG');

@@ -1,6 +1,6 @@
 // Settings of the exec actuator: an argv (never a shell string), values only through validated templates.
 import { z } from 'zod';
-import { duration, template } from '../../config/common.js';
+import { duration, template } from '../../util/schema-parts.js';
 
 export const execActuatorSchema = z.strictObject({
   type: z.literal('exec'),

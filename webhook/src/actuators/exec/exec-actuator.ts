@@ -3,10 +3,13 @@
 // nor hold a `..` segment (unless allowed), and through SELFHEAL_* variables.
 import { execFile } from 'node:child_process';
 import { render } from '../../util/template.js';
-import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
+import type { ActionCall } from '../calls.js';
+import { errorMessage, type ActionRequest, type ActionResult, type Actuator, type DescribeRequest } from '../types.js';
 import type { ExecActuatorConfig, ExecCall } from './config.js';
 
-export class ExecActuator implements Actuator {
+type ExecRequest = DescribeRequest<ActionCall<ExecCall>>;
+
+export class ExecActuator implements Actuator<ActionCall<ExecCall>> {
   readonly type = 'exec' as const;
   private readonly allowed: RegExp;
 
@@ -22,8 +25,8 @@ export class ExecActuator implements Actuator {
     return undefined;
   }
 
-  private prepare(req: Omit<ActionRequest, 'signal'>) {
-    const call = req.params as ExecCall;
+  private prepare(req: ExecRequest) {
+    const call = req.params;
     const check = (value: string, ref: string): string => {
       const why = this.refusal(value);
       if (why) throw new Error(`the value of ${ref} (${JSON.stringify(value.slice(0, 80))}) ${why}`);
@@ -41,7 +44,7 @@ export class ExecActuator implements Actuator {
     return { argv, env, cwd: call.cwd ?? this.config.cwd };
   }
 
-  describe(req: Omit<ActionRequest, 'signal'>): string {
+  describe(req: ExecRequest): string {
     try {
       return `exec ${JSON.stringify(this.prepare(req).argv)}`;
     } catch (err) {
@@ -49,7 +52,7 @@ export class ExecActuator implements Actuator {
     }
   }
 
-  execute(req: ActionRequest): Promise<ActionResult> {
+  execute(req: ActionRequest<ActionCall<ExecCall>>): Promise<ActionResult> {
     let prepared;
     try {
       prepared = this.prepare(req);

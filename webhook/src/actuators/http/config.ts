@@ -1,6 +1,6 @@
 // Settings of the HTTP actuator (apps' admin APIs, runbook automation) and of its per-action calls.
 import { z } from 'zod';
-import { duration, template } from '../../config/common.js';
+import { duration, template } from '../../util/schema-parts.js';
 
 export const httpActuatorSchema = z.strictObject({
   type: z.literal('http'),

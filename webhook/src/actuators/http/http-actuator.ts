@@ -1,16 +1,23 @@
 // Calls an application's admin API or a runbook-automation service: templated URL, method and JSON body,
-// with a timeout and retries on network errors and 5xx.
+// with a timeout. A network error or a 5xx answers `retry`: the engine's retry stage tries again (retries,
+// retryBackoff).
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import axios from 'axios';
 import { render, renderDeep } from '../../util/template.js';
-import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
+import type { ActionCall } from '../calls.js';
+import { errorMessage, type ActionRequest, type ActionResult, type Actuator, type DescribeRequest, type RetryPolicy } from '../types.js';
 import type { HttpActuatorConfig, HttpCall } from './config.js';
 import { renderUrl } from './url.js';
 
-export class HttpActuator implements Actuator {
+type HttpRequest = DescribeRequest<ActionCall<HttpCall>>;
+
+export class HttpActuator implements Actuator<ActionCall<HttpCall>> {
   readonly type = 'http' as const;
-  constructor(private readonly config: HttpActuatorConfig) {}
+  readonly retry: RetryPolicy;
+
+  constructor(private readonly config: HttpActuatorConfig) {
+    this.retry = { retries: config.retries, backoff: config.retryBackoff };
+  }
 
   /** Read when acting, not at start: a rotated token is picked up, and describe/replay never need the file. */
   private async token(): Promise<string | undefined> {
@@ -25,8 +32,8 @@ export class HttpActuator implements Actuator {
     return token;
   }
 
-  private prepare(req: Omit<ActionRequest, 'signal'>) {
-    const call = req.params as HttpCall;
+  private prepare(req: HttpRequest) {
+    const call = req.params;
     const url = renderUrl(call.url, req.vars);
     const headers: Record<string, string> = { 'user-agent': 'selfheal-webhook', ...this.config.headers };
     for (const [k, v] of Object.entries(call.headers)) {
@@ -38,7 +45,7 @@ export class HttpActuator implements Actuator {
     return { call, url, headers, body };
   }
 
-  describe(req: Omit<ActionRequest, 'signal'>): string {
+  describe(req: HttpRequest): string {
     try {
       const { call, url, body } = this.prepare(req);
       return `${call.method} ${url}${body === undefined ? '' : ` ${JSON.stringify(body).slice(0, 500)}`}`;
@@ -47,7 +54,8 @@ export class HttpActuator implements Actuator {
     }
   }
 
-  async execute(req: ActionRequest): Promise<ActionResult> {
+  /** One attempt (`attempt`: which one, for the audit's detail; the retry stage counts). */
+  async execute(req: ActionRequest<ActionCall<HttpCall>>): Promise<ActionResult> {
     let prepared;
     try {
       prepared = this.prepare(req);
@@ -57,25 +65,21 @@ export class HttpActuator implements Actuator {
       return { outcome: 'failed', reason: `cannot prepare the call: ${errorMessage(err)}` };
     }
     const { call, url, headers, body } = prepared;
-    const attempts = this.config.retries + 1;
-    let last = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
-      try {
-        const res = await axios.request({
-          method: call.method, url, headers, data: body, timeout: this.config.timeout * 1000, signal: req.signal,
-          validateStatus: () => true, maxRedirects: 0, responseType: 'text', transformResponse: (d: unknown) => d,
-        });
-        const ok = call.expectStatus ? call.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
-        const snippet = String(res.data ?? '').slice(0, 2000);
-        if (ok) return { outcome: 'succeeded', reason: `${call.method} ${url} answered ${res.status}`, detail: { status: res.status, attempt, response: snippet } };
-        last = `${call.method} ${url} answered ${res.status}: ${snippet.slice(0, 200)}`;
-        if (res.status < 500) return { outcome: 'failed', reason: last, detail: { status: res.status, attempt, response: snippet } };
-      } catch (err) {
-        last = `${call.method} ${url}: ${errorMessage(err)}`;
-      }
-      if (attempt < attempts) await sleep(this.config.retryBackoff * 1000 * 2 ** (attempt - 1), undefined, { signal: req.signal }).catch(() => undefined);
+    const attempt = req.attempt ?? 1;
+    if (req.signal.aborted) return { outcome: 'failed', reason: 'aborted' };
+    try {
+      const res = await axios.request({
+        method: call.method, url, headers, data: body, timeout: this.config.timeout * 1000, signal: req.signal,
+        validateStatus: () => true, maxRedirects: 0, responseType: 'text', transformResponse: (d: unknown) => d,
+      });
+      const ok = call.expectStatus ? call.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
+      const snippet = String(res.data ?? '').slice(0, 2000);
+      if (ok) return { outcome: 'succeeded', reason: `${call.method} ${url} answered ${res.status}`, detail: { status: res.status, attempt, response: snippet } };
+      const reason = `${call.method} ${url} answered ${res.status}: ${snippet.slice(0, 200)}`;
+      if (res.status < 500) return { outcome: 'failed', reason, detail: { status: res.status, attempt, response: snippet } };
+      return { outcome: 'failed', reason, retry: true };
+    } catch (err) {
+      return { outcome: 'failed', reason: `${call.method} ${url}: ${errorMessage(err)}`, retry: true };
     }
-    return { outcome: 'failed', reason: `${last} (after ${attempts} attempt${attempts > 1 ? 's' : ''})` };
   }
 }

@@ -1,6 +1,7 @@
 // Settings of the Kubernetes actuator and of its per-action parameters.
 import { z } from 'zod';
-import { nonEmpty, template } from '../../config/common.js';
+import { nonEmpty, template } from '../../util/schema-parts.js';
+import type { CallsOf } from '../calls.js';
 
 export const kubernetesActuatorSchema = z.strictObject({
   type: z.literal('kubernetes'),
@@ -46,3 +47,6 @@ export const kubernetesActionSchemas = {
   enable_cache: toggle,
   open_circuit_breaker: toggle,
 } as const;
+
+/** The calls the Kubernetes actuator takes: each action with its own parameters. */
+export type KubernetesCall = CallsOf<typeof kubernetesActionSchemas>;

@@ -8,10 +8,11 @@ import {
   type V1Pod, type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { z } from 'zod';
+import { promqlEscape } from '../../util/promql.js';
 import { render } from '../../util/template.js';
-import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../types.js';
+import { errorMessage, type ActionRequest, type ActionResult, type Actuator, type DescribeRequest } from '../types.js';
 import { describeKubernetesAction } from './describe.js';
-import type { KubernetesActuatorConfig, KubernetesTarget, kubernetesActionSchemas } from './config.js';
+import type { KubernetesActuatorConfig, KubernetesCall, KubernetesTarget, kubernetesActionSchemas } from './config.js';
 
 type Params<A extends keyof typeof kubernetesActionSchemas> = z.infer<(typeof kubernetesActionSchemas)[A]>;
 type Toggle = Params<'enable_cache'>;
@@ -45,7 +46,7 @@ export function loadKubeConfig(config: KubernetesActuatorConfig): KubeConfig {
   return kc;
 }
 
-export class KubernetesActuator implements Actuator {
+export class KubernetesActuator implements Actuator<KubernetesCall> {
   readonly type = 'kubernetes' as const;
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
@@ -57,24 +58,24 @@ export class KubernetesActuator implements Actuator {
     this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
   }
 
-  describe(req: Omit<ActionRequest, 'signal'>): string {
+  describe(req: DescribeRequest<KubernetesCall>): string {
     return describeKubernetesAction(req);
   }
 
-  async execute(req: ActionRequest): Promise<ActionResult> {
+  async execute(req: ActionRequest<KubernetesCall>): Promise<ActionResult> {
     const target = req.target.kubernetes;
     if (!target) return { outcome: 'failed', reason: `target "${req.targetName}" has no kubernetes settings` };
     try {
       switch (req.action) {
         case 'scale_up':
-          return await this.scaleUp(target, req.params as Params<'scale_up'>);
+          return await this.scaleUp(target, req.params);
         case 'restart':
           return await this.restart(target);
         case 'quarantine':
-          return await this.quarantine(target, req.params as Params<'quarantine'>, req);
+          return await this.quarantine(target, req.params, req);
         case 'enable_cache':
         case 'open_circuit_breaker':
-          return await this.toggle(target, req.params as Toggle);
+          return await this.toggle(target, req.params);
       }
     } catch (err) {
       return { outcome: 'failed', reason: kubeError(err) };
@@ -132,10 +133,10 @@ export class KubernetesActuator implements Actuator {
     return obj.spec?.selector.matchLabels ?? {};
   }
 
-  private async quarantine(t: KubernetesTarget, p: Params<'quarantine'>, req: ActionRequest): Promise<ActionResult> {
+  private async quarantine(t: KubernetesTarget, p: Params<'quarantine'>, req: ActionRequest<KubernetesCall>): Promise<ActionResult> {
     let podName = req.vars.labels[p.podLabel];
     if (!podName && p.worstInstanceQuery && req.prometheus) {
-      const q = render(p.worstInstanceQuery, req.vars, (v, ref) => (ref === 'entity' ? v : JSON.stringify(v).slice(1, -1)));
+      const q = render(p.worstInstanceQuery, req.vars, promqlEscape);
       const samples = await req.prometheus.query(q, req.signal);
       const worst = [...samples].sort((a, b) => Number(b.value[1]) - Number(a.value[1]))[0];
       podName = worst?.metric[p.podLabel];

@@ -1,0 +1,33 @@
+// The healing service's fixed vocabulary, shared with the rules, the panel and the docs (docs/contracts.md). Each
+// list is also the complete set of values of a metric label, so label cardinality stays bounded.
+export const ACTIONS = ['scale_up', 'quarantine', 'restart', 'enable_cache', 'open_circuit_breaker'] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+/**
+ * What became of an action. `unknown`: it was started but nobody observed its result (the service stopped
+ * while it ran and nothing could verify it afterwards); a person is told. `deferred`: a guardrail that lifts
+ * by itself held it back; it is decided again when the guardrail lifts.
+ */
+export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Why a guardrail refused an action (the `reason` label of selfheal_healing_guardrail_refusals_total). */
+export const GUARDRAILS = ['paused', 'cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent', 'blast_radius'] as const;
+export type Guardrail = (typeof GUARDRAILS)[number];
+
+/** Guardrails that lift by themselves as time passes: an action they refuse is deferred, not dropped. */
+export const LIFTING_GUARDRAILS: ReadonlySet<Guardrail> = new Set<Guardrail>(['cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent']);
+
+/** What a guardrail's refusal led to (the `decision` label). */
+export const GUARD_DECISIONS = ['skipped', 'deferred', 'escalated'] as const;
+export type GuardDecision = (typeof GUARD_DECISIONS)[number];
+
+/** Default action by the feature that drove the anomaly (prefix match), overridable in the policy. */
+export const DEFAULT_FEATURE_ACTIONS: ReadonlyArray<readonly [prefix: string, action: ActionName]> = [
+  ['cpu', 'scale_up'],
+  ['mem', 'restart'],
+  ['latency', 'enable_cache'],
+  ['error', 'open_circuit_breaker'],
+  ['instance', 'quarantine'],
+  ['outlier', 'quarantine'],
+];

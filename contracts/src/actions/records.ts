@@ -1,0 +1,17 @@
+// The states the healing service records for an action and an incident (the `status` and `phase` columns of its
+// store, as its API returns them; docs/contracts.md).
+
+/**
+ * An action row's status. `unknown`: started, but nobody observed the result (the service stopped while it ran,
+ * and nothing could verify it). `deferred`: held back by a guardrail that lifts; a later row of the same step
+ * records what happened next.
+ */
+export const ACTION_STATUSES = ['started', 'verifying', 'succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
+/** Actions that were (or may have been) carried out: counted by the guardrails, at most one per step. */
+export const EXECUTED_STATUSES = ['started', 'verifying', 'succeeded', 'failed', 'unknown'] as const satisfies readonly ActionStatus[];
+
+/** An incident's phase. `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
+export const INCIDENT_PHASES = ['pending', 'acting', 'verifying', 'deferred', 'done'] as const;
+export type Phase = (typeof INCIDENT_PHASES)[number];

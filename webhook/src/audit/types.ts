@@ -1,0 +1,225 @@
+// The store the engine and the receiver use: asynchronous, so a network database (PostgreSQL, shared by
+// several replicas) and the embedded one (SQLite, synchronous underneath) are interchangeable. Every method
+// that must be atomic is one method here (one transaction in the implementation): claiming an action
+// checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
+import type { ActionName, ActionStatus, Guardrail, Phase, ReceivedAlert } from '@selfheal/contracts';
+
+/**
+ * An alert as the store records it: one occurrence (`key` = fingerprint@startsAt) with its labels; the received
+ * alert of the contracts without what the store does not keep (generatorURL).
+ */
+export type StoredAlert = Pick<ReceivedAlert, 'key' | 'fingerprint' | 'status' | 'startsAt' | 'endsAt' | 'labels' | 'annotations'>;
+
+export interface IncidentRow {
+  id: number;
+  key: string;
+  fingerprint: string;
+  starts_at: string;
+  service: string | null;
+  alertname: string | null;
+  labels: string;
+  annotations: string;
+  phase: Phase;
+  result: string | null;
+  reason: string | null;
+  rule: string | null;
+  target: string | null;
+  step: number;
+  notifications: number;
+  received_at: number;
+  updated_at: number;
+  resolved_at: string | null;
+  recovery_seconds: number | null;
+  /** The replica working on it (PostgreSQL, several replicas); null: nobody yet, or SQLite. */
+  owner: string | null;
+  /** Phase `deferred`: when the held-back action is decided again (seconds since the epoch). */
+  deferred_until: number | null;
+  /** Phase `deferred`: past this, the action is given up and a person is told. */
+  defer_deadline: number | null;
+}
+
+export interface ActionRow {
+  id: number;
+  incident_id: number;
+  service: string;
+  action: ActionName;
+  target: string;
+  rule: string;
+  step: number;
+  status: ActionStatus;
+  reason: string | null;
+  detail: string | null;
+  started_at: number;
+  finished_at: number | null;
+  cooldown_until: number | null;
+}
+
+export interface AuditRow {
+  id: number;
+  ts: number;
+  event: string;
+  incident_id: number | null;
+  fingerprint: string | null;
+  service: string | null;
+  action: string | null;
+  target: string | null;
+  reason: string | null;
+  detail: string | null;
+}
+
+export interface AuditEvent {
+  event: string;
+  incidentId?: number;
+  fingerprint?: string;
+  service?: string;
+  action?: string;
+  target?: string;
+  reason?: string;
+  detail?: unknown;
+}
+
+export interface IncidentUpdate {
+  phase: Phase;
+  result?: string | null;
+  reason?: string | null;
+  rule?: string;
+  target?: string;
+  step?: number;
+  /** Set with phase `deferred`; any other update clears them. */
+  deferredUntil?: number;
+  deferDeadline?: number;
+}
+
+export type NewAction = Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null };
+
+/** What the engine decided for a new alert without waiting on anything (no rule, skip, dry run): written in the ingest transaction. */
+export interface ImmediateDecision {
+  /** Audit events before the action row (e.g. `matched`). */
+  events: AuditEvent[];
+  action?: { row: NewAction; event: AuditEvent };
+  incident: IncidentUpdate & { event?: AuditEvent };
+  /** For the metrics once committed. */
+  outcome?: { service: string; action: ActionName; outcome: 'skipped' | 'dry_run' };
+}
+
+/** Decides a new alert at ingest if it can be decided at once; undefined: it needs the engine (a real action). */
+export type IngestDecider = (alert: StoredAlert, incidentId: number) => ImmediateDecision | undefined;
+
+/** What ingesting one alert did. */
+export type IngestOutcome =
+  | { kind: 'new'; incidentId: number; alert: StoredAlert; decided?: ImmediateDecision }
+  | { kind: 'duplicate'; incidentId: number; pending: boolean }
+  | { kind: 'resolved'; incidentId: number; recoverySeconds: number | null; service: string | null; alert: StoredAlert }
+  | { kind: 'already_resolved'; incidentId: number };
+
+/** What the guardrails need, read inside the claiming transaction. */
+export interface GuardSnapshot {
+  paused?: string;
+  cooldownUntil: number | undefined;
+  /** Executed actions on the target since each `perTargetSince` instant, in order. */
+  perTarget: number[];
+  /** Executed actions anywhere since each `globalSince` instant, in order. */
+  global: number[];
+  /**
+   * For each per-target window at or over its max: when enough of its actions will have left the window for one
+   * more to be allowed (undefined for windows under their max).
+   */
+  perTargetLiftsAt: (number | undefined)[];
+  globalLiftsAt: (number | undefined)[];
+  inFlight: number;
+}
+
+/** A guardrail's refusal: which one, why (for people), and when it lifts by itself if it does and that is known. */
+export interface GuardVerdict {
+  guardrail: Guardrail;
+  reason: string;
+  liftsAt?: number;
+}
+
+export interface ClaimRequest {
+  incidentId: number;
+  target: string;
+  now: number;
+  perTargetSince: number[];
+  globalSince: number[];
+  /** The limits of those windows, in the same order (for `*LiftsAt`). */
+  perTargetMax: number[];
+  globalMax: number[];
+  /** The guardrails' verdict on the snapshot: a refusal, or undefined. */
+  check(snapshot: GuardSnapshot): GuardVerdict | undefined;
+  /** Written with the `started` row when the action is allowed. */
+  announce?: { update: IncidentUpdate; event: AuditEvent };
+  update: IncidentUpdate;
+  action: NewAction;
+  event: AuditEvent;
+}
+
+/** `lost`: another replica took the incident over (this one stalled past its lease): stop, record nothing. */
+export type ClaimResult = { ok: true; actionId: number } | { ok: false; reason: string; lost: true } | ({ ok: false; lost?: undefined } & GuardVerdict);
+
+export interface StepRecord {
+  announce?: { update: IncidentUpdate; event: AuditEvent };
+  action: NewAction;
+  event: AuditEvent;
+  update?: IncidentUpdate;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  store: 'sqlite' | 'postgres';
+  detail: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** This replica's name in `incidents.owner` (PostgreSQL). */
+  readonly replica: string;
+  /** Creates or migrates the schema; resolves when the store can be used. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Whether the store answers now (readiness). */
+  health(): Promise<HealthReport>;
+
+  /**
+   * Records alerts from several requests in ONE transaction and resolves once it is durable (the caller
+   * acknowledges after that). `decide` writes immediate decisions in the same transaction.
+   */
+  ingest(batches: readonly (readonly StoredAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]>;
+
+  incident(id: number): Promise<IncidentRow | undefined>;
+  /** Takes the incident for this replica unless another live replica holds it; false: leave it alone. */
+  claimIncident(id: number): Promise<boolean>;
+  /** Unfinished incidents this replica should work on: at start (SQLite: all) or orphaned by a dead replica. */
+  takeOver(): Promise<number[]>;
+  /** Marks this replica alive (PostgreSQL leases); no-op for SQLite. */
+  heartbeat(): Promise<void>;
+
+  updateIncident(id: number, u: IncidentUpdate, event?: AuditEvent): Promise<void>;
+  audit(e: AuditEvent): Promise<void>;
+  /** One transaction: optional announce, an action row with its audit event, an optional incident update. */
+  recordStep(s: StepRecord): Promise<number>;
+  /** One durable transaction: guardrails read, checked and, if allowed, the `started` row written. */
+  claimAction(c: ClaimRequest): Promise<ClaimResult>;
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void>;
+  /**
+   * One transaction: the action's result was observed (`started` -> `verifying`), with its audit event (`applied`).
+   * False when the action is no longer `started` (another replica took the incident over and finished it).
+   */
+  markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean>;
+  lastAction(incidentId: number): Promise<ActionRow | undefined>;
+  openAction(incidentId: number): Promise<ActionRow | undefined>;
+  actionsOf(incidentId: number): Promise<ActionRow[]>;
+
+  inFlight(): Promise<number>;
+  /** Incidents whose next action is deferred (phase `deferred`). */
+  deferred(): Promise<number>;
+  activeCooldowns(now?: number): Promise<{ service: string; action: string; until: number }[]>;
+  lastActionTimes(): Promise<{ service: string; action: string; outcome: string; ts: number }[]>;
+  getSetting(key: string): Promise<string | undefined>;
+  putSetting(key: string, value: string, event?: AuditEvent): Promise<void>;
+
+  listActions(q: { service?: string; since?: number; limit?: number }): Promise<ActionRow[]>;
+  listIncidents(q: { service?: string; since?: number; state?: 'open' | 'resolved'; limit?: number }): Promise<IncidentRow[]>;
+  listAudit(q: { incidentId?: number; since?: number; limit?: number }): Promise<AuditRow[]>;
+  prune(olderThanSeconds: number): Promise<number>;
+}

@@ -1,0 +1,38 @@
+// Every error the healing service's HTTP interface answers with: code, message and status, defined once.
+// Bodies are {status: "error", error: message, code}; tests and clients match on `code`.
+import { defineCatalogue, defineError, type CatalogueError } from '@selfheal/contracts';
+
+export const webhookErrors = defineCatalogue({
+  // Receiver (POST /api/v1/alerts) and every authenticated endpoint.
+  Unauthorized: defineError('SELFHEAL_UNAUTHORIZED', () => 'unauthorized: missing or wrong credentials', 401),
+  UnsupportedMediaType: defineError('SELFHEAL_UNSUPPORTED_MEDIA_TYPE', (type: string) => `Content-Type must be application/json, got ${type ? `"${type.slice(0, 100)}"` : 'none'}`, 415),
+  UnsupportedBodyEncoding: defineError('SELFHEAL_UNSUPPORTED_BODY_ENCODING', (reason: string) => reason, 415),
+  BodyTooLarge: defineError('SELFHEAL_BODY_TOO_LARGE', (limit: string) => `body larger than ${limit}`, 413),
+  InvalidJson: defineError('SELFHEAL_INVALID_JSON', (reason: string) => `body is not valid JSON: ${reason.slice(0, 200)}`, 400),
+  LengthMismatch: defineError('SELFHEAL_LENGTH_MISMATCH', (size: number, length: number) => `body length ${size} does not match Content-Length ${length}`, 400),
+  RequestAborted: defineError('SELFHEAL_REQUEST_ABORTED', () => 'request aborted', 400),
+  BadRequest: defineError('SELFHEAL_BAD_REQUEST', (reason: string) => reason, 400),
+  InvalidPayload: defineError('SELFHEAL_INVALID_PAYLOAD', (problems: readonly string[]) => `invalid Alertmanager webhook payload: ${problems.join('; ')}`, 400),
+  NotRecorded: defineError('SELFHEAL_NOT_RECORDED', () => 'could not record the alerts durably; retry', 500),
+  // Read and pause API.
+  InvalidSince: defineError('SELFHEAL_INVALID_SINCE', (reason: string) => reason, 400),
+  InvalidState: defineError('SELFHEAL_INVALID_STATE', () => 'state must be open or resolved', 400),
+  InvalidPauseBody: defineError('SELFHEAL_INVALID_PAUSE_BODY', () => 'body must be {"paused": true|false, "reason"?: string}', 400),
+  NotFound: defineError('SELFHEAL_NOT_FOUND', () => 'not found', 404),
+  Internal: defineError('SELFHEAL_INTERNAL', () => 'internal error', 500),
+});
+
+/** The JSON body of an error answer. */
+export function errorBody(error: CatalogueError): { status: 'error'; error: string; code: string } {
+  return { status: 'error', error: error.message, code: error.code };
+}
+
+/** An error of the catalogue as the status and body of an answer (the receiver's answers, whichever HTTP path). */
+export function errorAnswer(error: CatalogueError): { status: number; body: Record<string, unknown> } {
+  return { status: error.statusCode, body: errorBody(error) };
+}
+
+/** Answers an express request with an error of the catalogue. */
+export function sendError(res: { status(code: number): { json(body: unknown): unknown } }, error: CatalogueError): void {
+  res.status(error.statusCode).json(errorBody(error));
+}
