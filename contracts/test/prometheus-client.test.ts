@@ -60,6 +60,37 @@ describe('PrometheusClient (documented wire contract)', () => {
     await expect(new PrometheusClient(url).query('1 + 1')).rejects.toThrow(/query 1 \+ 1 returned a scalar, expected a vector/);
   });
 
+  it('instant() also takes a scalar (as verification conditions may evaluate to one)', async () => {
+    handler = () => ok({ resultType: 'scalar', result: [1435781451.781, '2'] });
+    expect(await new PrometheusClient(url, { queryMethod: 'GET' }).instant('1 + 1', { time: 1435781451 })).toEqual({ resultType: 'scalar', value: 2, timestamp: 1435781451.781 });
+    expect(seen[0]).toMatchObject({ method: 'GET', path: '/api/v1/query?query=1+%2B+1&time=1435781451' });
+    handler = () => ok({ resultType: 'string', result: [1435781451.781, 'x'] });
+    await expect(new PrometheusClient(url).instant('"x"')).rejects.toThrow(/query "x" returned a string, expected a vector or a scalar/);
+  });
+
+  it("an error answer keeps Prometheus's own error text apart (for audit reasons)", async () => {
+    handler = () => ({ status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: '1:5: parse error: unexpected "}"' }) });
+    const failure = await new PrometheusClient(url).instant('up{}}').catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: 400, errorType: 'bad_data', prometheusError: '1:5: parse error: unexpected "}"' });
+  });
+
+  it("a call the caller aborts ends at once and is not tried again, whatever the retry policy", async () => {
+    // The server holds the answer back; the caller gives up after 50 ms.
+    handler = () => ({ status: 200, body: '' });
+    const slow = createServer(() => undefined);
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    try {
+      const failure = await new PrometheusClient(slowUrl, { retry: upTo(3) }).instant('up', { signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(PrometheusError);
+      expect((failure as PrometheusError).message).toMatch(/no answer: .*abort/i);
+      expect(waits).toEqual([]);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   it('range query returns each series with numeric values', async () => {
     handler = () => ok({ resultType: 'matrix', result: [{ metric: { job: 'node' }, values: [[1435781430.781, '1'], [1435781445.781, 'NaN']] }] });
     const series = await new PrometheusClient(url).queryRange('up', { start: 1435781430, end: new Date(1435781460_000), stepSeconds: 15 });

@@ -28,7 +28,7 @@ import { baseUrl, closeHttp, listenAddress, listenHttp } from './api/listen.js';
 import { startLeases, startRetention, type Scheduled } from './scheduling.js';
 import { parseByteSize } from './util/bytes.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { PrometheusClient } from './verify/prometheus.js';
+import { PrometheusQueries } from './verify/prometheus.js';
 
 export interface HealerOptions {
   logger?: Logger;
@@ -84,7 +84,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   }
   const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics, now: () => clock.now() });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
-  const prometheus = config.prometheus ? new PrometheusClient(config.prometheus.url, config.prometheus.timeout) : undefined;
+  const prometheus = config.prometheus ? new PrometheusQueries(config.prometheus.url, config.prometheus.timeout) : undefined;
   const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
   const grafana = config.grafana ? new GrafanaAnnotator(config.grafana) : undefined;
   const engine = new HealingEngine({

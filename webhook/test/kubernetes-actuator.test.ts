@@ -9,7 +9,7 @@ import type { ActionName } from '@selfheal/contracts';
 import { templateVars } from '../src/policy/policy.js';
 import { configMap, deployment, hpa, pod, startFakeCluster, type FakeCluster } from './support/kube-apiserver.js';
 import { payload, prometheusApi, startHealer, startServer, tempDir } from './support/harness.js';
-import { PrometheusClient } from '../src/verify/prometheus.js';
+import { PrometheusQueries } from '../src/verify/prometheus.js';
 
 let dir: string;
 let cluster: FakeCluster | undefined;
@@ -20,7 +20,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusClient) {
+async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusQueries) {
   // As the engine holds it: parameters validated by the actuator's call schema for the action.
   const actuator: Actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
   const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
@@ -104,7 +104,7 @@ describe('KubernetesActuator (Kubernetes wire contract, no API server)', () => {
     const queries: string[] = [];
     const prom = await startServer(prometheusApi((q) => { queries.push(q); return [{ metric: { pod: 'checkout-7d9f-aaaaa' }, value: 0.4 }, { metric: { pod: 'checkout-7d9f-bbbbb' }, value: 3.2 }]; }));
     try {
-      const result = await act('quarantine', { worstInstanceQuery: 'selfheal_anomaly_feature_score{service="{{ labels.service }}", feature="instance_outlier"}' }, { service: 'checkout' }, 'Deployment', new PrometheusClient(prom.url));
+      const result = await act('quarantine', { worstInstanceQuery: 'selfheal_anomaly_feature_score{service="{{ labels.service }}", feature="instance_outlier"}' }, { service: 'checkout' }, 'Deployment', new PrometheusQueries(prom.url));
       expect(result).toMatchObject({ outcome: 'succeeded', detail: { pod: 'checkout-7d9f-bbbbb' } });
       expect(queries).toEqual(['selfheal_anomaly_feature_score{service="checkout", feature="instance_outlier"}']);
       expect(cluster.objects.get('pods/shop/checkout-7d9f-aaaaa')?.metadata.labels?.app).toBe('checkout');

@@ -14,6 +14,8 @@ export class PrometheusError extends Error {
     readonly errorType?: string,
     /** Worth trying again: no answer, 5xx, or Prometheus busy (`timeout`, `unavailable`). */
     readonly retryable = false,
+    /** Prometheus's own error text, when it sent one (e.g. the PromQL parse error). */
+    readonly prometheusError?: string,
   ) {
     super(`Prometheus ${url}: ${detail}`);
     this.name = 'PrometheusError';
@@ -31,6 +33,7 @@ const envelope = z.object({
 });
 
 const vectorData = z.object({ resultType: z.literal('vector'), result: z.array(z.object({ metric: labelSet, value: valuePair })) });
+const scalarData = z.object({ resultType: z.literal('scalar'), result: valuePair });
 const matrixData = z.object({ resultType: z.literal('matrix'), result: z.array(z.object({ metric: labelSet, values: z.array(valuePair) })) });
 const queryData = z.object({ resultType: z.string() }).loose();
 
@@ -58,6 +61,11 @@ export interface PromSample {
   timestamp: number;
 }
 
+/** What an instant query evaluated to: a vector, or a scalar (e.g. `vector(1) > bool 0` or `1 + 1`). */
+export type InstantResult =
+  | { resultType: 'vector'; samples: PromSample[] }
+  | { resultType: 'scalar'; value: number; timestamp: number };
+
 /** One series of a range query: [seconds since the epoch, value] pairs. */
 export interface PromRangeSeries {
   metric: Record<string, string>;
@@ -76,6 +84,8 @@ export interface PrometheusClientOptions {
   timeoutMs?: number;
   /** Injected for tests (default: the global fetch). */
   fetch?: typeof fetch;
+  /** How instant queries are sent: POST form (default: long queries fit) or GET (a proxy that only lets GET through). */
+  queryMethod?: 'GET' | 'POST';
 }
 
 const seconds = (t: number | Date): string => String(t instanceof Date ? t.getTime() / 1000 : t);
@@ -89,21 +99,36 @@ export class PrometheusClient {
   private readonly retry: PrometheusRetry;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  private readonly queryMethod: 'GET' | 'POST';
 
   constructor(baseUrl: string, options: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.retry = options.retry ?? { retries: 0, backoffSeconds: 0 };
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
+    this.queryMethod = options.queryMethod ?? 'POST';
   }
 
   /** Instant query; the vector's samples (a scalar or string result is an error naming the query). */
-  async query(promql: string, time?: number | Date): Promise<PromSample[]> {
+  async query(promql: string, time?: number | Date, signal?: AbortSignal): Promise<PromSample[]> {
+    const result = await this.instant(promql, { time, signal });
+    if (result.resultType !== 'vector') throw new PrometheusError(`${this.baseUrl}/api/v1/query`, `query ${promql} returned a ${result.resultType}, expected a vector`);
+    return result.samples;
+  }
+
+  /** Instant query that may also evaluate to a scalar (a string or matrix result is an error naming the query). */
+  async instant(promql: string, options: { time?: number | Date; signal?: AbortSignal } = {}): Promise<InstantResult> {
+    const url = `${this.baseUrl}/api/v1/query`;
     const params = new URLSearchParams({ query: promql });
-    if (time !== undefined) params.set('time', seconds(time));
-    const data = await this.call('/api/v1/query', params, queryData);
-    if (data.resultType !== 'vector') throw new PrometheusError(`${this.baseUrl}/api/v1/query`, `query ${promql} returned a ${data.resultType}, expected a vector`);
-    return this.check(`${this.baseUrl}/api/v1/query`, vectorData, data).result.map((r) => ({ metric: r.metric, timestamp: r.value[0], value: Number(r.value[1]) }));
+    if (options.time !== undefined) params.set('time', seconds(options.time));
+    const data = await this.call('/api/v1/query', params, queryData, this.queryMethod, options.signal);
+    if (data.resultType === 'scalar') {
+      const [timestamp, value] = this.check(url, scalarData, data).result;
+      return { resultType: 'scalar', value: Number(value), timestamp };
+    }
+    if (data.resultType !== 'vector') throw new PrometheusError(url, `query ${promql} returned a ${data.resultType}, expected a vector or a scalar`);
+    const samples = this.check(url, vectorData, data).result.map((r) => ({ metric: r.metric, timestamp: r.value[0], value: Number(r.value[1]) }));
+    return { resultType: 'vector', samples };
   }
 
   /** Range query over [start, end] (seconds or Dates) every `stepSeconds`. */
@@ -140,28 +165,29 @@ export class PrometheusClient {
   }
 
   /** GET (no params or `method`) or POST form; the `data` of a success envelope, checked against `schema`. */
-  private async call<T>(path: string, params: URLSearchParams | undefined, schema: z.ZodType<T>, method?: 'GET' | 'POST'): Promise<T> {
+  private async call<T>(path: string, params: URLSearchParams | undefined, schema: z.ZodType<T>, method?: 'GET' | 'POST', signal?: AbortSignal): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const verb = method ?? (params ? 'POST' : 'GET');
     const target = verb === 'GET' && params ? `${url}?${params.toString()}` : url;
     const once = async (): Promise<T> => {
       try {
-        return this.check(url, schema, await this.attempt(verb, target, url, params));
+        return this.check(url, schema, await this.attempt(verb, target, url, params, signal));
       } catch (error) {
         throw error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
       }
     };
-    return retryWithBackoff(once, { ...this.retry, retryable: (error) => error instanceof PrometheusError && error.retryable });
+    // A call the caller aborted is not tried again.
+    return retryWithBackoff(once, { ...this.retry, retryable: (error) => error instanceof PrometheusError && error.retryable && !signal?.aborted });
   }
 
-  private async attempt(verb: 'GET' | 'POST', target: string, url: string, params: URLSearchParams | undefined): Promise<unknown> {
+  private async attempt(verb: 'GET' | 'POST', target: string, url: string, params: URLSearchParams | undefined, signal?: AbortSignal): Promise<unknown> {
     const what = `${verb} ${url}${params?.has('query') ? ` (query ${params.get('query') ?? ''})` : ''}`;
     let response: Response;
     let text: string;
     try {
       response = await this.fetchFn(target, {
         method: verb,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: signal ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), signal]) : AbortSignal.timeout(this.timeoutMs),
         ...(verb === 'POST' && params ? { body: params } : {}),
       });
       text = await response.text();
@@ -182,7 +208,7 @@ export class PrometheusClient {
     if (body.data.status === 'error' || !response.ok) {
       const { errorType, error } = body.data;
       const busy = response.status >= 500 || errorType === 'timeout' || errorType === 'unavailable';
-      throw new PrometheusError(url, `${what}: HTTP ${response.status}: ${errorType ?? 'error'}: ${error ?? 'no error message'}`, response.status, errorType, busy);
+      throw new PrometheusError(url, `${what}: HTTP ${response.status}: ${errorType ?? 'error'}: ${error ?? 'no error message'}`, response.status, errorType, busy, error);
     }
     return body.data.data;
   }

@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import type { ActionName } from '@selfheal/contracts';
 import type { TemplateVars } from '../util/template.js';
-import type { PrometheusClient } from '../verify/prometheus.js';
+import type { PrometheusQueries } from '../verify/prometheus.js';
 import type { ActionCall, CallSchemas, CallsOf } from './calls.js';
 import type { KubernetesTarget } from './kubernetes/config.js';
 
@@ -18,7 +18,7 @@ interface RequestContext {
   targetName: string;
   target: ActionTarget;
   vars: TemplateVars;
-  prometheus?: PrometheusClient;
+  prometheus?: PrometheusQueries;
 }
 
 /** What `describe` gets: the call (a union of calls stays discriminated by `action`) and its context. */

@@ -14,7 +14,7 @@ import type { HealingMetrics } from '../metrics.js';
 import type { Plan, PlannedStep, Policy } from '../policy/policy.js';
 import type { Clock } from '../util/clock.js';
 import type { TemplateVars } from '../util/template.js';
-import type { PrometheusClient } from '../verify/prometheus.js';
+import type { PrometheusQueries } from '../verify/prometheus.js';
 import type { Waits } from './waits.js';
 
 export interface EngineDeps {
@@ -25,7 +25,7 @@ export interface EngineDeps {
   metrics: HealingMetrics;
   pause: PauseSwitch;
   logger: Logger;
-  prometheus?: PrometheusClient;
+  prometheus?: PrometheusQueries;
   notifier?: Notifier;
   grafana?: GrafanaAnnotator;
   /** The time decisions are made with, and waits are made on (replay: the alerts' own clock; tests: a manual one). */

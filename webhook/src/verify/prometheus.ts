@@ -1,41 +1,37 @@
-// Instant queries against Prometheus's HTTP API (GET /api/v1/query), used by verification and preconditions.
-import axios, { type AxiosInstance } from 'axios';
+// What verification and the preconditions ask Prometheus, through the contracts' one client: the samples of an
+// instant query, and whether a condition holds. Failures read as they always have in the audit log.
+import { PrometheusClient, PrometheusError, type PromSample } from '@selfheal/contracts';
 
-export interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
+export type { PromSample };
 
-export class PrometheusClient {
-  private readonly http: AxiosInstance;
+export class PrometheusQueries {
+  private readonly client: PrometheusClient;
 
   constructor(readonly baseUrl: string, timeoutSeconds = 5) {
-    this.http = axios.create({ baseURL: baseUrl.replace(/\/$/, ''), timeout: timeoutSeconds * 1000, validateStatus: () => true });
+    this.client = new PrometheusClient(baseUrl, { timeoutMs: timeoutSeconds * 1000, queryMethod: 'GET' });
   }
 
   /** Runs an instant query; returns the vector (a scalar becomes one sample). Throws with Prometheus's error text. */
   async query(promql: string, signal?: AbortSignal): Promise<PromSample[]> {
-    const res = await this.http.get('/api/v1/query', { params: { query: promql }, signal });
-    const body = res.data as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
-    if (res.status !== 200 || body?.status !== 'success' || !body.data) {
-      throw new Error(`Prometheus query failed (HTTP ${res.status}): ${body?.error ?? 'unexpected response'}`);
-    }
-    const { resultType, result } = body.data;
-    if (resultType === 'vector') return result as PromSample[];
-    if (resultType === 'scalar') return [{ metric: {}, value: result as [number, string] }];
-    throw new Error(`Prometheus query returned a ${resultType}, expected an instant vector`);
+    const result = await this.instant(promql, signal);
+    return result.resultType === 'vector' ? result.samples : [{ metric: {}, value: result.value, timestamp: result.timestamp }];
   }
 
   /** True when the condition query returns at least one sample (PromQL comparisons filter); a scalar holds when non-zero. */
   async holds(promql: string, signal?: AbortSignal): Promise<boolean> {
-    const res = await this.http.get('/api/v1/query', { params: { query: promql }, signal });
-    const body = res.data as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
-    if (res.status !== 200 || body?.status !== 'success' || !body.data) {
-      throw new Error(`Prometheus query failed (HTTP ${res.status}): ${body?.error ?? 'unexpected response'}`);
+    const result = await this.instant(promql, signal);
+    return result.resultType === 'scalar' ? result.value !== 0 : result.samples.length > 0;
+  }
+
+  private async instant(promql: string, signal?: AbortSignal) {
+    try {
+      return await this.client.instant(promql, { signal });
+    } catch (error) {
+      // Prometheus's own answer (e.g. a parse error) is what a person needs in the audit reason.
+      if (error instanceof PrometheusError && error.status !== undefined && error.prometheusError !== undefined) {
+        throw new Error(`Prometheus query failed (HTTP ${error.status}): ${error.prometheusError}`);
+      }
+      throw error;
     }
-    const { resultType, result } = body.data;
-    if (resultType === 'scalar') return Number((result as [number, string])[1]) !== 0;
-    if (resultType === 'vector') return (result as unknown[]).length > 0;
-    throw new Error(`Prometheus query returned a ${resultType}, expected an instant vector`);
   }
 }

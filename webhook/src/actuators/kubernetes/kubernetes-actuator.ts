@@ -138,7 +138,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
     if (!podName && p.worstInstanceQuery && req.prometheus) {
       const q = render(p.worstInstanceQuery, req.vars, promqlEscape);
       const samples = await req.prometheus.query(q, req.signal);
-      const worst = [...samples].sort((a, b) => Number(b.value[1]) - Number(a.value[1]))[0];
+      const worst = [...samples].sort((a, b) => b.value - a.value)[0];
       podName = worst?.metric[p.podLabel];
     }
     if (!podName) return { outcome: 'skipped', reason: `the alert has no "${p.podLabel}" label naming the instance to quarantine${p.worstInstanceQuery ? ' and the worst-instance query found none' : ''}` };
