@@ -1,8 +1,9 @@
 // @selfheal/exporter: the anomaly exporter (Prometheus in, anomaly and health scores out) and its detector.
 export type { DetectorState, StreamingDetector, Verdict } from './detector/types.js';
 export {
-  createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, resolveDetectorOptions,
-  DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
+  createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, detectorSettingsSchema, parseDetectorSettings,
+  resolveDetectorOptions, DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
+  type DetectorSettings,
 } from './detector/index.js';
 export { IsolationForest } from './detector/forest/isolation-forest.js';
 export { IsolationForestError } from './detector/forest/layout.js';
@@ -21,7 +22,7 @@ export { ExporterService, type ExporterServiceOptions } from './runner/exporter-
 export { GroupRunner } from './runner/group-runner.js';
 export type { CycleResult } from './runner/types.js';
 export type { EntityReport } from './http/types.js';
-export type { DetectorFactory, DetectorOptionsSpec } from './detector/factory.js';
+export type { DetectorFactory, DetectorOptionsSpec, DetectorScheduleSettings } from './detector/factory.js';
 export { runExporter, type RunOptions, type RunningExporter } from './runner/run.js';
 export { loadGroupState, saveGroupState, stateFile } from './state/store.js';
 export { defaultDetectorFactory } from './detector/default-factory.js';

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '@selfheal/contracts';
 import { loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { configProblems } from './helpers.js';
 
-// A detector-defaults shape for the `detector:` section (the real defaults are tested in service tests).
-const DEFAULTS = { defaults: { trees: 100, sampleSize: 256, warmup: 60, useTimeOfDay: false, windows: [5, 30] } };
+// The `detector:` section is validated by the detector's own schema (detector/options.ts).
+const DEFAULTS = defaultDetectorFactory();
 
 const VALID = `
 prometheus:
@@ -70,8 +71,12 @@ describe('exporter config', () => {
     ['empty PromQL', VALID.replace(/cpu: .*\n/, 'cpu: ""\n'), /groups\[0\]\.features\.cpu: must not be empty/],
     ['duplicate group names', VALID + VALID.slice(VALID.indexOf('  - name')), /groups\[1\]\.name: "services" is also the name of groups\[0\]/],
     ['trainWindow shorter than two steps', VALID + '    schedule:\n      interval: 1m\n      trainWindow: 1m\n', /trainWindow: must span at least two steps/],
-    ['unknown detector setting', VALID + '    detector:\n      tress: 50\n', /groups\[0\]\.detector\.tress: unknown key \(unknown detector setting\(s\) "tress"; known: trees, sampleSize/],
+    ['unknown detector setting', VALID + '    detector:\n      tress: 50\n', /groups\[0\]\.detector\.tress: unknown key \(unknown detector setting\(s\) "tress"; known: warmup, trainWindow, retrainEvery, windows, seasonality, trees, sampleSize/],
     ['detector setting of the wrong type', VALID + '    detector:\n      trees: many\n', /groups\[0\]\.detector\.trees: expected a number \(default 100\)/],
+    ['detector list of the wrong type', VALID + '    detector:\n      windows: 12\n', /groups\[0\]\.detector\.windows: expected a list \(default \[12,96,288\]\)/],
+    ['detector section not a map', VALID + '    detector: fast\n', /groups\[0\]\.detector: expected a map of detector settings/],
+    ['detector setting out of range', VALID + '    detector:\n      trainWindow: 10\n', /groups\[0\]\.detector\.trainWindow: Too small/],
+    ['schedule too short for the detector', VALID + '    schedule:\n      interval: 1m\n      trainWindow: 10m\n', /groups\[0\]: invalid detector options: trainWindow: Too small: expected number to be >=20/],
     ['auth with both kinds', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /t\n    basic: {username: a, passwordFile: /p}\n  url:'), /prometheus\.auth: set either bearerTokenFile or basic/],
     ['unreadable token file', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /nonexistent/token\n  url:'), /prometheus\.auth\.bearerTokenFile: cannot read \/nonexistent\/token/],
     ['wrong type for listen', VALID + 'listen: 9188\n', /listen: .*expected string/],

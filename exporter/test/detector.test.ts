@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, restoreDetector, type Verdict } from '../src/detector/index.js';
+import { createDetector, DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, parseDetectorSettings, restoreDetector, type Verdict } from '../src/detector/index.js';
 import { ScoreCalibrator } from '../src/detector/calibration.js';
 import { healthScore } from '../src/detector/health.js';
 import { Random } from '../src/detector/forest/random.js';
@@ -254,6 +254,23 @@ describe('streaming detector', () => {
     expect(restoreDetector(det.serialize()).samplesSeen).toBe(200);
   });
 
+  it("checks a saved state's header: its options as settings from outside, its feature names as strings", () => {
+    const bytes = Buffer.from(createDetector(['x'], { trainWindow: 500 }).serialize());
+    // Same-length edits of the header's JSON, so the rest of the state still lines up.
+    const edited = (from: string, to: string): Uint8Array => {
+      const at = bytes.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      const copy = Buffer.from(bytes);
+      copy.write(to, at, 'utf8');
+      return new Uint8Array(copy);
+    };
+    expect(restoreDetector(new Uint8Array(bytes)).options.trainWindow).toBe(500);
+    expect(() => restoreDetector(edited('"trees":', '"tress":'))).toThrow(/invalid detector options: \(options\): unknown detector setting\(s\) "tress"/);
+    expect(() => restoreDetector(edited('"trainWindow":500', '"trainWindow":"5"'))).toThrow(/trainWindow: expected a number/);
+    expect(() => restoreDetector(edited('"featureNames":["x"]', '"featureNames":[ 7 ]'))).toThrow(/corrupt header/);
+    expect(() => restoreDetector(edited('"options":{', '"options":[{'))).toThrow(/corrupt header/);
+  });
+
   it('restores a state saved by state version 3 in the middle of an incident, and continues as that code did', () => {
     // Made by the code of state version 3 (see the fixture's note) after 155 rows: 5 samples into the incident.
     const fixture = JSON.parse(readFileSync(new URL('./fixtures/detector-state-v3.json', import.meta.url), 'utf8')) as { state: string; next: number[] };
@@ -296,12 +313,23 @@ describe('streaming detector', () => {
   it('validates options with messages that name the setting', () => {
     expect(() => createDetector(['x'], { trainWindow: -5 })).toThrow(DetectorOptionsError);
     expect(() => createDetector(['x'], { trainWindow: -5 })).toThrow(/trainWindow/);
+    // The types reject these; a caller from plain JavaScript gets the same checks at run time.
+    // @ts-expect-error not a detector setting
     expect(() => createDetector(['x'], { nonsense: 1 })).toThrow(/nonsense/);
+    // @ts-expect-error not a seasonality
     expect(() => createDetector(['x'], { seasonality: 'hourly' })).toThrow(/seasonality/);
     expect(() => createDetector(['x'], { cusumThreshold: -1 })).toThrow(/cusumThreshold/);
     expect(() => createDetector(['x'], { cusumAllowance: 0 })).toThrow(/cusumAllowance/);
     expect(() => createDetector(['x', 'x'])).toThrow(/distinct/);
     expect(createDetector(['x'], { trainWindow: 500 }).options.trainWindow).toBe(500);
+  });
+
+  it('checks settings from outside the types (a state header, the command line) with the same messages', () => {
+    expect(parseDetectorSettings({ trainWindow: 500, seasonality: 'none' })).toEqual({ trainWindow: 500, seasonality: 'none' });
+    expect(() => parseDetectorSettings({ nonsense: 1 })).toThrow(/invalid detector options: \(options\): unknown detector setting\(s\) "nonsense"; known: warmup, /);
+    expect(() => parseDetectorSettings({ trees: 'many' })).toThrow(/invalid detector options: trees: expected a number \(default 100\)/);
+    expect(() => parseDetectorSettings({ trainWindow: -5 })).toThrow(DetectorOptionsError);
+    expect(() => parseDetectorSettings([1])).toThrow(/expected a map of detector settings/);
   });
 });
 

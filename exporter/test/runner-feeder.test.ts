@@ -35,7 +35,7 @@ groups:
   const entities = new EntityTable({
     config: group, featureNames: ['cpu', 'errors'], factory, detectorOptions, shard: { index: 0, count: 1 }, logger, warnings: new WarnOnce(logger),
   });
-  const feeder = new DetectorFeeder({ group: 'services', featureCount: 2, entities, detectorOptions, detectorDefaults: factory.defaults });
+  const feeder = new DetectorFeeder({ group: 'services', featureCount: 2, entities, schedule: detectorOptions });
   return { entities, feeder };
 }
 

@@ -10,6 +10,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { summarizeExporterConfig } from '../src/config/check.js';
 import { parseExporterConfig } from '../src/config/load.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { quoteRegexLiteral } from '@selfheal/contracts';
 import { applyPushdown, entityMatchers, planPushdown, unquotePromQLString, valueSets } from '../src/shard/pushdown.js';
 
@@ -184,7 +185,7 @@ groups:
       cpu: sum by (service) (rate(process_cpu_seconds_total[1m]))
       share: ${JSON.stringify(feature)}
 `;
-    const defaults = { defaults: { trees: 100, warmup: 60 } };
+    const defaults = defaultDetectorFactory();
     const refused = summarizeExporterConfig(parseExporterConfig(text('sum by (service) (rate(x[1m])) / on() group_left sum(rate(x[1m]))'), 'exporter.yml', defaults));
     expect(refused).toMatch(/when sharded, the shard filter is not pushed into PromQL for services\/share \(sum with no by \(\.\.\.\) merges every entity's series\): those reads return every shard's series/);
     const all = summarizeExporterConfig(parseExporterConfig(text('sum by (service) (rate(x[1m]))'), 'exporter.yml', defaults));

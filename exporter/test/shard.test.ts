@@ -2,10 +2,11 @@
 // `shard:` config section's validation.
 import { describe, expect, it } from 'vitest';
 import { parseExporterConfig } from '../src/config/load.js';
+import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { hashmod, parseShard, shardKey, shardOf } from '../src/shard/shard.js';
 import { configProblems } from './helpers.js';
 
-const DEFAULTS = { defaults: { trees: 100, warmup: 60 } };
+const DEFAULTS = defaultDetectorFactory();
 const config = (shard: string): string => `
 prometheus: { url: http://127.0.0.1:9090 }
 ${shard}

@@ -2,7 +2,7 @@
 // defaults) over history and writes `timestamp,score` per series plus summary.json.
 import { parseDuration } from '@selfheal/contracts';
 import { Command, Option } from 'commander';
-import { DEFAULT_DETECTOR_OPTIONS, runBacktest, type BacktestSummary } from '@selfheal/exporter';
+import { DEFAULT_DETECTOR_OPTIONS, parseDetectorSettings, runBacktest, type BacktestSummary, type DetectorSettings } from '@selfheal/exporter';
 
 /** Seconds of a Prometheus duration: "15s", "5m", "1h30m". */
 export function parseDurationSeconds(text: string): number {
@@ -21,8 +21,8 @@ export function parseTime(text: string, now = Date.now() / 1000): number {
   return t / 1000;
 }
 
-/** `key=value` detector overrides; values are JSON (numbers, lists) or bare strings. */
-export function parseSettings(pairs: readonly string[]): Record<string, unknown> {
+/** `key=value` detector overrides; values are JSON (numbers, lists) or bare strings. Throws naming a bad one. */
+export function parseSettings(pairs: readonly string[]): DetectorSettings {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -38,7 +38,7 @@ export function parseSettings(pairs: readonly string[]): Record<string, unknown>
       out[key] = raw;
     }
   }
-  return out;
+  return parseDetectorSettings(out);
 }
 
 function printSummary(s: BacktestSummary, out: string): void {

@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrometheusClient } from '../source/client.js';
-import { resolveDetectorOptions, type DetectorOptions } from '../detector/options.js';
+import { resolveDetectorOptions, type DetectorOptions, type DetectorSettings } from '../detector/options.js';
 import { parseSeriesCsv, type SeriesTable } from './csv.js';
 import { progressBar } from './progress.js';
 import { runSeries } from './run-series.js';
@@ -25,7 +25,7 @@ export interface BacktestOptions {
   prometheus?: PrometheusSource;
   out: string;
   /** Detector settings over the defaults (the exporter's `detector:` section). */
-  detector?: Readonly<Record<string, unknown>>;
+  detector?: Readonly<DetectorSettings>;
   /** Progress on stderr (default true). */
   progress?: boolean;
   /** Called with each finished series (CLI output). */
@@ -123,7 +123,7 @@ async function scoreTable(
   name: string, table: SeriesTable, outFile: string, options: BacktestOptions, detector: DetectorOptions,
 ): Promise<SeriesSummary> {
   const bar = progressBar(table.timestamps.length, name, process.stderr, (options.progress ?? true) && table.timestamps.length >= 20_000);
-  const res = runSeries(table.columns, table.timestamps, table.values, detector as unknown as Record<string, unknown>, (n) => bar.update(n));
+  const res = runSeries(table.columns, table.timestamps, table.values, detector, (n) => bar.update(n));
   bar.finish();
   const lines: string[] = ['timestamp,score'];
   for (let i = 0; i < res.anomalyScores.length; i++) lines.push(`${table.timestampText[i] as string},${formatScore(res.anomalyScores[i] as number)}`);

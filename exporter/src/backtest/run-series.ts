@@ -1,5 +1,5 @@
 // Runs the streaming detector over one series exactly as the exporter would, sample by sample.
-import { createDetector } from '../detector/index.js';
+import { createDetector, type DetectorSettings } from '../detector/index.js';
 
 export interface SeriesScores {
   /** Calibrated anomaly score per row (0 while warming up). */
@@ -14,7 +14,7 @@ export function runSeries(
   columns: readonly string[],
   timestamps: Float64Array,
   values: Float64Array,
-  options: Readonly<Record<string, unknown>> = {},
+  options: Readonly<DetectorSettings> = {},
   onProgress?: (done: number) => void,
 ): SeriesScores {
   const detector = createDetector(columns, options);

@@ -1,5 +1,5 @@
 // `selfheal check-config` for exporter configs: every problem, as lines a person can act on.
-import type { DetectorOptionsSpec } from '../detector/factory.js';
+import type { DetectorOptionsSpec, DetectorScheduleSettings } from '../detector/factory.js';
 import { planSampleAgeCheck } from '../source/sample-age.js';
 import { planPushdown } from '../shard/pushdown.js';
 import { ConfigError } from '@selfheal/contracts';
@@ -31,7 +31,7 @@ export function summarizeExporterConfig(config: ExporterConfig): string {
   return `Prometheus ${config.prometheus.url}; listen ${config.listen}${shard}; ${config.groups.length} group(s): ${groups.join('; ')}${pushdown}${sampleAge}`;
 }
 
-export function checkExporterConfigWith(file: string, detector: DetectorOptionsSpec): ConfigCheck {
+export function checkExporterConfigWith<O extends DetectorScheduleSettings>(file: string, detector: DetectorOptionsSpec<O>): ConfigCheck {
   try {
     const config = loadExporterConfig(file, detector);
     return { ok: true, errors: [], summary: summarizeExporterConfig(config) };

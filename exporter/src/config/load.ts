@@ -3,9 +3,8 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, parseYaml, readConfigText, type ConfigIssue, type KeyPath, type Position } from '@selfheal/contracts';
 import type { z } from 'zod';
-import type { DetectorOptionsSpec } from '../detector/factory.js';
-import { detectorOptionsSchema } from './detector-options.js';
-import { detectorScheduleOptions, exporterConfigSchema, type ExporterConfig } from './schema.js';
+import type { DetectorOptionsSpec, DetectorScheduleSettings } from '../detector/factory.js';
+import { exporterConfigSchema, groupDetectorOptions, type ExporterConfig } from './schema.js';
 
 const KIND = 'exporter config';
 
@@ -44,17 +43,17 @@ function describeIssues(raw: unknown, locate: Locate, issues: readonly z.core.$Z
 }
 
 /**
- * Validates config text. `detectorDefaults` shapes the `detector:` section of each group.
+ * Validates config text; the detector's spec validates the `detector:` section of each group.
  * Relative file paths (auth, TLS, stateDir) are resolved against the config file's directory.
  */
-export function parseExporterConfig(text: string, file: string, detector: DetectorOptionsSpec): ExporterConfig {
+export function parseExporterConfig<O extends DetectorScheduleSettings>(text: string, file: string, detector: DetectorOptionsSpec<O>): ExporterConfig<O> {
   const parsed = parseYaml(text);
   if (!parsed.ok) {
     throw new ConfigError(file, parsed.errors.map((error) => ({ message: `YAML syntax: ${error.message}`, line: error.line, column: error.column })), KIND);
   }
   const { value: raw, locate } = parsed;
   if (raw === null || raw === undefined) throw new ConfigError(file, [`${file}: the file is empty; see exporter/examples/exporter.yml`], KIND);
-  const result = exporterConfigSchema(detector.optionsSchema ?? detectorOptionsSchema(detector.defaults)).safeParse(raw);
+  const result = exporterConfigSchema(detector.optionsSchema).safeParse(raw);
   if (!result.success) throw new ConfigError(file, describeIssues(raw, locate, result.error.issues), KIND);
   const config = result.data;
 
@@ -84,7 +83,7 @@ export function parseExporterConfig(text: string, file: string, detector: Detect
   // Cross-field rules of the detector, on the options each group will really run with.
   config.groups.forEach((group, index) => {
     try {
-      detector.resolveOptions?.({ ...detectorScheduleOptions(group, detector.defaults), ...(group.detector ?? {}) });
+      detector.resolveOptions?.(groupDetectorOptions(group));
     } catch (error) {
       problems.push(located(locate, ['groups', index], (error as Error).message, ['groups', index, 'detector']));
     }
@@ -93,7 +92,7 @@ export function parseExporterConfig(text: string, file: string, detector: Detect
   return config;
 }
 
-export function loadExporterConfig(file: string, detector: DetectorOptionsSpec): ExporterConfig {
+export function loadExporterConfig<O extends DetectorScheduleSettings>(file: string, detector: DetectorOptionsSpec<O>): ExporterConfig<O> {
   const text = readConfigText(file, KIND, (reason) => `${file}: cannot read the config file: ${reason}`);
   return parseExporterConfig(text, file, detector);
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { shardProblem } from '../shard/shard.js';
 import { durationSchema, listenAddressSchema } from '@selfheal/contracts';
+import type { DetectorScheduleSettings } from '../detector/factory.js';
 
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
 export const RESERVED_LABELS = ['group', 'feature', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
@@ -70,7 +71,8 @@ export const prometheusSchema = z.strictObject({
   tls: tlsSchema.optional(),
 });
 
-export function groupSchema(detectorOptions: z.ZodType<Record<string, unknown>>) {
+/** A group; its `detector:` section is validated by `detectorOptions`, the detector's own schema of some of its options. */
+export function groupSchema<O extends DetectorScheduleSettings>(detectorOptions: z.ZodType<Partial<O>>) {
   return z
     .strictObject({
       name: nonEmpty('group name, the value of the "group" label'),
@@ -121,7 +123,7 @@ export function groupSchema(detectorOptions: z.ZodType<Record<string, unknown>>)
     });
 }
 
-export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, unknown>>) {
+export function exporterConfigSchema<O extends DetectorScheduleSettings>(detectorOptions: z.ZodType<Partial<O>>) {
   return z
     .strictObject({
       prometheus: prometheusSchema,
@@ -159,19 +161,29 @@ export function exporterConfigSchema(detectorOptions: z.ZodType<Record<string, u
     });
 }
 
-export type ExporterConfig = z.output<ReturnType<typeof exporterConfigSchema>>;
-export type GroupConfig = ExporterConfig['groups'][number];
+/** A valid config, for a detector of options `O` (a group's `detector:` section holds some of them). */
+export type ExporterConfig<O extends DetectorScheduleSettings = DetectorScheduleSettings> = z.output<ReturnType<typeof exporterConfigSchema<O>>>;
+export type GroupConfig<O extends DetectorScheduleSettings = DetectorScheduleSettings> = ExporterConfig<O>['groups'][number];
 export type PrometheusConfig = ExporterConfig['prometheus'];
 
 /**
- * Detector settings that follow from the group's schedule: its durations as sample counts at `step`,
- * for the detector settings of these names (a group's `detector:` section overrides them).
+ * Detector settings that follow from the group's schedule: its durations as sample counts at `step`
+ * (a group's `detector:` section overrides them).
  */
-export function detectorScheduleOptions(group: GroupConfig, defaults: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function detectorScheduleOptions(group: Pick<GroupConfig, 'schedule'>): Partial<DetectorScheduleSettings> {
   const { schedule } = group;
   const samples = (seconds: number): number => Math.max(1, Math.round(seconds / schedule.step));
-  const derived: Record<string, unknown> = {};
-  if ('trainWindow' in defaults) derived.trainWindow = samples(schedule.trainWindow);
-  if (schedule.retrainEvery !== undefined && 'retrainEvery' in defaults) derived.retrainEvery = samples(schedule.retrainEvery);
-  return derived;
+  return {
+    trainWindow: samples(schedule.trainWindow),
+    ...(schedule.retrainEvery !== undefined ? { retrainEvery: samples(schedule.retrainEvery) } : {}),
+  };
+}
+
+/**
+ * The options a group's detectors run with: the schedule's settings, overridden by the group's `detector:` section
+ * (what the config check resolves, and what the runner creates every detector of the group with).
+ */
+export function groupDetectorOptions<O extends DetectorScheduleSettings>(group: GroupConfig<O>): Partial<DetectorScheduleSettings> & Partial<O> {
+  const settings: Partial<O> = group.detector ?? {};
+  return Object.assign({}, detectorScheduleOptions(group), settings);
 }

@@ -87,42 +87,73 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
   seed: 1,
 } satisfies DetectorOptions);
 
-const count = (min: number, max: number) => z.number().int().min(min).max(max);
+/** A number setting, whose type error names the default (the config check shows it to the person fixing the file). */
+const num = (key: keyof DetectorOptions) =>
+  z.number({ error: (issue) => (issue.code === 'invalid_type' ? `expected a number (default ${String(DEFAULT_DETECTOR_OPTIONS[key])})` : undefined) });
+const count = (key: keyof DetectorOptions, min: number, max: number) => num(key).int().min(min).max(max);
+const KNOWN = Object.keys(DEFAULT_DETECTOR_OPTIONS).join(', ');
 
-export const detectorOptionsSchema = z.strictObject({
-  warmup: count(20, 1_000_000),
-  trainWindow: count(20, 1_000_000),
-  retrainEvery: count(1, 1_000_000),
-  windows: z.array(count(2, 100_000)).min(1).max(8),
-  seasonality: z.enum(['none', 'daily']),
-  trees: count(1, 1000),
-  sampleSize: count(16, 4096),
-  calibrationWindow: count(50, 1_000_000),
-  alertTailProbability: z.number().gt(0).lt(0.5),
-  noveltyWeight: z.number().min(0).max(10),
-  tailFraction: z.number().gt(0).max(0.5),
-  alarmHold: count(1, 100_000),
-  releaseAfter: count(1, 100_000),
-  maxEpisode: count(1, 1_000_000),
-  refractory: count(0, 1_000_000),
-  cusumAllowance: z.number().gt(0).max(100),
-  cusumThreshold: z.number().min(0).max(1e6),
-  smoothing: count(1, 100),
-  seed: z.number().int(),
-});
+export const detectorOptionsSchema = z.strictObject(
+  {
+    warmup: count('warmup', 20, 1_000_000),
+    trainWindow: count('trainWindow', 20, 1_000_000),
+    retrainEvery: count('retrainEvery', 1, 1_000_000),
+    windows: z
+      .array(z.number().int().min(2).max(100_000), {
+        error: (issue) => (issue.code === 'invalid_type' ? `expected a list (default ${JSON.stringify(DEFAULT_DETECTOR_OPTIONS.windows)})` : undefined),
+      })
+      .min(1)
+      .max(8),
+    seasonality: z.enum(['none', 'daily']),
+    trees: count('trees', 1, 1000),
+    sampleSize: count('sampleSize', 16, 4096),
+    calibrationWindow: count('calibrationWindow', 50, 1_000_000),
+    alertTailProbability: num('alertTailProbability').gt(0).lt(0.5),
+    noveltyWeight: num('noveltyWeight').min(0).max(10),
+    tailFraction: num('tailFraction').gt(0).max(0.5),
+    alarmHold: count('alarmHold', 1, 100_000),
+    releaseAfter: count('releaseAfter', 1, 100_000),
+    maxEpisode: count('maxEpisode', 1, 1_000_000),
+    refractory: count('refractory', 0, 1_000_000),
+    cusumAllowance: num('cusumAllowance').gt(0).max(100),
+    cusumThreshold: num('cusumThreshold').min(0).max(1e6),
+    smoothing: count('smoothing', 1, 100),
+    seed: num('seed').int(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown detector setting(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${KNOWN}`
+        : 'expected a map of detector settings',
+  },
+);
+
+/** Some of the settings, the rest default: a group's `detector:` section, `selfheal backtest --set`. */
+export type DetectorSettings = Partial<DetectorOptions>;
+
+/** The schema of DetectorSettings (every key optional, unknown keys rejected). */
+export const detectorSettingsSchema: z.ZodType<DetectorSettings> = detectorOptionsSchema.partial();
 
 export class DetectorOptionsError extends Error {
   override name = 'DetectorOptionsError';
 }
 
+function invalid(issues: readonly z.core.$ZodIssue[]): DetectorOptionsError {
+  const problems = issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
+  return new DetectorOptionsError(`invalid detector options: ${problems.join('; ')}`);
+}
+
+/** Settings from outside the program's types (a saved state's header, the command line); throws a DetectorOptionsError naming every bad setting. */
+export function parseDetectorSettings(value: unknown): DetectorSettings {
+  const parsed = detectorSettingsSchema.safeParse(value);
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  return parsed.data;
+}
+
 /** Defaults overridden by `options`; throws a DetectorOptionsError naming every bad setting. */
-export function resolveDetectorOptions(options: Readonly<Record<string, unknown>> = {}): DetectorOptions {
-  const merged: Record<string, unknown> = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
-  const parsed = detectorOptionsSchema.safeParse(merged);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
-    throw new DetectorOptionsError(`invalid detector options: ${problems.join('; ')}`);
-  }
+export function resolveDetectorOptions(options: Readonly<DetectorSettings> = {}): DetectorOptions {
+  const parsed = detectorOptionsSchema.safeParse({ ...DEFAULT_DETECTOR_OPTIONS, ...options });
+  if (!parsed.success) throw invalid(parsed.error.issues);
   const o = parsed.data;
   if (o.warmup < Math.min(o.trainWindow, 20)) throw new DetectorOptionsError('invalid detector options: warmup must be at least 20');
   return { ...o, windows: [...o.windows].sort((a, b) => a - b) };

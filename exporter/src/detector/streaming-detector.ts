@@ -8,7 +8,7 @@ import { ScoreCalibrator } from './calibration.js';
 import { columnStats, extremes, outOfRange, type ColumnStats } from './column-stats.js';
 import { FeatureExtractor } from './features.js';
 import { healthScore } from './health.js';
-import { resolveDetectorOptions, type DetectorOptions } from './options.js';
+import { parseDetectorSettings, resolveDetectorOptions, type DetectorOptions, type DetectorSettings } from './options.js';
 import type { DetectorState, StreamingDetector, Verdict } from './types.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
@@ -103,7 +103,7 @@ export class IsolationForestDetector implements StreamingDetector {
   private readonly row: Float64Array;
   private readonly evidence: Float64Array;
 
-  constructor(featureNames: readonly string[], options: Readonly<Record<string, unknown>> = {}) {
+  constructor(featureNames: readonly string[], options: Readonly<DetectorSettings> = {}) {
     if (featureNames.length < 1) throw new DetectorStateError('a detector needs at least one feature name');
     if (new Set(featureNames).size !== featureNames.length) {
       throw new DetectorStateError(`feature names must be distinct: ${featureNames.join(', ')}`);
@@ -251,15 +251,15 @@ export class IsolationForestDetector implements StreamingDetector {
     if (r.u32() !== STATE_MAGIC) r.fail('not a Selfheal detector state (bad magic)');
     const version = r.u8();
     if (!READABLE_VERSIONS.has(version)) r.fail(`unsupported detector state version ${version} (this build reads ${[...READABLE_VERSIONS].join(', ')})`);
-    let header: { featureNames: string[]; options: Record<string, unknown> };
+    let header: unknown;
     const headerText = r.string();
     try {
-      header = JSON.parse(headerText) as typeof header;
+      header = JSON.parse(headerText);
     } catch {
       return r.fail('corrupt header');
     }
-    if (!Array.isArray(header.featureNames) || typeof header.options !== 'object' || header.options === null) r.fail('corrupt header');
-    const det = new IsolationForestDetector(header.featureNames, header.options);
+    const { featureNames, options } = headerParts(header) ?? r.fail('corrupt header');
+    const det = new IsolationForestDetector(featureNames, savedSettings(options));
     det.extractor.read(r);
     det.trainRows = r.varint();
     const rows = r.length(det.options.trainWindow, 'training rows');
@@ -506,9 +506,18 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 }
 
+/** The parts of a saved state's header (JSON), or undefined when it is not shaped like one. */
+function headerParts(header: unknown): { featureNames: string[]; options: object } | undefined {
+  if (typeof header !== 'object' || header === null || !('featureNames' in header) || !('options' in header)) return undefined;
+  const { featureNames, options } = header;
+  if (!Array.isArray(featureNames) || !featureNames.every((name): name is string => typeof name === 'string')) return undefined;
+  if (typeof options !== 'object' || options === null) return undefined;
+  return { featureNames, options };
+}
+
 // Thousands of entities share a handful of option sets: validate each set once.
 const optionsCache = new Map<string, Readonly<DetectorOptions>>();
-function resolvedOptions(options: Readonly<Record<string, unknown>>): Readonly<DetectorOptions> {
+function resolvedOptions(options: Readonly<DetectorSettings>): Readonly<DetectorOptions> {
   const key = JSON.stringify(options);
   let resolved = optionsCache.get(key);
   if (resolved === undefined) {
@@ -517,6 +526,19 @@ function resolvedOptions(options: Readonly<Record<string, unknown>>): Readonly<D
     optionsCache.set(key, resolved);
   }
   return resolved;
+}
+
+// The settings saved in state headers, checked once per set (a restore reads thousands of headers alike).
+const savedCache = new Map<string, Readonly<DetectorSettings>>();
+function savedSettings(options: object): Readonly<DetectorSettings> {
+  const key = JSON.stringify(options);
+  let settings = savedCache.get(key);
+  if (settings === undefined) {
+    settings = Object.freeze(parseDetectorSettings(options));
+    if (savedCache.size >= 256) savedCache.clear();
+    savedCache.set(key, settings);
+  }
+  return settings;
 }
 
 function argmax(a: Float64Array): number {

@@ -2,7 +2,7 @@
 // sight up to maxEntities, removed once Prometheus no longer returns them.
 import type { Logger } from 'pino';
 import type { GroupConfig } from '../config/schema.js';
-import type { DetectorFactory } from '../detector/factory.js';
+import type { DetectorFactory, DetectorScheduleSettings } from '../detector/factory.js';
 import type { StreamingDetector, Verdict } from '../detector/types.js';
 import { shardOf, type Shard } from '../shard/shard.js';
 import type { Labels } from '../source/types.js';
@@ -25,24 +25,24 @@ export function entityKey(groupBy: readonly string[], metric: Labels): string {
   return JSON.stringify(groupBy.map((label) => metric[label] ?? ''));
 }
 
-export interface EntityTableOptions {
-  readonly config: GroupConfig;
+export interface EntityTableOptions<O extends DetectorScheduleSettings> {
+  readonly config: GroupConfig<O>;
   readonly featureNames: readonly string[];
-  readonly factory: DetectorFactory;
+  readonly factory: DetectorFactory<O>;
   /** The options every new detector of the group is created with. */
-  readonly detectorOptions: Readonly<Record<string, unknown>>;
+  readonly detectorOptions: Readonly<Partial<O>>;
   readonly shard: Shard;
   readonly logger: Logger;
   readonly warnings: WarnOnce;
 }
 
-export class EntityTable {
+export class EntityTable<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
   /** Entity key -> record. */
   readonly records = new Map<string, EntityRecord>();
   /** Entity key -> owned by this shard (md5 once per entity, not per cycle); bounded, see owns(). */
   private readonly ownership = new Map<string, boolean>();
 
-  constructor(private readonly options: EntityTableOptions) {}
+  constructor(private readonly options: EntityTableOptions<O>) {}
 
   get size(): number {
     return this.records.size;

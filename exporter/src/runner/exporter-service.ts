@@ -4,19 +4,19 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { parseListenAddress } from '@selfheal/contracts';
-import { LISTEN_OPTIONS, type ExporterConfig, type PrometheusConfig } from '../config/schema.js';
+import { LISTEN_OPTIONS, type ExporterConfig, type GroupConfig, type PrometheusConfig } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { ExporterMetrics, ScoreMetrics, exposition } from '../metrics/registry.js';
 import { PrometheusClient } from '../source/client.js';
 import { formatShard, sameShard } from '../shard/shard.js';
-import type { DetectorFactory } from '../detector/factory.js';
+import type { DetectorFactory, DetectorScheduleSettings } from '../detector/factory.js';
 import type { EntityReport } from '../http/types.js';
 import { GroupRunner } from './group-runner.js';
 import type { CycleResult } from './types.js';
 
-export interface ExporterServiceOptions {
-  config: ExporterConfig;
-  factory: DetectorFactory;
+export interface ExporterServiceOptions<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
+  config: ExporterConfig<O>;
+  factory: DetectorFactory<O>;
   logger?: Logger;
   /** Wall clock in seconds (tests). */
   now?: () => number;
@@ -41,20 +41,20 @@ export function prometheusClient(config: PrometheusConfig, metrics: ExporterMetr
   });
 }
 
-export class ExporterService {
+export class ExporterService<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
-  private config: ExporterConfig;
+  private config: ExporterConfig<O>;
   private client: PrometheusClient;
-  private runners: GroupRunner[] = [];
+  private runners: GroupRunner<O>[] = [];
   private scoreMetrics: ScoreMetrics | undefined;
-  private readonly timers = new Map<GroupRunner, NodeJS.Timeout>();
+  private readonly timers = new Map<GroupRunner<O>, NodeJS.Timeout>();
   private saveTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private started = false;
   private stopping = false;
 
-  constructor(private readonly options: ExporterServiceOptions) {
+  constructor(private readonly options: ExporterServiceOptions<O>) {
     this.config = options.config;
     this.logger = options.logger ?? pino({ level: options.config.logLevel });
     this.metrics = new ExporterMetrics({ processMetrics: options.processMetrics ?? true });
@@ -67,7 +67,7 @@ export class ExporterService {
     this.metrics.setShardPushdown(this.runners.flatMap((runner) => runner.pushdownStates()));
   }
 
-  get currentConfig(): ExporterConfig {
+  get currentConfig(): ExporterConfig<O> {
     return this.config;
   }
 
@@ -76,11 +76,11 @@ export class ExporterService {
     return this.runners.length > 0 && this.runners.every((runner) => runner.hasCompletedCycle);
   }
 
-  get groups(): readonly GroupRunner[] {
+  get groups(): readonly GroupRunner<O>[] {
     return this.runners;
   }
 
-  private newRunner(group: ExporterConfig['groups'][number]): GroupRunner {
+  private newRunner(group: GroupConfig<O>): GroupRunner<O> {
     return new GroupRunner(group, {
       client: this.client,
       factory: this.options.factory,
@@ -152,7 +152,7 @@ export class ExporterService {
   }
 
   /** Next run at the next multiple of the interval (wall clock), so that cycles do not drift. */
-  private schedule(runner: GroupRunner, delayMs?: number): void {
+  private schedule(runner: GroupRunner<O>, delayMs?: number): void {
     if (this.stopping) return;
     const intervalMs = runner.config.schedule.interval * 1000;
     const delay = delayMs ?? intervalMs - (Date.now() % intervalMs) + 5;
@@ -172,7 +172,7 @@ export class ExporterService {
    * Applies a validated configuration. Groups whose entities, features, detector settings and step are
    * unchanged keep their models in memory; others start from their saved state (if it matches) or train.
    */
-  async reload(next: ExporterConfig): Promise<void> {
+  async reload(next: ExporterConfig<O>): Promise<void> {
     if (next.listen !== this.config.listen) this.logger.warn({ listen: this.config.listen }, 'listen address changes take effect after a restart');
     const previous = this.runners;
     for (const runner of previous) {
@@ -185,7 +185,7 @@ export class ExporterService {
     if (shardChanged) this.logger.warn({ from: formatShard(this.config.shard), to: formatShard(next.shard) }, 'shard changed: models are re-partitioned');
     this.config = { ...next, listen: this.config.listen };
     this.client = prometheusClient(this.config.prometheus, this.metrics);
-    const runners: GroupRunner[] = [];
+    const runners: GroupRunner<O>[] = [];
     for (const group of this.config.groups) {
       const runner = this.newRunner(group);
       // A changed shard goes through save and restore, which re-partitions the models.

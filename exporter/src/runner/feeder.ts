@@ -1,6 +1,7 @@
 // Feeds the rows of a read to the entities' detectors: a range read (train, catch_up) as one updateBatch per
 // entity of the rows after its last sample, an instant read (score) as one update per entity. New entities get
 // a detector here; rows without any observed value are not fed (no verdict from data Prometheus made up).
+import type { DetectorScheduleSettings } from '../detector/factory.js';
 import type { Labels } from '../source/types.js';
 import type { EntityTable } from './entities.js';
 import type { InstantRead } from './instant-reader.js';
@@ -18,9 +19,8 @@ export interface DetectorFeederOptions {
   readonly group: string;
   readonly featureCount: number;
   readonly entities: EntityTable;
-  /** The group's detector options and the detector's defaults (the stagger reads retrainEvery and warmup). */
-  readonly detectorOptions: Readonly<Record<string, unknown>>;
-  readonly detectorDefaults: Readonly<Record<string, unknown>>;
+  /** The group's detectors' schedule (the stagger reads retrainEvery and warmup). */
+  readonly schedule: DetectorScheduleSettings;
   /** Progress of long (range) feeds: entities fed so far of the total. */
   readonly onProgress?: ((group: string, done: number, total: number) => void) | undefined;
 }
@@ -90,7 +90,7 @@ export class DetectorFeeder implements Feeder {
       if (!record) {
         record = entities.add(key, buffer.metric, now);
         if (!record) continue;
-        skip = staggerRows(key, completeRows(buffer.values, featureCount), this.options.detectorOptions, this.options.detectorDefaults);
+        skip = staggerRows(key, completeRows(buffer.values, featureCount), this.options.schedule);
       }
       const { rows, lastRowTime } = packRows(read, buffer.values, featureCount, record.lastTimestamp ?? -Infinity, skip, timestamps, packed);
       buffers.delete(key);

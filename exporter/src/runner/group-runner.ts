@@ -7,7 +7,8 @@
 // as missing (unobserved.ts), then a feed of the rows to the detectors (feeder.ts); a row without any observed
 // value is not fed at all, so no verdict is computed, and none published, from data Prometheus made up.
 import type { Logger } from 'pino';
-import { detectorScheduleOptions, type GroupConfig } from '../config/schema.js';
+import { groupDetectorOptions, type GroupConfig } from '../config/schema.js';
+import type { DetectorScheduleSettings } from '../detector/factory.js';
 import type { StreamingDetector } from '../detector/types.js';
 import type { EntityReport } from '../http/types.js';
 import type { CyclePhase, GroupSnapshot } from '../metrics/registry.js';
@@ -30,11 +31,11 @@ function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1e6;
 }
 
-export class GroupRunner {
+export class GroupRunner<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
   readonly name: string;
   readonly featureNames: readonly string[];
   readonly fingerprint: string;
-  private readonly entities: EntityTable;
+  private readonly entities: EntityTable<O>;
   /** Sample time (s) up to which the group's data has been read. */
   private lastEvaluatedAt: number | undefined;
   private completed = 0;
@@ -45,20 +46,20 @@ export class GroupRunner {
   /** Set when the restored state was saved by another shard layout: the next cycle reads the whole trainWindow
    * so that entities this shard newly owns train from history (restored ones only catch up). */
   private backfillNewEntities = false;
-  private readonly options: Readonly<Record<string, unknown>>;
+  private readonly options: Readonly<Partial<DetectorScheduleSettings> & Partial<O>>;
   private readonly pushdown: FeaturePushdown;
   private readonly rangeReader: RangeReader;
   private readonly instantReader: InstantReader;
   private readonly feeder: Feeder;
 
   constructor(
-    readonly config: GroupConfig,
-    private readonly deps: GroupRunnerDeps,
+    readonly config: GroupConfig<O>,
+    private readonly deps: GroupRunnerDeps<O>,
   ) {
     this.name = config.name;
     this.featureNames = Object.keys(config.features);
     // Computed once (the configuration of a runner never changes): thousands of detectors are created from it.
-    this.options = Object.freeze({ ...detectorScheduleOptions(config, deps.factory.defaults), ...(config.detector ?? {}) });
+    this.options = Object.freeze(groupDetectorOptions(config));
     this.fingerprint = groupFingerprint({ groupBy: config.groupBy, features: config.features, detector: this.options, step: config.schedule.step });
     this.now = deps.now ?? (() => Date.now() / 1000);
     this.logger = deps.logger.child({ group: config.name });
@@ -76,7 +77,7 @@ export class GroupRunner {
     this.rangeReader = new PrometheusRangeReader({ config, featureNames, client, entities, pushdown: this.pushdown, unobserved, metrics, warnings, shardCount: this.shard.count });
     this.instantReader = new PrometheusInstantReader({ config, featureNames, client, entities, unobserved, metrics, warnings });
     this.feeder = new DetectorFeeder({
-      group: this.name, featureCount: featureNames.length, entities, detectorOptions: this.options, detectorDefaults: factory.defaults, onProgress: deps.onProgress,
+      group: this.name, featureCount: featureNames.length, entities, schedule: this.schedule(), onProgress: deps.onProgress,
     });
   }
 
@@ -100,12 +101,23 @@ export class GroupRunner {
   }
 
   /** The detector options of this group: the schedule's, overridden by the group's `detector:` section. */
-  detectorOptions(): Record<string, unknown> {
+  detectorOptions(): Readonly<Partial<O>> {
     return this.options;
   }
 
+  /** The schedule the group's detectors run on: its options' where set, else the detector's defaults. */
+  private schedule(): DetectorScheduleSettings {
+    const { options } = this;
+    const { defaults } = this.deps.factory;
+    return {
+      warmup: options.warmup ?? defaults.warmup,
+      trainWindow: options.trainWindow ?? defaults.trainWindow,
+      retrainEvery: options.retrainEvery ?? defaults.retrainEvery,
+    };
+  }
+
   /** Takes over the entities of a runner of an identical previous configuration (config reload). */
-  adopt(previous: GroupRunner): void {
+  adopt(previous: GroupRunner<O>): void {
     for (const [key, record] of previous.entities.records) this.entities.records.set(key, record);
     this.lastEvaluatedAt = previous.lastEvaluatedAt;
     this.completed = previous.completed;

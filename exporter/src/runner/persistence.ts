@@ -15,7 +15,7 @@ export interface GroupStateOptions {
   readonly fingerprint: string;
   readonly featureNames: readonly string[];
   readonly shard: Shard;
-  readonly factory: DetectorFactory;
+  readonly factory: Pick<DetectorFactory, 'restore'>;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
 }

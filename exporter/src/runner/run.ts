@@ -4,24 +4,24 @@ import { pino } from 'pino';
 import { loadExporterConfig } from '../config/load.js';
 import type { ExporterConfig } from '../config/schema.js';
 import type { Shard } from '../shard/shard.js';
-import type { DetectorFactory } from '../detector/factory.js';
+import type { DetectorFactory, DetectorScheduleSettings } from '../detector/factory.js';
 import { ExporterService } from './exporter-service.js';
 
-export interface RunOptions {
+export interface RunOptions<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
   configFile: string;
-  factory: DetectorFactory;
+  factory: DetectorFactory<O>;
   /** Overrides of the file's settings from the command line. */
   overrides?: { listen?: string | undefined; logLevel?: ExporterConfig['logLevel'] | undefined; stateDir?: string | undefined; shard?: Shard | undefined };
 }
 
-export interface RunningExporter {
-  service: ExporterService;
+export interface RunningExporter<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
+  service: ExporterService<O>;
   url: string;
   /** Resolves when the process has been asked to stop and has stopped. */
   stopped: Promise<void>;
 }
 
-function withOverrides(config: ExporterConfig, overrides: RunOptions['overrides']): ExporterConfig {
+function withOverrides<O extends DetectorScheduleSettings>(config: ExporterConfig<O>, overrides: RunOptions['overrides']): ExporterConfig<O> {
   return {
     ...config,
     ...(overrides?.listen ? { listen: overrides.listen } : {}),
@@ -33,8 +33,8 @@ function withOverrides(config: ExporterConfig, overrides: RunOptions['overrides'
 }
 
 /** Loads the config (throws ConfigError with every problem) and starts the service with signal handling. */
-export async function runExporter(options: RunOptions): Promise<RunningExporter> {
-  const load = (): ExporterConfig => withOverrides(loadExporterConfig(options.configFile, options.factory), options.overrides);
+export async function runExporter<O extends DetectorScheduleSettings>(options: RunOptions<O>): Promise<RunningExporter<O>> {
+  const load = (): ExporterConfig<O> => withOverrides(loadExporterConfig(options.configFile, options.factory), options.overrides);
   const config = load();
   const logger = pino({ level: config.logLevel });
   const service = new ExporterService({ config, factory: options.factory, logger });
@@ -44,7 +44,7 @@ export async function runExporter(options: RunOptions): Promise<RunningExporter>
   const onHangup = (): void => {
     reloading = reloading.then(async () => {
       logger.info({ file: options.configFile }, 'SIGHUP: reloading the configuration');
-      let next: ExporterConfig;
+      let next: ExporterConfig<O>;
       try {
         next = load();
       } catch (error) {

@@ -1,5 +1,6 @@
 // Rows of history a new detector skips so that the detectors of a group, trained from the same history, do not
 // all retrain on the same cycle (which would turn one scoring cycle in `retrainEvery` into a training storm).
+import type { DetectorScheduleSettings } from '../detector/factory.js';
 
 /**
  * A per-entity offset in [0, retrainEvery), stable for the entity, but never so large that fewer than `warmup`
@@ -8,12 +9,9 @@
 export function staggerRows(
   key: string,
   completeRows: number,
-  options: Readonly<Record<string, unknown>>,
-  defaults: Readonly<Record<string, unknown>>,
+  schedule: Pick<DetectorScheduleSettings, 'warmup' | 'retrainEvery'>,
 ): number {
-  const every = options.retrainEvery ?? defaults.retrainEvery;
-  const warmup = options.warmup ?? defaults.warmup;
-  return staggerOffset(key, typeof every === 'number' ? every : 0, completeRows - (typeof warmup === 'number' ? warmup : 0));
+  return staggerOffset(key, schedule.retrainEvery, completeRows - schedule.warmup);
 }
 
 /**

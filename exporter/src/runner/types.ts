@@ -1,14 +1,14 @@
 // The runner's seams: what a group runner is given (its dependencies) and what one cycle reports.
 import type { Logger } from 'pino';
-import type { DetectorFactory } from '../detector/factory.js';
+import type { DetectorFactory, DetectorScheduleSettings } from '../detector/factory.js';
 import type { CyclePhase, ExporterMetrics } from '../metrics/registry.js';
 import type { Shard } from '../shard/shard.js';
 import type { PrometheusClient } from '../source/client.js';
 import type { Labels } from '../source/types.js';
 
-export interface GroupRunnerDeps {
+export interface GroupRunnerDeps<O extends DetectorScheduleSettings = DetectorScheduleSettings> {
   client: PrometheusClient;
-  factory: DetectorFactory;
+  factory: DetectorFactory<O>;
   metrics: ExporterMetrics;
   logger: Logger;
   stateDir: string | undefined;
