@@ -11,8 +11,11 @@ export type ActionName = (typeof ACTIONS)[number];
 export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** Why a guardrail refused an action (the `reason` label of selfheal_healing_guardrail_refusals_total). */
-export const GUARDRAILS = ['paused', 'cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent', 'blast_radius'] as const;
+/**
+ * Why a guardrail refused an action (the `reason` label of selfheal_healing_guardrail_refusals_total). `gitops`: the
+ * actuator found the object managed by a GitOps controller (Argo CD, Flux) and the target says `gitops: refuse`.
+ */
+export const GUARDRAILS = ['paused', 'cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent', 'blast_radius', 'gitops'] as const;
 export type Guardrail = (typeof GUARDRAILS)[number];
 
 /** Guardrails that lift by themselves as time passes: an action they refuse is deferred, not dropped. */

@@ -1,6 +1,6 @@
 // One interface for every way of acting (Kubernetes, HTTP, exec), typed per actuator by the calls it takes.
 import type { z } from 'zod';
-import type { ActionName } from '@selfheal/contracts';
+import type { ActionName, Guardrail } from '@selfheal/contracts';
 import type { TemplateVars } from '../util/template.js';
 import type { PrometheusQueries } from '../verify/prometheus.js';
 import type { ActionCall, CallSchemas, CallsOf } from './calls.js';
@@ -34,6 +34,11 @@ export interface ActionResult {
   outcome: 'succeeded' | 'failed' | 'skipped';
   reason: string;
   detail?: Record<string, unknown>;
+  /**
+   * With `skipped`: a refusal only a person can resolve (`gitops`: the fix belongs in Git). Counted in
+   * selfheal_healing_guardrail_refusals_total under this reason, and escalated.
+   */
+  refusal?: Extract<Guardrail, 'gitops'>;
   /**
    * With `failed`: the failure is transient (network error, 5xx) and the same call may be tried again. The engine's
    * retry stage decides whether it is, by the actuator's `retry` policy.

@@ -2,6 +2,7 @@
 // with `verifying` in one commit: a `started` row after a crash means nobody saw the result. Replay describes
 // instead of acting.
 import type { Outcome } from '@selfheal/contracts';
+import { escalate, heldBack } from './escalate.js';
 import { executeWithRetry } from './retry.js';
 import type { Claim } from './claim.js';
 import { Stopped, type Executed, type Stage } from './stage.js';
@@ -37,6 +38,12 @@ export const act: Stage<Extract<Claim, { kind: 'claimed' }>, Applied> = async (c
     ctx.waits.capacityFreed();
     metrics.recordOutcome(service, action, status, ctx.now());
     ctx.d.logger.warn({ incident: inc.id, service, action, reason: result.reason }, `action ${status}`);
+    if (status === 'skipped' && result.refusal) {
+      // Only a person can resolve it (e.g. change Git): tell one now, whatever step this was.
+      metrics.recordRefusal(result.refusal, 'escalated');
+      await escalate(ctx, inc, plan, { reason: heldBack(await store.actionsOf(inc.id), action, `was refused: ${result.reason}`) });
+      return { end: 'ended' };
+    }
     return { end: status === 'skipped' ? 'skipped' : 'failed' };
   }
   const applied = await store.markVerifying(actionId, inc.id, step, { event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
