@@ -20,12 +20,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusQueries) {
+async function act(action: ActionName, params: Record<string, unknown> = {}, labels: Record<string, string> = { service: 'checkout' }, kind: 'Deployment' | 'StatefulSet' = 'Deployment', prometheus?: PrometheusQueries, gitops: 'refuse' | 'act' = 'refuse', actuatorConfig: Record<string, unknown> = {}) {
   // As the engine holds it: parameters validated by the actuator's call schema for the action.
-  const actuator: Actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
+  const actuator: Actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig, ...actuatorConfig }));
   const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
   return actuator.execute({
-    action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind, name: 'checkout' }, actions: {} },
+    action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind, name: 'checkout', gitops }, actions: {} },
     params: kubernetesActionSchemas[action].parse(params), vars, signal: new AbortController().signal, prometheus,
   });
 }

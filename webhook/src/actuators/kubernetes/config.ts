@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { nonEmpty, template } from '../../util/schema-parts.js';
 import type { CallsOf } from '../calls.js';
 
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 export const kubernetesActuatorSchema = z.strictObject({
   type: z.literal('kubernetes'),
   /** Path of a kubeconfig; omitted: in-cluster service account, then ~/.kube/config. */
@@ -11,6 +14,12 @@ export const kubernetesActuatorSchema = z.strictObject({
   inCluster: z.boolean().optional(),
   /** Recorded as the fieldManager of every change. */
   fieldManager: z.string().default('selfheal'),
+  /**
+   * The label Argo CD tracks resources by, when its tracking method is `label` (argocd-cm
+   * `application.instanceLabelKey`; Argo CD's default before 3.0 was `app.kubernetes.io/instance`). Omitted: Argo CD
+   * is recognised by its `argocd.argoproj.io/tracking-id` annotation only (Helm charts set the instance label too).
+   */
+  argocdTrackingLabel: z.string().regex(labelKey, 'must be a Kubernetes label key, e.g. app.kubernetes.io/instance').optional(),
 });
 export type KubernetesActuatorConfig = z.infer<typeof kubernetesActuatorSchema>;
 
@@ -19,6 +28,12 @@ export const kubernetesTargetSchema = z.strictObject({
   namespace: z.string().regex(dnsName, 'must be a Kubernetes namespace name'),
   kind: z.enum(['Deployment', 'StatefulSet']).default('Deployment'),
   name: z.string().regex(dnsName, 'must be a Kubernetes object name'),
+  /**
+   * When the object an action changes is managed by Argo CD or Flux: `refuse` (default: skip, record the manager
+   * and escalate, since the controller would revert the change and the fix belongs in Git) or `act` (act anyway,
+   * recording that the controller may revert it).
+   */
+  gitops: z.enum(['refuse', 'act'], { error: 'must be refuse (skip and tell a person) or act (act anyway; the controller may revert it)' }).default('refuse'),
 });
 export type KubernetesTarget = z.infer<typeof kubernetesTargetSchema>;
 

@@ -3,15 +3,19 @@
 //  restart             -> pod-template annotation kubectl.kubernetes.io/restartedAt (= `kubectl rollout restart`)
 //  quarantine          -> relabel the bad pod out of its Service's selector (its ReplicaSet replaces it; the pod is kept for debugging)
 //  enable_cache / open_circuit_breaker -> patch a ConfigMap key or a pod-template annotation
+// Before changing an object it reads who manages it (ownership.ts): an Argo CD or Flux object is left alone
+// (`gitops: refuse`, escalated) or changed with that recorded (`gitops: act`). Quarantine changes only a pod, which
+// no GitOps controller reconciles (its ReplicaSet made it), so it is not checked.
 import {
   AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
-  type V1Pod, type V2HorizontalPodAutoscaler,
+  type V1ObjectMeta, type V1Pod, type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { promqlEscape } from '../../util/promql.js';
 import { render } from '../../util/template.js';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator, type DescribeRequest } from '../types.js';
 import { describeKubernetesAction } from './describe.js';
+import { describeManagers, managersOf, reconciles } from './ownership.js';
 import type { KubernetesActuatorConfig, KubernetesCall, KubernetesTarget, kubernetesActionSchemas } from './config.js';
 
 type Params<A extends keyof typeof kubernetesActionSchemas> = z.infer<(typeof kubernetesActionSchemas)[A]>;
@@ -20,6 +24,15 @@ type Toggle = Params<'enable_cache'>;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/** What the ownership check decided: refuse (the result to return), or act, with what to add to the result. */
+type Ownership = { refused: ActionResult } | { note?: string; detail?: Record<string, unknown> };
+
+/** The result of an action with the ownership check's note appended to its reason and its managers to its detail. */
+function noted(result: ActionResult, o: Ownership): ActionResult {
+  if ('refused' in o || !o.note) return result;
+  return { ...result, reason: `${result.reason}; ${o.note}`, detail: { ...result.detail, ...o.detail } };
+}
 
 /** The message of a client-node ApiException (status + the apiserver's Status.message). */
 export function kubeError(err: unknown): string {
@@ -82,6 +95,34 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
     }
   }
 
+  /**
+   * Who manages the object about to change. A GitOps controller (Argo CD, Flux): refused when the target says
+   * `gitops: refuse`, else noted ("acted anyway"). Helm alone is noted only (see ownership.ts).
+   */
+  private ownership(t: KubernetesTarget, object: string, meta: V1ObjectMeta | undefined): Ownership {
+    const managers = managersOf(meta, { argocdTrackingLabel: this.config.argocdTrackingLabel });
+    if (managers.length === 0) return {};
+    const detail = { managedBy: managers.map((m) => ({ kind: m.kind, name: m.name, marker: m.marker })) };
+    const controllers = managers.filter(reconciles);
+    if (controllers.length === 0) {
+      return { note: `managed by ${describeManagers(managers)}: a later helm upgrade may overwrite this`, detail: { ...detail, gitops: 'not-reconciled' } };
+    }
+    if (t.gitops === 'refuse') {
+      return { refused: {
+        outcome: 'skipped', refusal: 'gitops',
+        reason: `${object} is managed by ${describeManagers(managers)}; gitops: refuse, so nothing was changed: a person must change it in Git (or set gitops: act)`,
+        detail: { ...detail, gitops: 'refused' },
+      } };
+    }
+    return { note: `managed by ${describeManagers(managers)}; acted anyway (gitops: act): the controller may revert this`, detail: { ...detail, gitops: 'acted' } };
+  }
+
+  private async workloadOwnership(t: KubernetesTarget): Promise<Ownership> {
+    const args = { name: t.name, namespace: t.namespace };
+    const obj = t.kind === 'Deployment' ? await this.apps.readNamespacedDeployment(args) : await this.apps.readNamespacedStatefulSet(args);
+    return this.ownership(t, `${t.kind}/${t.name} in ${t.namespace}`, obj.metadata);
+  }
+
   private async owningHpa(t: KubernetesTarget): Promise<V2HorizontalPodAutoscaler | undefined> {
     const list = await this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: t.namespace });
     return list.items.find((h) => h.spec?.scaleTargetRef.kind === t.kind && h.spec.scaleTargetRef.name === t.name);
@@ -94,14 +135,19 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
       // Fighting the HPA is pointless: it would scale straight back. Raise its floor instead, or refuse.
       const name = hpa.metadata?.name ?? '?';
       if (p.hpa === 'refuse') return { outcome: 'skipped', reason: `${ref} is scaled by HorizontalPodAutoscaler ${name}; policy says refuse` };
+      // The HPA is the object changed: its own markers decide.
+      const owned = this.ownership(t, `HorizontalPodAutoscaler/${name} in ${t.namespace}`, hpa.metadata);
+      if ('refused' in owned) return owned.refused;
       const spec = hpa.spec;
       const current = Math.max(spec?.minReplicas ?? 1, hpa.status?.currentReplicas ?? 0);
       const ceiling = Math.min(spec?.maxReplicas ?? p.maxReplicas, p.maxReplicas);
       const next = Math.min(current + p.step, ceiling);
       if (next <= (spec?.minReplicas ?? 1)) return { outcome: 'skipped', reason: `HorizontalPodAutoscaler ${name} of ${ref} is already at its ceiling (${ceiling})` };
       await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: next } }, fieldManager: this.config.fieldManager }, merge);
-      return { outcome: 'succeeded', reason: `raised minReplicas of HorizontalPodAutoscaler ${name} from ${spec?.minReplicas ?? 1} to ${next}`, detail: { hpa: name, from: spec?.minReplicas ?? 1, to: next } };
+      return noted({ outcome: 'succeeded', reason: `raised minReplicas of HorizontalPodAutoscaler ${name} from ${spec?.minReplicas ?? 1} to ${next}`, detail: { hpa: name, from: spec?.minReplicas ?? 1, to: next } }, owned);
     }
+    const owned = await this.workloadOwnership(t);
+    if ('refused' in owned) return owned.refused;
     const args = { name: t.name, namespace: t.namespace };
     const scale = t.kind === 'Deployment' ? await this.apps.readNamespacedDeploymentScale(args) : await this.apps.readNamespacedStatefulSetScale(args);
     const current = scale.spec?.replicas ?? 0;
@@ -111,7 +157,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
     const patch = { ...args, body, fieldManager: this.config.fieldManager };
     if (t.kind === 'Deployment') await this.apps.patchNamespacedDeploymentScale(patch, merge);
     else await this.apps.patchNamespacedStatefulSetScale(patch, merge);
-    return { outcome: 'succeeded', reason: `scaled ${ref} from ${current} to ${next} replicas`, detail: { from: current, to: next } };
+    return noted({ outcome: 'succeeded', reason: `scaled ${ref} from ${current} to ${next} replicas`, detail: { from: current, to: next } }, owned);
   }
 
   private async patchTemplateAnnotations(t: KubernetesTarget, annotations: Record<string, string>): Promise<void> {
@@ -122,9 +168,11 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
   }
 
   private async restart(t: KubernetesTarget): Promise<ActionResult> {
+    const owned = await this.workloadOwnership(t);
+    if ('refused' in owned) return owned.refused;
     const at = new Date().toISOString();
     await this.patchTemplateAnnotations(t, { 'kubectl.kubernetes.io/restartedAt': at });
-    return { outcome: 'succeeded', reason: `rollout restart of ${t.kind}/${t.name} in ${t.namespace}`, detail: { restartedAt: at } };
+    return noted({ outcome: 'succeeded', reason: `rollout restart of ${t.kind}/${t.name} in ${t.namespace}`, detail: { restartedAt: at } }, owned);
   }
 
   private async selectorOf(t: KubernetesTarget): Promise<Record<string, string>> {
@@ -165,10 +213,15 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
   private async toggle(t: KubernetesTarget, p: Toggle): Promise<ActionResult> {
     if ('configMap' in p) {
       const { name, key, value } = p.configMap;
+      const cm = await this.core.readNamespacedConfigMap({ name, namespace: t.namespace });
+      const owned = this.ownership(t, `ConfigMap/${name} in ${t.namespace}`, cm.metadata);
+      if ('refused' in owned) return owned.refused;
       await this.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: { data: { [key]: value } }, fieldManager: this.config.fieldManager }, merge);
-      return { outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value } };
+      return noted({ outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value } }, owned);
     }
+    const owned = await this.workloadOwnership(t);
+    if ('refused' in owned) return owned.refused;
     await this.patchTemplateAnnotations(t, { [p.annotation.key]: p.annotation.value });
-    return { outcome: 'succeeded', reason: `annotated ${t.kind}/${t.name}: ${p.annotation.key}=${p.annotation.value}`, detail: { annotation: p.annotation.key } };
+    return noted({ outcome: 'succeeded', reason: `annotated ${t.kind}/${t.name}: ${p.annotation.key}=${p.annotation.value}`, detail: { annotation: p.annotation.key } }, owned);
   }
 }
