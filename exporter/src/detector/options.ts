@@ -158,3 +158,31 @@ export function resolveDetectorOptions(options: Readonly<DetectorSettings> = {})
   if (o.warmup < Math.min(o.trainWindow, 20)) throw new DetectorOptionsError('invalid detector options: warmup must be at least 20');
   return { ...o, windows: [...o.windows].sort((a, b) => a - b) };
 }
+
+// Thousands of entities share a handful of option sets: validate each set once.
+const optionsCache = new Map<string, Readonly<DetectorOptions>>();
+/** resolveDetectorOptions, frozen and remembered per distinct set of settings. */
+export function cachedDetectorOptions(options: Readonly<DetectorSettings>): Readonly<DetectorOptions> {
+  const key = JSON.stringify(options);
+  let resolved = optionsCache.get(key);
+  if (resolved === undefined) {
+    resolved = Object.freeze(resolveDetectorOptions(options));
+    if (optionsCache.size >= 256) optionsCache.clear();
+    optionsCache.set(key, resolved);
+  }
+  return resolved;
+}
+
+// The settings saved in state headers, checked once per set (a restore reads thousands of headers alike).
+const savedCache = new Map<string, Readonly<DetectorSettings>>();
+/** parseDetectorSettings, frozen and remembered per distinct value. */
+export function cachedDetectorSettings(options: object): Readonly<DetectorSettings> {
+  const key = JSON.stringify(options);
+  let settings = savedCache.get(key);
+  if (settings === undefined) {
+    settings = Object.freeze(parseDetectorSettings(options));
+    if (savedCache.size >= 256) savedCache.clear();
+    savedCache.set(key, settings);
+  }
+  return settings;
+}

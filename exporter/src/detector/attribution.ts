@@ -1,0 +1,44 @@
+// Attribution of a detector's anomaly score to its input features, and the verdicts that carry it.
+import type { ColumnStats } from './column-stats.js';
+import { healthScore } from './health.js';
+import type { Verdict } from './types.js';
+
+export function argmax(a: Float64Array): number {
+  let top = 0;
+  for (let i = 1; i < a.length; i++) if ((a[i] as number) > (a[top] as number)) top = i;
+  return top;
+}
+
+/**
+ * Per input feature, into `out`: its most unusual model column, as |deviation from the training mean| relative to
+ * the largest deviation that column showed in training. A noisy feature's usual spikes stay near 1 or below; a
+ * feature that left its range stands out however noisy the others are. `columnInput` maps a column to its input
+ * feature (-1: none).
+ */
+export function featureEvidence(row: Float64Array, stats: ColumnStats, columnInput: Int32Array, out: Float64Array): void {
+  out.fill(0);
+  for (let c = 0; c < row.length; c++) {
+    const i = columnInput[c] as number;
+    if (i < 0) continue;
+    const u = Math.abs((row[c] as number) - (stats.mean[c] as number)) / ((stats.spread[c] as number) * (stats.extreme[c] as number));
+    if (u > (out[i] as number)) out[i] = u;
+  }
+}
+
+/**
+ * A ready verdict: the anomaly score is shared out by per-feature evidence: the driving feature gets the full
+ * score, the others the same fraction their evidence has of the largest.
+ */
+export function attributedVerdict(anomalyScore: number, evidence: Float64Array): Verdict {
+  const d = evidence.length;
+  const featureScores = new Float64Array(d);
+  const top = argmax(evidence);
+  const max = evidence[top] as number;
+  for (let i = 0; i < d; i++) featureScores[i] = max > 0 ? (anomalyScore * (evidence[i] as number)) / max : anomalyScore / d;
+  return Object.freeze({ anomalyScore, healthScore: healthScore(anomalyScore), featureScores, topFeature: top, ready: true });
+}
+
+/** The verdict while warming up (nothing to score yet). */
+export function warmingVerdict(features: number): Verdict {
+  return Object.freeze({ anomalyScore: 0, healthScore: 100, featureScores: new Float64Array(features), topFeature: -1, ready: false });
+}
