@@ -10,11 +10,12 @@ import { ConfigError } from '@selfheal/contracts';
 import { parseConfig } from '../src/config/load.js';
 import { ManualClock } from './support/clock.js';
 import { eventually, payload, prometheusApi, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
+import { deployment, hpa, startFakeCluster } from './support/kube-apiserver.js';
 import { postgresGate, queryPostgres, startPostgres, type PostgresServer } from './support/postgres.js';
 
 type Row = Record<string, unknown>;
 
-/** The anomaly score of the one entity over the engine's time, and the three queries a fix and its revert make. */
+/** The anomaly score over the engine's time (every entity alike), and the three queries a fix and its revert make. */
 class ScoreHistory {
   private readonly points: [number, number][] = [];
   readonly queries: string[] = [];
@@ -37,7 +38,7 @@ class ScoreHistory {
     this.queries.push(query);
     const now = this.clock.now();
     const sample = (value: number) => [{ metric: { group: 'shop', service: 'checkout' }, value }];
-    const calm = /^max_over_time\(selfheal_anomaly_score\{ [^}]*service="checkout"[^}]* \}\[(\d+)s\]\) < 1$/.exec(query);
+    const calm = /^max_over_time\(selfheal_anomaly_score\{ [^}]* \}\[(\d+)s\]\) < 1$/.exec(query);
     if (calm) {
       const from = now - Number(calm[1]);
       const values = [this.at(from), ...this.points.filter(([t]) => t > from && t <= now).map(([, v]) => v)].filter((v) => v !== undefined);
@@ -45,8 +46,8 @@ class ScoreHistory {
       return values.length > 0 && max < 1 ? sample(max) : [];
     }
     const current = this.at(now);
-    if (/^selfheal_anomaly_score\{ [^}]*service="checkout"[^}]* \} >= 1$/.test(query)) return current !== undefined && current >= 1 ? sample(current) : [];
-    if (/^selfheal_anomaly_score\{ [^}]*service="checkout"[^}]* \} < 1$/.test(query)) return current !== undefined && current < 1 ? sample(current) : [];
+    if (/^selfheal_anomaly_score\{ [^}]* \} >= 1$/.test(query)) return current !== undefined && current >= 1 ? sample(current) : [];
+    if (/^selfheal_anomaly_score\{ [^}]* \} < 1$/.test(query)) return current !== undefined && current < 1 ? sample(current) : [];
     return new Error(`unexpected query ${query}`);
   }
 }
@@ -321,6 +322,46 @@ describe.each(STORES)('a fix that undoes itself (%s store)', (kind) => {
     expect(await metric(again, 'selfheal_healing_reverts_total{service="checkout",action="enable_cache",outcome="unknown"}')).toBe(1);
     await eventually(() => s.slack.requests.length === 1, 5000, 'the notification');
     expect(JSON.parse(s.slack.requests[0]!.body).text).toMatch(/could not revert enable_cache on checkout \(unknown\)/);
+  }, 60_000);
+
+  it('Kubernetes scale_up (no API server here: the real client-node, apiserver-shaped objects) is reverted to the previous replica count, and an HPA\'s minReplicas to its previous floor', async () => {
+    const s = await setup(kind);
+    const cluster = await startFakeCluster(s.svc.dir, [deployment('shop', 'checkout', 2), deployment('shop', 'payments', 3), hpa('shop', 'payments-hpa', 'Deployment', 'payments', 3, 9, 3)]);
+    servers.push(cluster.server);
+    const raw = {
+      ...s.raw,
+      actuators: { cluster: { type: 'kubernetes', kubeconfig: cluster.kubeconfig } },
+      targets: {
+        checkout: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'checkout', gitops: 'act' }, actions: { scale_up: { step: 2, maxReplicas: 8, revertAfter: '30m' } } },
+        payments: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'payments', gitops: 'act' }, actions: { scale_up: { step: 2, maxReplicas: 8, hpa: 'raise-min', revertAfter: '30m' } } },
+      },
+      rules: [{ name: 'by-service', matchers: ['alertname = SelfhealAnomaly'], target: '{{ labels.service }}', actions: ['scale_up'] }],
+    };
+    await s.svc.stop();
+    const svc = await startHealer(raw, { clock: s.clock, dir: s.svc.dir });
+    healers.push(svc);
+    s.scores.set(0.4, s.clock.now() - 5);
+    const fixedAt = s.clock.now();
+    expect((await svc.post(alert('k1'))).status).toBe(200);
+    await svc.healer.engine.idle();
+    const spec = (name: string) => cluster.objects.get(name)?.spec as { replicas?: number; minReplicas?: number };
+    expect(spec('deployments/shop/checkout').replicas).toBe(4);
+    const armed = (await reverts(svc))[0];
+    expect(armed).toMatchObject({ action: 'scale_up', status: 'waiting', fix_detail: { from: 2, to: 4 } });
+    await advanceTo(s.clock, fixedAt + 1800);
+    await eventually(async () => (await reverts(svc))[0]?.status === 'verifying', 5000, 'the revert to run');
+    expect(spec('deployments/shop/checkout').replicas).toBe(2);
+    expect((await reverts(svc))[0]?.reason).toBe('scaled Deployment/checkout in shop back from 4 to 2 replicas');
+    expect((await auditEvents(svc)).find((e) => e.event === 'revert_started')?.reason).toMatch(/^revert scale_up on checkout \(back to 2\): the anomaly score stayed below 1 for 30m/);
+    // The HPA's floor: raised by the fix, lowered back by its revert.
+    const paymentsAlert = payload([{ fingerprint: 'k2', labels: { alertname: 'SelfhealAnomaly', service: 'payments', group: 'shop', feature: 'cpu' } }]);
+    const before = s.clock.now();
+    expect((await svc.post(paymentsAlert)).status).toBe(200);
+    await svc.healer.engine.idle();
+    expect(spec('horizontalpodautoscalers/shop/payments-hpa').minReplicas).toBe(5);
+    await advanceTo(s.clock, before + 1800);
+    await eventually(async () => (await reverts(svc)).find((r) => r.target === 'payments')?.status === 'verifying', 5000, 'the HPA revert');
+    expect(spec('horizontalpodautoscalers/shop/payments-hpa').minReplicas).toBe(3);
   }, 60_000);
 });
 
