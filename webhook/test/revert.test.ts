@@ -324,6 +324,35 @@ describe.each(STORES)('a fix that undoes itself (%s store)', (kind) => {
     expect(JSON.parse(s.slack.requests[0]!.body).text).toMatch(/could not revert enable_cache on checkout \(unknown\)/);
   }, 60_000);
 
+  it('stopped while the fix is being put back: the next start does not repeat it either (unknown) and reverting stays stopped', async () => {
+    const s = await setup(kind);
+    await fixApplied(s);
+    const fixedAt = s.clock.now();
+    await advanceTo(s.clock, fixedAt + 600);
+    await eventually(async () => (await reverts(s.svc))[0]?.status === 'verifying', 5000, 'the revert to run');
+    s.hold.add('/cache/on');
+    s.scores.set(3);
+    await advanceTo(s.clock, fixedAt + 615);
+    await eventually(() => s.held.length === 1, 5000, 'the fix being put back');
+    expect((await reverts(s.svc))[0]).toMatchObject({ status: 'reapplying' });
+    await s.svc.stop();
+    for (const release of s.held) release();
+
+    const again = await startHealer(s.raw, { clock: s.clock, dir: s.svc.dir });
+    healers.push(again);
+    await eventually(async () => (await reverts(again))[0]?.status === 'unknown', 5000, 'the interrupted re-apply to be recorded');
+    expect((await reverts(again))[0]?.reason).toMatch(/^the service stopped while enable_cache was being put back on checkout .*not repeating it; reverting stopped for this target$/);
+    expect(s.calls.map((c) => c.path)).toEqual(['/cache/on', '/cache/off', '/cache/on']);
+    expect((await auditEvents(again)).filter((e) => String(e.event).startsWith('revert_') || e.event === 'reverted').map((e) => e.event))
+      .toEqual(['revert_scheduled', 'revert_started', 'revert_applied', 'revert_retriggered', 'revert_unknown']);
+    // Reverting stays stopped for the target: the next fix there stays.
+    s.hold.clear();
+    s.scores.set(0.2);
+    expect((await again.post(alert('f2'))).status).toBe(200);
+    await again.healer.engine.idle();
+    await eventually(async () => (await reverts(again))[0]?.status === 'skipped', 5000, 'the next revert to be skipped');
+  }, 60_000);
+
   it('Kubernetes scale_up (no API server here: the real client-node, apiserver-shaped objects) is reverted to the previous replica count, and an HPA\'s minReplicas to its previous floor', async () => {
     const s = await setup(kind);
     const cluster = await startFakeCluster(s.svc.dir, [deployment('shop', 'checkout', 2), deployment('shop', 'payments', 3), hpa('shop', 'payments-hpa', 'Deployment', 'payments', 3, 9, 3)]);
