@@ -73,6 +73,10 @@ describe('SQLite schema migrations', () => {
         insert();
         expect(insert).toThrow(/UNIQUE constraint failed: reverts.action_id/);
         expect(store.unrevertedFixes()).toEqual([{ action: 'scale_up', n: 1 }]);
+        // Arming the same fix's revert again (two replicas finishing one action) adds nothing and fails nothing.
+        const arm = { row: { action_id: 1, incident_id: 1, service: 'checkout', action: 'scale_up' as const, target: 'checkout', rule: 'r', after_seconds: 60, due_at: 1761955400, plan: {}, created_at: 1761955340 }, event: { event: 'revert_scheduled', incidentId: 1 } };
+        store.finishAction(1, 'succeeded', 'ok', undefined, { event: 'succeeded', incidentId: 1 }, undefined, arm);
+        expect(store.listReverts({})).toHaveLength(1);
         expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {
         store.close();

@@ -11,8 +11,9 @@ const list = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join
 export const OPEN_REVERTS_SQL = list(OPEN_REVERT_STATUSES);
 
 export const REVERT_SQL = {
+  /** One revert per fix: a second arming of the same fix (two replicas finishing one action) adds nothing. */
   insert: `INSERT INTO reverts (action_id, incident_id, service, action, target, rule, status, after_seconds, due_at, plan, fix_detail, owner, created_at)
-    VALUES (?,?,?,?,?,?,'waiting',?,?,?,?,?,?) RETURNING id`,
+    VALUES (?,?,?,?,?,?,'waiting',?,?,?,?,?,?) ON CONFLICT (action_id) DO NOTHING RETURNING id`,
   byId: 'SELECT * FROM reverts WHERE id = ?',
   open: `SELECT * FROM reverts WHERE status IN ${OPEN_REVERTS_SQL} ORDER BY id`,
   /** Reverts in flight (claimed, or putting a fix back): counted with the actions by maxConcurrent. */

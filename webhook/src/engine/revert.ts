@@ -9,7 +9,7 @@
 //                 that target (a durable setting). Otherwise `reverted`.
 // With PostgreSQL, a revert belongs to one replica (`owner`); a replica whose lease ran out loses its reverts to a
 // live one. Every status change is a compare-and-set, so nothing runs twice, across a crash or across replicas.
-import { roughDuration, type RevertOutcome, type RevertStatus } from '@selfheal/contracts';
+import { OPEN_REVERT_STATUSES, roughDuration, type RevertOutcome, type RevertStatus } from '@selfheal/contracts';
 import { errorMessage, type ActionRequest, type ActionResult, type Actuator } from '../actuators/types.js';
 import type { IncidentRow, RevertRow, RevertTransition } from '../audit/types.js';
 import { revertsStoppedKey } from '../audit/revert-sql.js';
@@ -334,5 +334,5 @@ export class RevertRunner {
 }
 
 function isOpen(status: RevertStatus): boolean {
-  return status === 'waiting' || status === 'started' || status === 'verifying' || status === 'reapplying';
+  return (OPEN_REVERT_STATUSES as readonly RevertStatus[]).includes(status);
 }
