@@ -5,6 +5,8 @@
 // fixes and reverts call; Prometheus's query API answered from a score history on the engine's clock (the shape of
 // Prometheus's answers; revert-prometheus.test.ts checks the same queries against the real Prometheus); an injected
 // clock the test moves (no sleeps).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@selfheal/contracts';
 import { parseConfig } from '../src/config/load.js';
@@ -391,6 +393,31 @@ describe.each(STORES)('a fix that undoes itself (%s store)', (kind) => {
     await advanceTo(s.clock, before + 1800);
     await eventually(async () => (await reverts(svc)).find((r) => r.target === 'payments')?.status === 'verifying', 5000, 'the HPA revert');
     expect(spec('horizontalpodautoscalers/shop/payments-hpa').minReplicas).toBe(3);
+  }, 60_000);
+});
+
+describe('an exec fix undone by its declared argv', () => {
+  it('runs the revert argv (a real process) once the score stayed below 1 for revertAfter', async () => {
+    const s = await setup('sqlite');
+    const log = join(s.svc.dir, 'exec.log');
+    const append = (word: string) => [process.execPath, '-e', `require('node:fs').appendFileSync(process.argv[1], process.argv[2] + '\\n')`, log, word];
+    const raw = {
+      ...s.raw,
+      actuators: { run: { type: 'exec', timeout: '10s' } },
+      targets: { checkout: { actuator: 'run', actions: { open_circuit_breaker: { argv: append('open'), revertAfter: '2m', revert: { argv: append('close') } } } } },
+      rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout', actions: ['open_circuit_breaker'] }],
+    };
+    await s.svc.stop();
+    const svc = await startHealer(raw, { clock: s.clock, dir: s.svc.dir });
+    healers.push(svc);
+    s.svc = svc;
+    await fixApplied(s);
+    const fixedAt = s.clock.now();
+    expect(readFileSync(log, 'utf8')).toBe('open\n');
+    await advanceTo(s.clock, fixedAt + 120);
+    await eventually(async () => (await reverts(svc))[0]?.status === 'verifying', 10_000, 'the revert to run');
+    expect(readFileSync(log, 'utf8')).toBe('open\nclose\n');
+    expect((await reverts(svc))[0]?.detail).toMatchObject({ exitCode: 0, argv: append('close') });
   }, 60_000);
 });
 
