@@ -83,9 +83,10 @@ export class HealingEngine {
   async recover(): Promise<number> {
     const open = await this.d.store.takeOver();
     for (const id of open) void this.submit(id);
-    // Reverts: this replica's after a restart, and those of a replica whose lease ran out.
-    const reverts = await this.reverts.scan();
-    return open.length + reverts;
+    // Reverts: this replica's after a restart, and those of a replica whose lease ran out (not counted: the count
+    // is of incidents, and a revert armed here a moment ago may be picked up by this scan first).
+    await this.reverts.scan();
+    return open.length;
   }
 
   /** Resolves when no incident is being worked on, apart from deferred ones waiting for their guardrail to lift. */
