@@ -5,6 +5,7 @@ import {
   ACTIONS, GUARD_DECISIONS, GUARDRAILS, HEALING_FAMILIES as F, OUTCOMES, promClientOptions, type ActionName, type GuardDecision, type Guardrail, type Outcome,
 } from '@selfheal/contracts';
 import type { Store } from './audit/types.js';
+import { RevertMetrics } from './revert-metrics.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
 const MAX_SERVICES = 500;
@@ -21,6 +22,8 @@ export class HealingMetrics {
   readonly refusals: Counter<'reason' | 'decision'>;
   readonly requests: Counter<'code'>;
   readonly alertsReceived: Counter<'status'>;
+  /** Fixes that undo themselves: reverts by outcome, fixes still in place. */
+  readonly reverts: RevertMetrics;
   private readonly services = new Set<string>();
   private readonly cooldownSeen = new Set<string>();
 
@@ -68,6 +71,7 @@ export class HealingMetrics {
     this.requests = new Counter({ ...promClientOptions(F.webhookRequests), registers });
     this.alertsReceived = new Counter({ ...promClientOptions(F.alertsReceived), registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
+    this.reverts = new RevertMetrics(this.registry, store, (service) => this.serviceLabel(service));
   }
 
   /** Restores the last-action gauges from the store (at start). */

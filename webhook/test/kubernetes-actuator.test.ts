@@ -137,4 +137,72 @@ describe('KubernetesActuator (Kubernetes wire contract, no API server)', () => {
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(/Kubernetes API answered 404: deployments.apps "checkout" not found/);
   });
+
+  describe('reverts a fix from the value it recorded, while the object still holds what the fix set (no API server here)', () => {
+    async function revert(action: ActionName, fixDetail: Record<string, unknown>, params: Record<string, unknown> = {}) {
+      const actuator: Actuator = new KubernetesActuator(kubernetesActuatorSchema.parse({ type: 'kubernetes', kubeconfig: cluster!.kubeconfig }));
+      const vars = templateVars({ labels: { service: 'checkout' }, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
+      return actuator.revert!({
+        action, targetName: 'checkout', target: { actuator: 'k8s', kubernetes: { namespace: 'shop', kind: 'Deployment', name: 'checkout', gitops: 'refuse' }, actions: {} },
+        params: kubernetesActionSchemas[action].parse(params), vars, signal: new AbortController().signal, fixDetail,
+      });
+    }
+    const replicas = () => (cluster!.objects.get('deployments/shop/checkout')?.spec as { replicas: number }).replicas;
+
+    it('scale_up: back to the previous replica count through the scale subresource; a count changed since is left alone', async () => {
+      cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 2)]);
+      const fix = await act('scale_up', { step: 3, maxReplicas: 10 });
+      expect(fix).toMatchObject({ outcome: 'succeeded', detail: { from: 2, to: 5 } });
+      const undone = await revert('scale_up', fix.detail!, { step: 3, maxReplicas: 10 });
+      expect(undone).toMatchObject({ outcome: 'succeeded', reason: 'scaled Deployment/checkout in shop back from 5 to 2 replicas', detail: { from: 5, to: 2 } });
+      expect(cluster.patches.at(-1)).toEqual({ path: '/apis/apps/v1/namespaces/shop/deployments/checkout/scale', contentType: 'application/merge-patch+json', body: { spec: { replicas: 2 } }, fieldManager: 'selfheal' });
+      expect(replicas()).toBe(2);
+      // Someone scaled it since (to 7): not the fix's count any more, so the revert leaves it.
+      const again = await act('scale_up', { step: 3, maxReplicas: 10 });
+      (cluster.objects.get('deployments/shop/checkout')!.spec as { replicas: number }).replicas = 7;
+      const patches = cluster.patches.length;
+      expect(await revert('scale_up', again.detail!)).toMatchObject({ outcome: 'skipped', reason: 'Deployment/checkout in shop has 7 replicas, not the 5 the fix set: changed since the fix, left alone' });
+      expect(cluster.patches).toHaveLength(patches);
+      expect(replicas()).toBe(7);
+    });
+
+    it('scale_up with hpa: raise-min: the HPA\'s minReplicas back to what it was', async () => {
+      cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), hpa('shop', 'checkout-hpa', 'Deployment', 'checkout', 2, 6, 3)]);
+      const fix = await act('scale_up', { step: 2, maxReplicas: 10, hpa: 'raise-min' });
+      expect(fix).toMatchObject({ outcome: 'succeeded', detail: { hpa: 'checkout-hpa', from: 2, to: 5 } });
+      const undone = await revert('scale_up', fix.detail!);
+      expect(undone).toMatchObject({ outcome: 'succeeded', reason: 'lowered minReplicas of HorizontalPodAutoscaler checkout-hpa back from 5 to 2' });
+      expect(cluster.patches.at(-1)).toEqual({ path: '/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/checkout-hpa', contentType: 'application/merge-patch+json', body: { spec: { minReplicas: 2 } }, fieldManager: 'selfheal' });
+      expect((cluster.objects.get('horizontalpodautoscalers/shop/checkout-hpa')?.spec as { minReplicas: number }).minReplicas).toBe(2);
+      expect(replicas()).toBe(3);
+    });
+
+    it('enable_cache and open_circuit_breaker: the ConfigMap key and the annotation back to their previous values (removed when they were absent)', async () => {
+      cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), configMap('shop', 'checkout-flags', { CACHE_ENABLED: 'false', OTHER: 'kept' })]);
+      const cacheParams = { configMap: { name: 'checkout-flags', key: 'CACHE_ENABLED', value: 'true' } };
+      const cache = await act('enable_cache', cacheParams);
+      expect(cache.detail).toMatchObject({ configMap: 'checkout-flags', key: 'CACHE_ENABLED', value: 'true', previous: 'false' });
+      expect(await revert('enable_cache', cache.detail!, cacheParams)).toMatchObject({ outcome: 'succeeded', reason: 'set CACHE_ENABLED=false in ConfigMap checkout-flags again' });
+      expect(cluster.objects.get('configmaps/shop/checkout-flags')?.data).toEqual({ CACHE_ENABLED: 'false', OTHER: 'kept' });
+      const breakerParams = { annotation: { key: 'selfheal.io/circuit-breaker', value: 'open' } };
+      const breaker = await act('open_circuit_breaker', breakerParams);
+      expect(breaker.detail).toMatchObject({ annotation: 'selfheal.io/circuit-breaker', value: 'open', previous: null });
+      expect(await revert('open_circuit_breaker', breaker.detail!, breakerParams)).toMatchObject({ outcome: 'succeeded', reason: 'removed the pod-template annotation selfheal.io/circuit-breaker of Deployment/checkout (absent before the fix)' });
+      expect(cluster.patches.at(-1)).toMatchObject({ contentType: 'application/strategic-merge-patch+json', body: { spec: { template: { metadata: { annotations: { 'selfheal.io/circuit-breaker': null } } } } } });
+      const tpl = (cluster.objects.get('deployments/shop/checkout')?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
+      expect(tpl.metadata.annotations).not.toHaveProperty('selfheal.io/circuit-breaker');
+    });
+
+    it('quarantine: the pod is put back into its Service\'s selector, its quarantine markers removed; a deleted pod is nothing to put back', async () => {
+      cluster = await startFakeCluster(dir, [deployment('shop', 'checkout', 3), pod('shop', 'checkout-7d9f-abcde', { app: 'checkout', 'pod-template-hash': '7d9f' })]);
+      const fix = await act('quarantine', {}, { service: 'checkout', pod: 'checkout-7d9f-abcde' });
+      expect(fix.detail).toEqual({ pod: 'checkout-7d9f-abcde', selectorLabel: 'app', previous: 'checkout', value: 'checkout-quarantined' });
+      expect(await revert('quarantine', fix.detail!)).toMatchObject({ outcome: 'succeeded', reason: 'put pod checkout-7d9f-abcde back: app=checkout-quarantined -> checkout' });
+      const meta = cluster.objects.get('pods/shop/checkout-7d9f-abcde')?.metadata;
+      expect(meta?.labels).toEqual({ app: 'checkout', 'pod-template-hash': '7d9f' });
+      expect(meta?.annotations ?? {}).toEqual({});
+      cluster.objects.delete('pods/shop/checkout-7d9f-abcde');
+      expect(await revert('quarantine', fix.detail!)).toMatchObject({ outcome: 'skipped', reason: 'pod checkout-7d9f-abcde is gone (deleted since its quarantine); nothing to put back' });
+    });
+  });
 });

@@ -29,8 +29,7 @@ describe('SQLite schema migrations', () => {
       oldDatabase(path, 3);
       const store = new HealingStore({ path });
       try {
-        expect(SCHEMA_VERSION).toBe(4);
-        expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+        expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
         const columns = (store.db.prepare(`SELECT name FROM pragma_table_info('incidents')`).all() as { name: string }[]).map((c) => c.name);
         expect(columns).toEqual(expect.arrayContaining(['owner', 'deferred_until', 'defer_deadline']));
         expect(store.incident(1)).toMatchObject({ result: 'healed', deferred_until: null, defer_deadline: null });
@@ -48,8 +47,40 @@ describe('SQLite schema migrations', () => {
       }
       // Opened again: nothing left to migrate.
       const again = new HealingStore({ path });
-      expect(again.db.pragma('user_version', { simple: true })).toBe(4);
+      expect(again.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('upgrades a database from before reverts in place: the reverts table, empty, and its rows kept', () => {
+    const reverts = MIGRATIONS.find((m) => m.what.startsWith('reverts'));
+    expect(reverts).toBeDefined();
+    const dir = tempDir();
+    const path = join(dir, 'before-reverts.db');
+    try {
+      oldDatabase(path, (reverts?.version ?? 0) - 1);
+      const store = new HealingStore({ path });
+      try {
+        expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+        expect(store.openReverts()).toEqual([]);
+        expect(store.unrevertedFixes()).toEqual([]);
+        expect(store.listActions({})).toMatchObject([{ status: 'succeeded', reason: 'ok' }]);
+        // One revert per fix: a second row for the same action is refused.
+        const insert = () => store.db.prepare(`INSERT INTO reverts (action_id, incident_id, service, action, target, rule, status, after_seconds, due_at, plan, created_at)
+          VALUES (1, 1, 'checkout', 'scale_up', 'checkout', 'r', 'waiting', 60, 1761955300, '{}', 1761955240)`).run();
+        insert();
+        expect(insert).toThrow(/UNIQUE constraint failed: reverts.action_id/);
+        expect(store.unrevertedFixes()).toEqual([{ action: 'scale_up', n: 1 }]);
+        // Arming the same fix's revert again (two replicas finishing one action) adds nothing and fails nothing.
+        const arm = { row: { action_id: 1, incident_id: 1, service: 'checkout', action: 'scale_up' as const, target: 'checkout', rule: 'r', after_seconds: 60, due_at: 1761955400, plan: {}, created_at: 1761955340 }, event: { event: 'revert_scheduled', incidentId: 1 } };
+        store.finishAction(1, 'succeeded', 'ok', undefined, { event: 'succeeded', incidentId: 1 }, undefined, arm);
+        expect(store.listReverts({})).toHaveLength(1);
+        expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        store.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -63,7 +94,7 @@ describe('SQLite schema migrations', () => {
       const db = new Database(path);
       db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
       db.close();
-      expect(() => new HealingStore({ path })).toThrow(/written by a newer selfheal \(schema 5 > 4\)/);
+      expect(() => new HealingStore({ path })).toThrow(`written by a newer selfheal (schema ${SCHEMA_VERSION + 1} > ${SCHEMA_VERSION})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -57,7 +57,7 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
   it('creates the schema with versioned migrations, once, even when replicas start together', async () => {
     const [a, b] = [store('a'), store('b')];
     await Promise.all([a.open(), b.open()]);
-    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     const columns = (await sql<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' ORDER BY ordinal_position`)).map((r) => r.column_name);
     expect(columns).toContain('owner');
     expect(await a.health()).toMatchObject({ ok: true, store: 'postgres' });
@@ -86,7 +86,7 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
       await c.connect();
       try { return (await c.query<T>(text)).rows; } finally { await c.end(); }
     };
-    expect((await query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect((await query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await upgraded.incident(1)).toMatchObject({ result: 'healed', deferred_until: null, defer_deadline: null });
     expect(await upgraded.actionsOf(1)).toMatchObject([{ status: 'succeeded' }]);
     // `unknown` counts as executed now: one executed row per step, enforced by the rebuilt unique index.

@@ -34,3 +34,24 @@ export const DEFAULT_FEATURE_ACTIONS: ReadonlyArray<readonly [prefix: string, ac
   ['instance', 'quarantine'],
   ['outlier', 'quarantine'],
 ];
+
+/**
+ * Actions whose effect Selfheal can undo once the anomaly is over (a fix that undoes itself: `revertAfter`).
+ * `restart` is not: a rollout restart replaces the pods and leaves nothing to put back (a rollback would not be
+ * either: it is a change of its own, not a temporary fix).
+ */
+export const REVERTIBLE_ACTIONS = ['scale_up', 'quarantine', 'enable_cache', 'open_circuit_breaker'] as const satisfies readonly ActionName[];
+export type RevertibleAction = (typeof REVERTIBLE_ACTIONS)[number];
+
+export function isRevertible(action: ActionName): action is RevertibleAction {
+  return (REVERTIBLE_ACTIONS as readonly ActionName[]).includes(action);
+}
+
+/**
+ * How a revert ended (the `outcome` label of selfheal_healing_reverts_total). `reverted`: undone, and the anomaly
+ * did not come back within the verification window; `reapplied`: it came back, the fix was put back and reverting
+ * stopped for that target; `failed`, `unknown` (started, result never seen), `skipped` (nothing to undo, or
+ * changed since by someone else); `deferred`: held back by a guardrail, tried again later (counted once per revert).
+ */
+export const REVERT_OUTCOMES = ['reverted', 'reapplied', 'failed', 'unknown', 'skipped', 'deferred'] as const;
+export type RevertOutcome = (typeof REVERT_OUTCOMES)[number];

@@ -15,3 +15,21 @@ export const EXECUTED_STATUSES = ['started', 'verifying', 'succeeded', 'failed',
 /** An incident's phase. `deferred`: a guardrail that lifts by itself holds the next action back; decided again at `deferred_until`. */
 export const INCIDENT_PHASES = ['pending', 'acting', 'verifying', 'deferred', 'done'] as const;
 export type Phase = (typeof INCIDENT_PHASES)[number];
+
+/**
+ * A revert's status (the store's `reverts.status`). `waiting`: the fix is in place, waiting for the anomaly score
+ * to stay below the threshold for `revertAfter`; `started`: claimed (guardrails passed) before the actuator runs;
+ * `verifying`: undone, watching that the anomaly does not come back; `reapplying`: it came back, the fix is being
+ * put back. The rest are final.
+ */
+export const REVERT_STATUSES = ['waiting', 'started', 'verifying', 'reapplying', 'reverted', 'reapplied', 'failed', 'unknown', 'skipped'] as const;
+export type RevertStatus = (typeof REVERT_STATUSES)[number];
+
+/** Reverts still to be worked on (the others are final). */
+export const OPEN_REVERT_STATUSES = ['waiting', 'started', 'verifying', 'reapplying'] as const satisfies readonly RevertStatus[];
+
+/**
+ * Fixes still in place that Selfheal put there and declared revertible: waiting for their revert, being undone or
+ * put back, or left in place (the anomaly came back, the revert failed or its result was never seen).
+ */
+export const UNREVERTED_STATUSES = ['waiting', 'started', 'reapplying', 'reapplied', 'failed', 'unknown'] as const satisfies readonly RevertStatus[];

@@ -133,6 +133,14 @@ export const HEALING_FAMILIES = {
     name: 'selfheal_healing_guardrail_refusals_total', type: 'counter', labels: ['reason', 'decision'],
     help: 'Actions a guardrail refused, by guardrail (reason) and what followed (decision: skipped, deferred until it lifts, escalated to people).',
   }),
+  reverts: defineFamily({
+    name: 'selfheal_healing_reverts_total', type: 'counter', labels: [SERVICE, ACTION, OUTCOME],
+    help: 'Reverts of fixes (revertAfter) by service, action and outcome (reverted, reapplied, failed, unknown, skipped, deferred).',
+  }),
+  unrevertedFixes: defineFamily({
+    name: 'selfheal_healing_unreverted_fixes', type: 'gauge', labels: [ACTION],
+    help: 'Revertible fixes still in place: waiting for their revert, or left in place (the anomaly came back, the revert failed or its result is unknown). Read from the store.',
+  }),
   webhookRequests: defineFamily({
     name: 'selfheal_webhook_requests_total', type: 'counter', labels: ['code'],
     help: 'Webhook requests by HTTP status code.',

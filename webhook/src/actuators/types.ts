@@ -46,6 +46,12 @@ export interface ActionResult {
   retry?: boolean;
 }
 
+/** Undoing a fix: the fix's own call (its action and parameters) and what it recorded (the value it replaced). */
+export type RevertRequest<C extends ActionCall = ActionCall> = ActionRequest<C> & {
+  /** The fix's detail as recorded when it was applied (e.g. `{from, to}` of a scale). */
+  fixDetail: Readonly<Record<string, unknown>>;
+};
+
 /** How often and how soon a call that answered `retry` is tried again (exponential backoff from `backoff`). */
 export interface RetryPolicy {
   retries: number;
@@ -67,6 +73,12 @@ export interface Actuator<C extends ActionCall = ActionCall> {
   execute(req: ActionRequest<C>): Promise<ActionResult>;
   /** What `execute` would do, for dry-run and replay (no side effects). */
   describe(req: DescribeRequest<C>): string;
+  /**
+   * Undoes a fix this actuator applied, from what the fix recorded (actuators that can infer the undo: Kubernetes).
+   * `skipped` when there is nothing to undo or the object changed since (someone else's change is left alone).
+   * Absent: the undo is declared in the config (`revert`), a call of the actuator's own.
+   */
+  revert?(req: RevertRequest<C>): Promise<ActionResult>;
 }
 
 /**

@@ -1,4 +1,4 @@
-// The read API: actions, incidents and the audit log, newest first, filtered by service and time.
+// The read API: actions, incidents, reverts and the audit log, newest first, filtered by service and time.
 import { parseDuration, parseRfc3339 } from '@selfheal/contracts';
 import type express from 'express';
 import type { RequestHandler } from 'express';
@@ -32,6 +32,14 @@ export function registerReadRoutes(app: express.Express, requireAuth: RequestHan
     if (state !== undefined && state !== 'open' && state !== 'resolved') { sendError(res, new webhookErrors.InvalidState()); return; }
     const rows = await store.listIncidents({ service: one(req.query.service), since, state, limit: Number(one(req.query.limit) ?? 500) || 500 });
     res.json({ status: 'success', data: rows.map((r) => ({ ...r, labels: JSON.parse(r.labels) as unknown, annotations: JSON.parse(r.annotations) as unknown })) });
+  });
+  // Fixes that undo themselves: each revert (status, when it is due, what the fix replaced, what became of it).
+  app.get('/api/v1/reverts', requireAuth, async (req, res) => {
+    const since = parseSince(req.query.since);
+    if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
+    const rows = await store.listReverts({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
+    const json = (v: string | null): unknown => (v ? JSON.parse(v) as unknown : null);
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, plan: json(r.plan), fix_detail: json(r.fix_detail), detail: json(r.detail) })) });
   });
   app.get('/api/v1/audit', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);

@@ -19,10 +19,11 @@ import type { ActionStatus } from '@selfheal/contracts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { applyDecision, ingestAlert } from './postgres-ingest.js';
 import { actionArgs, auditArgs, EXECUTED_SQL, finishArgs, incidentUpdateArgs, listQuery, numbered, pausedBy, SQL, windowsAtLimit } from './sql.js';
+import { listRevertsQuery, OPEN_REVERTS_SQL, REVERT_SQL, revertArgs, transitionQuery } from './revert-sql.js';
 import * as tx from './transactions.js';
 import type {
-  ActionRow, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
-  IngestOutcome, StepRecord, Store, StoredAlert,
+  ActionRow, ArmRevert, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardQuery, GuardSnapshot, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
+  IngestOutcome, RevertClaim, RevertRow, RevertTransition, StepRecord, Store, StoredAlert,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -165,13 +166,21 @@ export class PostgresStore implements Store {
       audit: (e) => this.auditInsert(c, e),
       insertAction: async (a) => (await c.query<{ id: number }>(numbered(SQL.insertAction), actionArgs(a))).rows[0]?.id ?? 0,
       finishAction: async (id, status, reason, detail) => (await c.query<{ incident_id: number }>(numbered(SQL.finishAction), finishArgs(id, status, reason, detail, Date.now() / 1000))).rows[0]?.incident_id,
-      startedToVerifying: async (actionId) => ((await c.query(numbered(SQL.startedToVerifying), [actionId])).rowCount ?? 0) > 0,
+      startedToVerifying: async (actionId, detail) => ((await c.query(numbered(SQL.startedToVerifying), [detail === undefined ? null : JSON.stringify(detail), actionId])).rowCount ?? 0) > 0,
       putSetting: async (key, value) => { await c.query(numbered(SQL.putSetting), [key, value]); },
       claimConflict: (cl) => this.claimConflict(c, cl),
       guardSnapshot: (cl) => this.guardSnapshot(c, cl),
       ingestAlert: (alert, now) => ingestAlert(c, alert, now, this.replica),
       applyDecision: (incidentId, d, now) => applyDecision(c, incidentId, d, now),
+      insertRevert: async (r) => (await c.query<{ id: number }>(numbered(REVERT_SQL.insert), revertArgs(r, this.replica))).rows[0]?.id ?? 0,
+      transitionRevert: async (t) => {
+        const { sql, args } = transitionQuery(t, Date.now() / 1000, this.replica);
+        return ((await c.query(numbered(sql), args)).rowCount ?? 0) > 0;
+      },
+      revertClaimConflict: (id) => this.revertClaimConflict(c, id),
+      revertsInFlight: async () => (await c.query<{ n: number }>(numbered(REVERT_SQL.inFlight))).rows[0]?.n ?? 0,
       prune: async (cutoff) => {
+        await c.query(numbered(REVERT_SQL.prune), [cutoff]);
         const [audit = '', actions = '', incidents = ''] = SQL.prune;
         await c.query(numbered(audit), [cutoff]);
         await c.query(numbered(actions), [cutoff, cutoff]);
@@ -276,8 +285,18 @@ export class PostgresStore implements Store {
     return undefined;
   }
 
+  /** Inside a revert's claim: serialised with every claim of every replica, then: still waiting, and still this replica's. */
+  private async revertClaimConflict(c: pg.PoolClient, id: number): Promise<string | undefined> {
+    await c.query(`SELECT value FROM settings WHERE key = 'guardrails-lock' FOR UPDATE`);
+    const row = (await c.query<{ owner: string | null; status: string }>('SELECT owner, status FROM reverts WHERE id = $1 FOR UPDATE', [id])).rows[0];
+    if (!row) return 'the revert is gone';
+    if (row.owner && row.owner !== this.replica) return `revert now held by replica ${row.owner}`;
+    if (row.status !== 'waiting') return `the revert is ${row.status}`;
+    return undefined;
+  }
+
   /** The guardrails' inputs in one round trip (the rate-limit windows as arrays). */
-  private async guardSnapshot(c: pg.PoolClient, cl: ClaimRequest): Promise<GuardSnapshot> {
+  private async guardSnapshot(c: pg.PoolClient, cl: GuardQuery): Promise<GuardSnapshot> {
     const { rows } = await c.query<{ pause: string | null; until: number | null; in_flight: number; per_target: number[]; global: number[] }>(`SELECT
         (SELECT value FROM settings WHERE key = 'pause') AS pause,
         (SELECT MAX(cooldown_until) FROM actions WHERE target = $1 AND incident_id != $2 AND cooldown_until > $3 AND status IN ${EXECUTED_SQL}) AS until,
@@ -312,8 +331,39 @@ export class PostgresStore implements Store {
     };
   }
 
-  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void> {
-    return this.run(() => tx.finishAction(id, status, reason, detail, event, update));
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Promise<void> {
+    return this.run(() => tx.finishAction(id, status, reason, detail, event, update, revert));
+  }
+
+  /** Open reverts: this replica's, and those nobody holds or whose replica's lease ran out (taken over here). */
+  async openReverts(): Promise<RevertRow[]> {
+    const { rows } = await this.pool.query<RevertRow>(`UPDATE reverts SET owner = $1 WHERE status IN ${OPEN_REVERTS_SQL}
+      AND (owner IS NULL OR owner = $1 OR owner NOT IN (${this.live('$2')})) RETURNING *`, [this.replica, this.lease]);
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  async revert(id: number): Promise<RevertRow | undefined> {
+    return (await this.rows<RevertRow>(REVERT_SQL.byId, [id]))[0];
+  }
+
+  /** Waits with this process's action claims: the database serialises them all on the guardrails' row. */
+  claimRevert(cl: RevertClaim): Promise<ClaimResult> {
+    const run = this.claims.then(() => this.run(() => tx.claimRevert(cl)));
+    this.claims = run.catch(() => undefined);
+    return run;
+  }
+
+  transitionRevert(t: RevertTransition): Promise<boolean> {
+    return this.run(() => tx.transitionRevert(t));
+  }
+
+  unrevertedFixes(): Promise<{ action: string; n: number }[]> {
+    return this.rows(REVERT_SQL.unreverted);
+  }
+
+  listReverts(q: { service?: string; since?: number; limit?: number }): Promise<RevertRow[]> {
+    const { sql, args } = listRevertsQuery(q);
+    return this.rows<RevertRow>(sql, args);
   }
 
   markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean> {

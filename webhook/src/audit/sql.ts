@@ -15,7 +15,7 @@ export const SQL = {
   insertAction: `INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, detail, started_at, finished_at, cooldown_until)
     VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
   finishAction: 'UPDATE actions SET status = ?, reason = ?, detail = COALESCE(?, detail), finished_at = ? WHERE id = ? RETURNING incident_id',
-  startedToVerifying: `UPDATE actions SET status = 'verifying' WHERE id = ? AND status = 'started'`,
+  startedToVerifying: `UPDATE actions SET status = 'verifying', detail = COALESCE(?, detail) WHERE id = ? AND status = 'started'`,
   lastAction: 'SELECT * FROM actions WHERE incident_id = ? ORDER BY id DESC LIMIT 1',
   openAction: `SELECT * FROM actions WHERE incident_id = ? AND status IN ('started','verifying') ORDER BY id DESC LIMIT 1`,
   actionsOf: 'SELECT * FROM actions WHERE incident_id = ? ORDER BY id',

@@ -7,10 +7,11 @@ import Database from 'better-sqlite3';
 import type { ActionStatus } from '@selfheal/contracts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { actionArgs, auditArgs, EXECUTED_SQL, finishArgs, incidentUpdateArgs, listQuery, pausedBy, recoverySeconds, resolvedAt, SQL, windowsAtLimit } from './sql.js';
+import { listRevertsQuery, REVERT_SQL, revertArgs, transitionQuery } from './revert-sql.js';
 import * as tx from './transactions.js';
 import type {
-  ActionRow, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardSnapshot, ImmediateDecision, IncidentRow, IncidentUpdate, IngestDecider,
-  IngestOutcome, StepRecord, StoredAlert,
+  ActionRow, ArmRevert, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardQuery, GuardSnapshot, ImmediateDecision, IncidentRow, IncidentUpdate, IngestDecider,
+  IngestOutcome, RevertClaim, RevertRow, RevertTransition, StepRecord, StoredAlert,
 } from './types.js';
 
 export interface StoreOptions {
@@ -64,14 +65,26 @@ export class HealingStore {
       audit: (e) => { stmts.audit.run(...auditArgs(e, this.now())); },
       insertAction: (a) => stmts.insertAction.get(...actionArgs(a))?.id ?? 0,
       finishAction: (id, status, reason, detail) => stmts.finishAction.get(...finishArgs(id, status, reason, detail, this.now()))?.incident_id,
-      startedToVerifying: (actionId) => stmts.startedToVerifying.run(actionId).changes > 0,
+      startedToVerifying: (actionId, detail) => stmts.startedToVerifying.run(detail === undefined ? null : JSON.stringify(detail), actionId).changes > 0,
       putSetting: (key, value) => { stmts.putSetting.run(key, value); },
       // One process owns the file: nobody else can hold the incident, and the unique index keeps a step once.
       claimConflict: () => undefined,
       guardSnapshot: (c) => this.guardSnapshot(c),
       ingestAlert: (alert, now) => this.ingestOne(alert, now),
       applyDecision: (incidentId, d, now) => this.applyDecision(incidentId, d, now),
+      // One process owns the file: no other replica can hold a revert.
+      insertRevert: (r) => stmts.insertRevert.get(...revertArgs(r, null))?.id ?? 0,
+      transitionRevert: (t) => {
+        const { sql, args } = transitionQuery(t, this.now(), null);
+        return db.prepare(sql).run(...args).changes > 0;
+      },
+      revertClaimConflict: (id) => {
+        const status = stmts.revertById.get(id)?.status;
+        return status === 'waiting' ? undefined : `the revert is ${status ?? 'gone'}`;
+      },
+      revertsInFlight: () => stmts.revertsInFlight.get()?.n ?? 0,
       prune: (cutoff) => {
+        stmts.pruneReverts.run(cutoff);
         const [audit, actions, incidents] = stmts.prune;
         audit?.run(cutoff);
         actions?.run(cutoff, cutoff);
@@ -212,8 +225,37 @@ export class HealingStore {
     this.run(tx.updateIncident(id, u, event));
   }
 
-  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): void {
-    this.run(tx.finishAction(id, status, reason, detail, event, update));
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): void {
+    // Durable when it arms a revert: the fix's revert must not be lost to a power cut once its success is recorded.
+    if (revert) this.durably(() => tx.runSync(tx.finishAction(id, status, reason, detail, event, update, revert), this.ops));
+    else this.run(tx.finishAction(id, status, reason, detail, event, update));
+  }
+
+  openReverts(): RevertRow[] {
+    return this.stmts.openReverts.all();
+  }
+
+  revert(id: number): RevertRow | undefined {
+    return this.stmts.revertById.get(id);
+  }
+
+  /** The guardrails read and checked and the revert claimed, in one durable transaction (like claimAction). */
+  claimRevert(c: RevertClaim): ClaimResult {
+    return this.durably(() => tx.runSync(tx.claimRevert(c), this.ops));
+  }
+
+  /** Durable: a revert's `started` and `reapplying` rows are what stop it from running twice after a crash. */
+  transitionRevert(t: RevertTransition): boolean {
+    return this.durably(() => tx.runSync(tx.transitionRevert(t), this.ops));
+  }
+
+  unrevertedFixes(): { action: string; n: number }[] {
+    return this.stmts.unreverted.all();
+  }
+
+  listReverts(q: { service?: string; since?: number; limit?: number }): RevertRow[] {
+    const { sql, args } = listRevertsQuery(q);
+    return this.db.prepare<(string | number)[], RevertRow>(sql).all(...args);
   }
 
   /** One transaction: an action row (skipped, dry run, ...) with its audit event and the incident's new state. */
@@ -222,7 +264,7 @@ export class HealingStore {
   }
 
   /** The guardrails' inputs, read in the caller's transaction. */
-  guardSnapshot(c: Pick<ClaimRequest, 'incidentId' | 'target' | 'now' | 'perTargetSince' | 'globalSince' | 'perTargetMax' | 'globalMax'>): GuardSnapshot {
+  guardSnapshot(c: GuardQuery): GuardSnapshot {
     const perTarget = c.perTargetSince.map((since) => this.stmts.countTarget.get(c.target, since)?.n ?? 0);
     const global = c.globalSince.map((since) => this.stmts.countAll.get(since)?.n ?? 0);
     // A window at its max lifts when its (n - max + 1)th oldest action leaves it: that action's start + the window.
@@ -352,5 +394,11 @@ return {
     getSetting: db.prepare<[string], { value: string }>(SQL.getSetting),
     putSetting: db.prepare(SQL.putSetting),
     prune: SQL.prune.map((sql) => db.prepare(sql)),
+    insertRevert: db.prepare<unknown[], { id: number }>(REVERT_SQL.insert),
+    revertById: db.prepare<[number], RevertRow>(REVERT_SQL.byId),
+    openReverts: db.prepare<[], RevertRow>(REVERT_SQL.open),
+    revertsInFlight: db.prepare<[], { n: number }>(REVERT_SQL.inFlight),
+    unreverted: db.prepare<[], { action: string; n: number }>(REVERT_SQL.unreverted),
+    pruneReverts: db.prepare(REVERT_SQL.prune),
   };
 }

@@ -4,8 +4,8 @@
 import type { ActionStatus } from '@selfheal/contracts';
 import { HealingStore, type StoreOptions } from './sqlite-db.js';
 import type {
-  ActionRow, AuditEvent, AuditRow, ClaimRequest, ClaimResult, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
-  IngestOutcome, StepRecord, Store, StoredAlert,
+  ActionRow, ArmRevert, AuditEvent, AuditRow, ClaimRequest, ClaimResult, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
+  IngestOutcome, RevertClaim, RevertRow, RevertTransition, StepRecord, Store, StoredAlert,
 } from './types.js';
 
 export class SqliteStore implements Store {
@@ -50,8 +50,8 @@ export class SqliteStore implements Store {
   audit(e: AuditEvent): Promise<void> { return call(() => this.sqlite.audit(e)); }
   recordStep(s: StepRecord): Promise<number> { return call(() => this.sqlite.recordStep(s)); }
   claimAction(c: ClaimRequest): Promise<ClaimResult> { return call(() => this.sqlite.claimAction(c)); }
-  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void> {
-    return call(() => this.sqlite.finishAction(id, status, reason, detail, event, update));
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Promise<void> {
+    return call(() => this.sqlite.finishAction(id, status, reason, detail, event, update, revert));
   }
   markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Promise<boolean> { return call(() => this.sqlite.markVerifying(actionId, incidentId, step, event)); }
   lastAction(incidentId: number): Promise<ActionRow | undefined> { return call(() => this.sqlite.lastAction(incidentId)); }
@@ -67,6 +67,12 @@ export class SqliteStore implements Store {
   listIncidents(q: { service?: string; since?: number; state?: 'open' | 'resolved'; limit?: number }): Promise<IncidentRow[]> { return call(() => this.sqlite.listIncidents(q)); }
   listAudit(q: { incidentId?: number; since?: number; limit?: number }): Promise<AuditRow[]> { return call(() => this.sqlite.listAudit(q)); }
   prune(olderThanSeconds: number): Promise<number> { return call(() => this.sqlite.prune(olderThanSeconds)); }
+  openReverts(): Promise<RevertRow[]> { return call(() => this.sqlite.openReverts()); }
+  revert(id: number): Promise<RevertRow | undefined> { return call(() => this.sqlite.revert(id)); }
+  claimRevert(c: RevertClaim): Promise<ClaimResult> { return call(() => this.sqlite.claimRevert(c)); }
+  transitionRevert(t: RevertTransition): Promise<boolean> { return call(() => this.sqlite.transitionRevert(t)); }
+  unrevertedFixes(): Promise<{ action: string; n: number }[]> { return call(() => this.sqlite.unrevertedFixes()); }
+  listReverts(q: { service?: string; since?: number; limit?: number }): Promise<RevertRow[]> { return call(() => this.sqlite.listReverts(q)); }
 }
 
 /** A synchronous call as a promise (a throw becomes a rejection, as with a network store). */

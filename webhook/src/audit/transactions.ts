@@ -4,8 +4,8 @@
 // PostgreSQL with a round trip per op. The SQL of each op is the database's own (sqlite-db.ts, postgres-store.ts).
 import type { ActionStatus } from '@selfheal/contracts';
 import type {
-  AuditEvent, ClaimRequest, ClaimResult, GuardSnapshot, ImmediateDecision, IncidentUpdate, IngestDecider, IngestOutcome, NewAction,
-  StepRecord, StoredAlert,
+  ArmRevert, AuditEvent, ClaimRequest, ClaimResult, GuardQuery, GuardSnapshot, ImmediateDecision, IncidentUpdate, IngestDecider, IngestOutcome, NewAction,
+  NewRevert, RevertClaim, RevertTransition, StepRecord, StoredAlert,
 } from './types.js';
 
 /** A primitive operation of a transaction, and the type of its result. */
@@ -16,13 +16,19 @@ export interface Ops {
   /** The action's incident, if the action exists. */
   finishAction: { args: [id: number, status: ActionStatus, reason: string | null, detail: unknown]; result: number | undefined };
   /** `started` -> `verifying`; false when the action was no longer `started`. */
-  startedToVerifying: { args: [actionId: number]; result: boolean };
+  startedToVerifying: { args: [actionId: number, detail: unknown]; result: boolean };
   putSetting: { args: [key: string, value: string]; result: void };
   /** Why this replica may not claim the action (another one holds the incident, or the step ran); undefined: it may. */
   claimConflict: { args: [c: ClaimRequest]; result: string | undefined };
-  guardSnapshot: { args: [c: ClaimRequest]; result: GuardSnapshot };
+  guardSnapshot: { args: [c: GuardQuery]; result: GuardSnapshot };
   ingestAlert: { args: [alert: StoredAlert, now: number]; result: IngestOutcome };
   applyDecision: { args: [incidentId: number, d: ImmediateDecision, now: number]; result: void };
+  insertRevert: { args: [r: NewRevert]; result: number };
+  /** A revert's status change (compare-and-set); false when it no longer applies. */
+  transitionRevert: { args: [t: RevertTransition]; result: boolean };
+  /** Why this replica may not claim the revert (not `waiting` any more, or another replica owns it); undefined: it may. */
+  revertClaimConflict: { args: [revertId: number]; result: string | undefined };
+  revertsInFlight: { args: []; result: number };
   /** Drops closed incidents, their actions and audit rows from before `cutoff`; the number of incidents dropped. */
   prune: { args: [cutoff: number]; result: number };
 }
@@ -95,18 +101,49 @@ export function* claimAction(c: ClaimRequest): Script<ClaimResult> {
   return { ok: true, actionId };
 }
 
-export function* finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Script<void> {
+export function* finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Script<void> {
   const actionIncident = yield* op('finishAction', id, status, reason, detail);
   yield* op('audit', event);
   const incidentId = event.incidentId ?? actionIncident;
   if (update && incidentId !== undefined) yield* updateIncident(incidentId, update, update.event);
+  // A fix that undoes itself: its revert is armed in the commit that records its success (never one without the other).
+  if (revert) {
+    yield* op('insertRevert', revert.row);
+    yield* op('audit', revert.event);
+  }
 }
 
 /** The action's result was observed: `started` -> `verifying`, with its audit event. False if it was not `started`. */
 export function* markVerifying(actionId: number, incidentId: number, step: number, event?: AuditEvent): Script<boolean> {
-  if (!(yield* op('startedToVerifying', actionId))) return false;
+  // The actuator's detail (e.g. the value a fix replaced) is kept on the row at once: a revert needs it after a restart.
+  if (!(yield* op('startedToVerifying', actionId, event?.detail))) return false;
   if (event) yield* op('audit', event);
   yield* op('updateIncident', incidentId, { phase: 'verifying', step });
+  return true;
+}
+
+/**
+ * The guardrails read, checked and, if they allow it, the revert `waiting` -> `started`: like claimAction, no other
+ * claim (of an action or a revert, by any replica) comes between the check and the write. Reverts in flight count
+ * towards maxConcurrent with the actions.
+ */
+export function* claimRevert(c: RevertClaim): Script<ClaimResult> {
+  const conflict = yield* op('revertClaimConflict', c.revertId);
+  if (conflict !== undefined) return { ok: false, lost: true, reason: conflict };
+  const snapshot = yield* op('guardSnapshot', c);
+  const reverting = yield* op('revertsInFlight');
+  const blocked = c.check({ ...snapshot, inFlight: snapshot.inFlight + reverting });
+  if (blocked) return { ok: false, ...blocked };
+  if (!(yield* op('transitionRevert', { id: c.revertId, from: ['waiting'], to: 'started', reason: c.reason }))) return { ok: false, lost: true, reason: 'the revert is no longer waiting' };
+  yield* op('audit', c.event);
+  return { ok: true, actionId: c.revertId };
+}
+
+/** A revert's status change with its audit event (and a setting, e.g. reverting stopped for a target). */
+export function* transitionRevert(t: RevertTransition): Script<boolean> {
+  if (!(yield* op('transitionRevert', t))) return false;
+  if (t.event) yield* op('audit', t.event);
+  if (t.setting) yield* op('putSetting', t.setting.key, t.setting.value);
   return true;
 }
 

@@ -2,7 +2,7 @@
 // several replicas) and the embedded one (SQLite, synchronous underneath) are interchangeable. Every method
 // that must be atomic is one method here (one transaction in the implementation): claiming an action
 // checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
-import type { ActionName, ActionStatus, Guardrail, Phase, ReceivedAlert } from '@selfheal/contracts';
+import type { ActionName, ActionStatus, Guardrail, Phase, ReceivedAlert, RevertStatus } from '@selfheal/contracts';
 
 /**
  * An alert as the store records it: one occurrence (`key` = fingerprint@startsAt) with its labels; the received
@@ -164,6 +164,58 @@ export interface StepRecord {
   update?: IncidentUpdate;
 }
 
+/** A fix's revert (table `reverts`): a durable step of its own, one per fix. */
+export interface RevertRow {
+  id: number;
+  /** The fix it undoes (actions.id). */
+  action_id: number;
+  incident_id: number;
+  service: string;
+  action: ActionName;
+  target: string;
+  rule: string;
+  status: RevertStatus;
+  /** revertAfter, in seconds. */
+  after_seconds: number;
+  /** `waiting`: when the condition is looked at first; `verifying`: when the watch for the anomaly's return ends. */
+  due_at: number;
+  /** JSON: what the revert needs from the plan (the fix's parameters, to put it back; http/exec: the undoing call). */
+  plan: string;
+  /** JSON: the fix's detail (the value it replaced). */
+  fix_detail: string | null;
+  reason: string | null;
+  detail: string | null;
+  /** The replica working on it (PostgreSQL); null: nobody yet, or SQLite. */
+  owner: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export type NewRevert = Pick<RevertRow, 'action_id' | 'incident_id' | 'service' | 'action' | 'target' | 'rule' | 'after_seconds' | 'due_at' | 'created_at'> & {
+  plan: unknown;
+  fix_detail?: unknown;
+};
+
+/** A revert's status change, allowed only from one of `from` (and, PostgreSQL, only by its owner). */
+export interface RevertTransition {
+  id: number;
+  from: readonly RevertStatus[];
+  to: RevertStatus;
+  reason?: string;
+  detail?: unknown;
+  dueAt?: number;
+  event?: AuditEvent;
+  /** Written in the same transaction (e.g. reverting stopped for a target). */
+  setting?: { key: string; value: string };
+}
+
+/** Claiming a revert: the guardrails read and checked, and `waiting` -> `started`, in one durable transaction. */
+export type RevertClaim = GuardQuery & Pick<ClaimRequest, 'check'> & { revertId: number; reason: string; event: AuditEvent };
+
+/** What the guardrails' snapshot reads: the target, the incident (its own actions set no cooldown), the windows. */
+export type GuardQuery = Pick<ClaimRequest, 'incidentId' | 'target' | 'now' | 'perTargetSince' | 'globalSince' | 'perTargetMax' | 'globalMax'>;
+
 export interface HealthReport {
   ok: boolean;
   store: 'sqlite' | 'postgres';
@@ -200,7 +252,8 @@ export interface Store {
   recordStep(s: StepRecord): Promise<number>;
   /** One durable transaction: guardrails read, checked and, if allowed, the `started` row written. */
   claimAction(c: ClaimRequest): Promise<ClaimResult>;
-  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }): Promise<void>;
+  /** `revert`: a fix that undoes itself succeeded: its revert is recorded (`waiting`) in the same transaction. */
+  finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Promise<void>;
   /**
    * One transaction: the action's result was observed (`started` -> `verifying`), with its audit event (`applied`).
    * False when the action is no longer `started` (another replica took the incident over and finished it).
@@ -222,4 +275,21 @@ export interface Store {
   listIncidents(q: { service?: string; since?: number; state?: 'open' | 'resolved'; limit?: number }): Promise<IncidentRow[]>;
   listAudit(q: { incidentId?: number; since?: number; limit?: number }): Promise<AuditRow[]>;
   prune(olderThanSeconds: number): Promise<number>;
+
+  /** Open reverts this replica should work on: all (SQLite), or its own and those of dead replicas, taken over. */
+  openReverts(): Promise<RevertRow[]>;
+  revert(id: number): Promise<RevertRow | undefined>;
+  /** One durable transaction: the guardrails read and checked and, if they allow it, `waiting` -> `started`. */
+  claimRevert(c: RevertClaim): Promise<ClaimResult>;
+  /** One transaction: the status change (compare-and-set) with its audit event; false when it no longer applies. */
+  transitionRevert(t: RevertTransition): Promise<boolean>;
+  /** Revertible fixes still in place, by action (the unreverted-fixes gauge). */
+  unrevertedFixes(): Promise<{ action: string; n: number }[]>;
+  listReverts(q: { service?: string; since?: number; limit?: number }): Promise<RevertRow[]>;
+}
+
+/** The revert of a fix, recorded with the fix's success, and its audit event. */
+export interface ArmRevert {
+  row: NewRevert;
+  event: AuditEvent;
 }

@@ -3,6 +3,7 @@ import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
 import { z } from 'zod';
 import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
+import { splitRevert } from '../actuators/revert-spec.js';
 import { parseMatcher } from '../util/matchers.js';
 import { parseByteSize } from '../util/bytes.js';
 import { duration, nonEmpty, template, url } from '../util/schema-parts.js';
@@ -167,7 +168,14 @@ export const configSchema = z.strictObject({
     if (actuator.type === 'kubernetes' && !target.kubernetes) {
       ctx.addIssue({ code: 'custom', path: ['targets', name, 'kubernetes'], message: 'a kubernetes target needs kubernetes: {namespace, kind, name}' });
     }
-    for (const [action, params] of Object.entries(target.actions)) {
+    for (const [action, settings] of Object.entries(target.actions)) {
+      // `revertAfter` and `revert` (a fix that undoes itself) are split off before the actuator's schema.
+      const split = splitRevert(actuator.type, action as ActionName, settings ?? {});
+      for (const issue of split.issues) ctx.addIssue({ code: 'custom', path: ['targets', name, 'actions', action, ...issue.path], message: issue.message });
+      if (split.revert && !cfg.prometheus) {
+        ctx.addIssue({ code: 'custom', path: ['targets', name, 'actions', action, 'revertAfter'], message: 'needs prometheus.url: the revert waits until a PromQL condition (the anomaly score stayed below 1 that long) holds' });
+      }
+      const params = split.params;
       const schema = actionParamsSchema(actuator.type, action as ActionName);
       const parsed = schema.safeParse(params ?? {});
       if (!parsed.success) {
@@ -181,6 +189,22 @@ export const configSchema = z.strictObject({
     if (!rule.target.includes('{{') && !cfg.targets[rule.target]) {
       ctx.addIssue({ code: 'custom', path: ['rules', i, 'target'], message: `no target named "${rule.target}" (defined: ${Object.keys(cfg.targets).join(', ') || 'none'})` });
     }
+    // A rule's params may declare a revert too: checked with the actuator of its target (or, for a templated
+    // target, of every target that declares the action), so a revert on restart is refused here, not at the alert.
+    const named = rule.target.includes('{{') ? undefined : cfg.targets[rule.target];
+    (rule.actions ?? []).forEach((entry, j) => {
+      if (typeof entry === 'string') return;
+      const types = new Set((named ? [named] : Object.values(cfg.targets)).map((t) => cfg.actuators[t.actuator]?.type).filter((t) => t !== undefined));
+      for (const type of types) {
+        const split = splitRevert(type, entry.action, entry.params);
+        for (const issue of split.issues) ctx.addIssue({ code: 'custom', path: ['rules', i, 'actions', j, 'params', ...issue.path], message: issue.message });
+        if (split.issues.length > 0) break;
+        if (split.revert && !cfg.prometheus) {
+          ctx.addIssue({ code: 'custom', path: ['rules', i, 'actions', j, 'params', 'revertAfter'], message: 'needs prometheus.url: the revert waits until a PromQL condition (the anomaly score stayed below 1 that long) holds' });
+          break;
+        }
+      }
+    });
   });
 });
 

@@ -10,6 +10,7 @@ import type { ImmediateDecision, StoredAlert } from '../audit/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { runIncident } from './incident.js';
 import { decideAtIngest } from './ingest-decision.js';
+import { RevertRunner } from './revert.js';
 import { Stopped, type EngineContext, type EngineDeps } from './stage.js';
 import { Waits } from './waits.js';
 
@@ -19,6 +20,8 @@ export class HealingEngine {
   private readonly clock: Clock;
   private readonly waits: Waits;
   private readonly ctx: EngineContext;
+  /** Fixes that undo themselves: their reverts' tasks. */
+  readonly reverts: RevertRunner;
 
   constructor(private readonly d: EngineDeps) {
     this.clock = d.clock ?? systemClock;
@@ -28,7 +31,9 @@ export class HealingEngine {
       d, waits: this.waits, signal,
       now: () => this.clock.now(),
       checkStopped: () => { if (signal.aborted) throw new Stopped(); },
+      revertArmed: () => { void this.reverts.scan().catch((err: unknown) => d.logger.warn({ err: errorMessage(err) }, 'could not pick up a revert; retried at the next start')); },
     };
+    this.reverts = new RevertRunner(this.ctx, this.clock);
   }
 
   /** Starts work on an incident (no-op if already running or finished). */
@@ -78,6 +83,9 @@ export class HealingEngine {
   async recover(): Promise<number> {
     const open = await this.d.store.takeOver();
     for (const id of open) void this.submit(id);
+    // Reverts: this replica's after a restart, and those of a replica whose lease ran out (not counted: the count
+    // is of incidents, and a revert armed here a moment ago may be picked up by this scan first).
+    await this.reverts.scan();
     return open.length;
   }
 
@@ -105,6 +113,6 @@ export class HealingEngine {
   async stop(): Promise<void> {
     this.abort.abort();
     this.waits.wakeAll('stop');
-    await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.running.values(), this.reverts.stop()]);
   }
 }

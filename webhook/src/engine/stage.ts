@@ -43,6 +43,8 @@ export interface EngineContext {
   now(): number;
   /** Throws Stopped once the engine stops: a task ends at its next stage, leaving durable state for the next start. */
   checkStopped(): void;
+  /** A fix's revert was armed (revertAfter): the revert runner picks it up. */
+  revertArmed?(): void;
 }
 
 /** The engine stopped, or another replica took the incident over: the task ends, recording nothing more. */

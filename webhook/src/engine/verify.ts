@@ -8,6 +8,7 @@ import type { Plan } from '../policy/policy.js';
 import { render, type TemplateVars } from '../util/template.js';
 import type { Applied } from './act.js';
 import { promqlEscape } from '../util/promql.js';
+import { armRevert } from './revert-arm.js';
 import type { EngineContext, Executed, FinalStage } from './stage.js';
 
 export type Verified = 'succeeded' | 'failed' | 'unknown';
@@ -23,8 +24,11 @@ export async function verifyAndFinish(ctx: EngineContext, inc: IncidentRow, plan
   if (!o.observed) await store.updateIncident(inc.id, { phase: 'verifying', step: row.step });
   const finish = async (outcome: Verified, verdict: string): Promise<Verified> => {
     const reason = o.applied ? `${o.applied}; ${verdict}` : verdict;
+    // A fix that undoes itself (revertAfter): its revert is armed in the same commit as its success.
+    const revert = outcome === 'succeeded' ? await armRevert(ctx, inc, plan, row, o.detail) : undefined;
     await store.finishAction(row.id, outcome, reason, o.detail, { event: outcome, incidentId: inc.id, fingerprint: inc.fingerprint, service, action: row.action, target: row.target, reason },
-      outcome === 'succeeded' ? { phase: 'done', result: 'healed', reason, step: row.step } : undefined);
+      outcome === 'succeeded' ? { phase: 'done', result: 'healed', reason, step: row.step } : undefined, revert);
+    if (revert) ctx.revertArmed?.();
     ctx.waits.capacityFreed();
     const at = ctx.now();
     metrics.recordOutcome(service, row.action, outcome, at);

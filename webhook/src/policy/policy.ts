@@ -1,6 +1,7 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
 import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema } from '../actuators/registry.js';
+import { splitRevert, type RevertSpec } from '../actuators/revert-spec.js';
 import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
 import { render, TemplateError, type TemplateVars } from '../util/template.js';
 import { matchesAll, parseMatcher, type Matcher } from '../util/matchers.js';
@@ -9,6 +10,8 @@ export interface PlannedStep {
   action: ActionName;
   /** Parameters validated against the actuator's schema (target defaults merged with rule overrides). */
   params: unknown;
+  /** The fix undoes itself once the anomaly is over (`revertAfter`, and `revert` for http/exec). */
+  revert?: RevertSpec;
 }
 
 export interface Plan {
@@ -78,12 +81,14 @@ export class Policy {
         return { kind: 'skip', rule: rule.name, action: entry.action, reason: `target "${targetName}" has no settings for ${entry.action}` };
       }
       const merged = { ...((base as Record<string, unknown> | undefined) ?? {}), ...entry.params };
-      const parsed = actionParamsSchema(actuator.type, entry.action).safeParse(merged);
-      if (!parsed.success) {
-        const why = parsed.error.issues.map((i) => `${i.path.join('.') || entry.action}: ${i.message}`).join('; ');
+      const split = splitRevert(actuator.type, entry.action, merged);
+      const parsed = actionParamsSchema(actuator.type, entry.action).safeParse(split.params);
+      if (!parsed.success || split.issues.length > 0) {
+        const issues = [...split.issues.map((i) => ({ path: i.path, message: i.message })), ...(parsed.success ? [] : parsed.error.issues)];
+        const why = issues.map((i) => `${i.path.join('.') || entry.action}: ${i.message}`).join('; ');
         return { kind: 'skip', rule: rule.name, action: entry.action, reason: `target "${targetName}" cannot run ${entry.action}: ${why}` };
       }
-      steps.push({ action: entry.action, params: parsed.data });
+      steps.push({ action: entry.action, params: parsed.data, ...(split.revert ? { revert: split.revert } : {}) });
     }
     return { kind: 'plan', plan: { rule, targetName, target, actuator, steps, dryRun: this.config.dryRun || rule.dryRun === true } };
   }

@@ -3,6 +3,7 @@
 //  restart             -> pod-template annotation kubectl.kubernetes.io/restartedAt (= `kubectl rollout restart`)
 //  quarantine          -> relabel the bad pod out of its Service's selector (its ReplicaSet replaces it; the pod is kept for debugging)
 //  enable_cache / open_circuit_breaker -> patch a ConfigMap key or a pod-template annotation
+// Each fix records the value it replaced in its detail; `revert` (revert.ts) puts it back.
 // Before changing an object it reads who manages it (ownership.ts): an Argo CD or Flux object is left alone
 // (`gitops: refuse`, escalated) or changed with that recorded (`gitops: act`). Quarantine changes only a pod, which
 // no GitOps controller reconciles (its ReplicaSet made it), so it is not checked.
@@ -13,8 +14,10 @@ import {
 import type { z } from 'zod';
 import { promqlEscape } from '../../util/promql.js';
 import { render } from '../../util/template.js';
-import { errorMessage, type ActionRequest, type ActionResult, type Actuator, type DescribeRequest } from '../types.js';
+import { type ActionRequest, type ActionResult, type Actuator, type DescribeRequest, type RevertRequest } from '../types.js';
 import { describeKubernetesAction } from './describe.js';
+import { kubeError } from './errors.js';
+import { revertKubernetesFix } from './revert.js';
 import { describeManagers, managersOf, reconciles } from './ownership.js';
 import type { KubernetesActuatorConfig, KubernetesCall, KubernetesTarget, kubernetesActionSchemas } from './config.js';
 
@@ -34,21 +37,7 @@ function noted(result: ActionResult, o: Ownership): ActionResult {
   return { ...result, reason: `${result.reason}; ${o.note}`, detail: { ...result.detail, ...o.detail } };
 }
 
-/** The message of a client-node ApiException (status + the apiserver's Status.message). */
-export function kubeError(err: unknown): string {
-  const e = err as { code?: number; body?: unknown };
-  if (typeof e?.code === 'number') {
-    let message = '';
-    try {
-      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string } | undefined);
-      message = body?.message ?? '';
-    } catch {
-      message = String(e.body).slice(0, 200);
-    }
-    return `Kubernetes API answered ${e.code}${message ? `: ${message}` : ''}`;
-  }
-  return errorMessage(err);
-}
+export { kubeError };
 
 export function loadKubeConfig(config: KubernetesActuatorConfig): KubeConfig {
   const kc = new KubeConfig();
@@ -73,6 +62,11 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
 
   describe(req: DescribeRequest<KubernetesCall>): string {
     return describeKubernetesAction(req);
+  }
+
+  /** Puts back the value the fix replaced (recorded in its detail), if the object still holds what the fix set. */
+  revert(req: RevertRequest<KubernetesCall>): Promise<ActionResult> {
+    return revertKubernetesFix({ apps: this.apps, core: this.core, autoscaling: this.autoscaling, fieldManager: this.config.fieldManager }, req);
   }
 
   async execute(req: ActionRequest<KubernetesCall>): Promise<ActionResult> {
@@ -117,9 +111,13 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
     return { note: `managed by ${describeManagers(managers)}; acted anyway (gitops: act): the controller may revert this`, detail: { ...detail, gitops: 'acted' } };
   }
 
-  private async workloadOwnership(t: KubernetesTarget): Promise<Ownership> {
+  private async readWorkload(t: KubernetesTarget) {
     const args = { name: t.name, namespace: t.namespace };
-    const obj = t.kind === 'Deployment' ? await this.apps.readNamespacedDeployment(args) : await this.apps.readNamespacedStatefulSet(args);
+    return t.kind === 'Deployment' ? await this.apps.readNamespacedDeployment(args) : await this.apps.readNamespacedStatefulSet(args);
+  }
+
+  private async workloadOwnership(t: KubernetesTarget, read?: Awaited<ReturnType<KubernetesActuator['readWorkload']>>): Promise<Ownership> {
+    const obj = read ?? await this.readWorkload(t);
     return this.ownership(t, `${t.kind}/${t.name} in ${t.namespace}`, obj.metadata);
   }
 
@@ -207,7 +205,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
       },
     };
     await this.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: this.config.fieldManager }, merge);
-    return { outcome: 'succeeded', reason: `quarantined pod ${podName}: ${p.selectorLabel}=${old} -> ${old}-quarantined`, detail: { pod: podName } };
+    return { outcome: 'succeeded', reason: `quarantined pod ${podName}: ${p.selectorLabel}=${old} -> ${old}-quarantined`, detail: { pod: podName, selectorLabel: p.selectorLabel, previous: old, value: `${old}-quarantined` } };
   }
 
   private async toggle(t: KubernetesTarget, p: Toggle): Promise<ActionResult> {
@@ -216,12 +214,16 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
       const cm = await this.core.readNamespacedConfigMap({ name, namespace: t.namespace });
       const owned = this.ownership(t, `ConfigMap/${name} in ${t.namespace}`, cm.metadata);
       if ('refused' in owned) return owned.refused;
+      // `previous`: the value replaced (null: the key was absent), what a revert puts back.
+      const previous = cm.data?.[key] ?? null;
       await this.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: { data: { [key]: value } }, fieldManager: this.config.fieldManager }, merge);
-      return noted({ outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value } }, owned);
+      return noted({ outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value, previous } }, owned);
     }
-    const owned = await this.workloadOwnership(t);
+    const workload = await this.readWorkload(t);
+    const owned = await this.workloadOwnership(t, workload);
     if ('refused' in owned) return owned.refused;
+    const previous = workload.spec?.template.metadata?.annotations?.[p.annotation.key] ?? null;
     await this.patchTemplateAnnotations(t, { [p.annotation.key]: p.annotation.value });
-    return noted({ outcome: 'succeeded', reason: `annotated ${t.kind}/${t.name}: ${p.annotation.key}=${p.annotation.value}`, detail: { annotation: p.annotation.key } }, owned);
+    return noted({ outcome: 'succeeded', reason: `annotated ${t.kind}/${t.name}: ${p.annotation.key}=${p.annotation.value}`, detail: { annotation: p.annotation.key, value: p.annotation.value, previous } }, owned);
   }
 }
