@@ -29,8 +29,8 @@ describe('SQLite schema migrations', () => {
       oldDatabase(path, 3);
       const store = new HealingStore({ path });
       try {
-        expect(SCHEMA_VERSION).toBe(4);
-        expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+        expect(SCHEMA_VERSION).toBe(5);
+        expect(store.db.pragma('user_version', { simple: true })).toBe(5);
         const columns = (store.db.prepare(`SELECT name FROM pragma_table_info('incidents')`).all() as { name: string }[]).map((c) => c.name);
         expect(columns).toEqual(expect.arrayContaining(['owner', 'deferred_until', 'defer_deadline']));
         expect(store.incident(1)).toMatchObject({ result: 'healed', deferred_until: null, defer_deadline: null });
@@ -42,13 +42,17 @@ describe('SQLite schema migrations', () => {
         store.db.prepare(`UPDATE actions SET status = 'unknown'`).run();
         expect(() => store.db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, started_at) VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'started', 1761955300)`).run())
           .toThrow(/UNIQUE constraint failed/);
+        // Migration 5: approvals, one per incident step.
+        const approval = `INSERT INTO approvals (incident_id, step, service, action, target, rule, status, requested_at, expires_at, evidence) VALUES (1, 0, 'checkout', 'restart', 'checkout', 'r', 'pending', 1, 2, '{}')`;
+        store.db.prepare(approval).run();
+        expect(() => store.db.prepare(approval).run()).toThrow(/UNIQUE constraint failed: approvals.incident_id, approvals.step/);
         expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {
         store.close();
       }
       // Opened again: nothing left to migrate.
       const again = new HealingStore({ path });
-      expect(again.db.pragma('user_version', { simple: true })).toBe(4);
+      expect(again.db.pragma('user_version', { simple: true })).toBe(5);
       again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -63,7 +67,7 @@ describe('SQLite schema migrations', () => {
       const db = new Database(path);
       db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
       db.close();
-      expect(() => new HealingStore({ path })).toThrow(/written by a newer selfheal \(schema 5 > 4\)/);
+      expect(() => new HealingStore({ path })).toThrow(/written by a newer selfheal \(schema 6 > 5\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

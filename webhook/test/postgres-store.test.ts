@@ -57,7 +57,7 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
   it('creates the schema with versioned migrations, once, even when replicas start together', async () => {
     const [a, b] = [store('a'), store('b')];
     await Promise.all([a.open(), b.open()]);
-    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(await sql('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
     const columns = (await sql<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' ORDER BY ordinal_position`)).map((r) => r.column_name);
     expect(columns).toContain('owner');
     expect(await a.health()).toMatchObject({ ok: true, store: 'postgres' });
@@ -86,13 +86,17 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
       await c.connect();
       try { return (await c.query<T>(text)).rows; } finally { await c.end(); }
     };
-    expect((await query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect((await query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     expect(await upgraded.incident(1)).toMatchObject({ result: 'healed', deferred_until: null, defer_deadline: null });
     expect(await upgraded.actionsOf(1)).toMatchObject([{ status: 'succeeded' }]);
     // `unknown` counts as executed now: one executed row per step, enforced by the rebuilt unique index.
     await query(`UPDATE actions SET status = 'unknown'`);
     await expect(query(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, started_at) VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'started', 1761955300)`))
       .rejects.toThrow(/duplicate key value violates unique constraint "actions_once"/);
+    // Migration 5: approvals, one per incident step.
+    const approval = `INSERT INTO approvals (incident_id, step, service, action, target, rule, status, requested_at, expires_at, evidence) VALUES (1, 0, 'checkout', 'restart', 'checkout', 'r', 'pending', 1, 2, '{}')`;
+    await query(approval);
+    await expect(query(approval)).rejects.toThrow(/duplicate key value violates unique constraint "approvals_once"/);
   });
 
   it('two replicas ingesting the same alerts at the same time: each occurrence is new exactly once', async () => {
