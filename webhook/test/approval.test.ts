@@ -7,6 +7,7 @@
 import { ConfigError, parseApprovalsResponse } from '@selfheal/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
+import { APPROVAL_RECHECK_SECONDS } from '../src/engine/approval.js';
 import { Policy, templateVars } from '../src/policy/policy.js';
 import { ManualClock } from './support/clock.js';
 import { eventually, payload, startHealer, startServer, TOKEN, type TestHealer, type TestServer } from './support/harness.js';
@@ -224,7 +225,8 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     const admin = await server((_q, _b, res) => { res.end('ok'); });
     const slack = await server((_q, _b, res) => { res.end('ok'); });
     const clock = new ManualClock();
-    const svc = await start(policy(admin.url, slack.url, await storeConfig(kind)), clock);
+    const raw = policy(admin.url, slack.url, await storeConfig(kind));
+    const svc = await start(raw, clock);
     const approval = await pending(svc, 'ap05');
     // Meanwhile an automatic action on the same target starts its cooldown.
     expect((await svc.post(cpu('ap05c'))).body).toMatchObject({ new: 1 });
@@ -234,13 +236,20 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     await eventually(async () => (await incident(svc, 'ap05'))?.phase === 'deferred', 10_000, 'the approved action to be held back');
     expect(String((await incident(svc, 'ap05'))?.reason)).toMatch(/^deferred: cooldown: target "checkout" acted on recently; 60s left/);
     expect(admin.requests.map((r) => r.url)).toEqual(['/scale']);
-    // The approval stands: once the cooldown ends, it runs, once.
+    // The approval stands, also across a restart (the deferral keeps its deadline): once the cooldown ends, it runs, once.
     await eventually(() => svc.healer.engine.waitingDeferred === 1, 10_000, 'the deferral');
-    clock.advance(60);
+    const deferred = await incident(svc, 'ap05');
+    await svc.stop();
+    const later = new ManualClock(clock.now());
+    const again = await start(raw, later, svc.dir);
+    await eventually(() => again.healer.engine.waitingDeferred === 1, 10_000, 'the restarted service to resume the deferral');
+    expect(await incident(again, 'ap05')).toMatchObject({ phase: 'deferred', deferred_until: deferred?.deferred_until, defer_deadline: deferred?.defer_deadline });
+    later.advance(60);
     await eventually(() => admin.requests.length === 2, 10_000, 'the approved action after the cooldown');
-    await svc.healer.engine.idle();
+    await again.healer.engine.idle();
     expect(admin.requests.map((r) => r.url)).toEqual(['/scale', '/restart']);
-    expect((await auditOf(svc, 'ap05')).map((r) => r.event)).toEqual(['received', 'matched', 'approval_requested', 'approved', 'deferred', 'started', 'applied', 'succeeded']);
+    expect((await auditOf(again, 'ap05')).map((r) => r.event)).toEqual(['received', 'matched', 'approval_requested', 'approved', 'deferred', 'started', 'applied', 'succeeded']);
+    expect((await actionsOf(again, 'ap05')).map((a) => a.status)).toEqual(['approved', 'deferred', 'succeeded']);
   }, 30_000);
 
   it.skipIf(skip)('the alert resolves while it waits: the approval is cancelled and the action never runs', async () => {
@@ -314,6 +323,9 @@ describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing P
     ]);
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(answers.find((r) => r.status === 409)?.body).toMatchObject({ code: 'SELFHEAL_APPROVAL_ALREADY_DECIDED' });
+    // Alice's decision (through a) wakes a at once; Bob's (through b) is seen at a's next look, APPROVAL_RECHECK_SECONDS later.
+    clockA.advance(APPROVAL_RECHECK_SECONDS);
+    clockB.advance(APPROVAL_RECHECK_SECONDS);
     await eventually(() => admin.requests.length === 1, 10_000, 'the approved action');
     await a.healer.engine.idle();
     await eventually(async () => (await incident(a, 'ha01'))?.result === 'healed', 10_000, 'the incident to heal');
@@ -330,9 +342,9 @@ describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing P
     expect((await decide(b, second!.id, { decision: 'approve', by: 'bob' })).status).toBe(200);
     expect(admin.requests).toHaveLength(1);
     expect(b.healer.engine.busy).toBe(0);
-    // The cooldown of the first action (60s) has passed on both clocks by the time the owner looks again.
-    clockA.advance(65);
-    clockB.advance(65);
+    // The owner looks again after APPROVAL_RECHECK_SECONDS; by then (moved further) the first action's cooldown (60s) has passed.
+    clockA.advance(60);
+    clockB.advance(60);
     await eventually(() => admin.requests.length === 2, 10_000, 'the owner to run the action approved through b');
     await a.healer.engine.idle();
     expect(admin.requests.map((r) => r.headers['x-replica'])).toEqual(['a', 'a']);

@@ -45,7 +45,9 @@ export const approval: Stage<Admission, Admission> = async (ctx, s, admission) =
     }
   }
   if (row.status === 'pending' && row.notified_at === null) await notify(ctx, s, row, approvals);
-  return waitForDecision(ctx, s, row);
+  const decided = await waitForDecision(ctx, s, row);
+  // Approved: on to the guard and the claim, in the deferral it was resumed in, if any (its deadline stands).
+  return 'end' in decided ? decided : { next: { deferral: admission.deferral } };
 };
 
 /** Tells people (once: a restart before it was sent sends it then). A failed notification is logged, the wait goes on. */
@@ -61,7 +63,8 @@ async function notify(ctx: EngineContext, s: StepRun, row: ApprovalRecord, appro
   }
 }
 
-async function waitForDecision(ctx: EngineContext, s: StepRun, requested: ApprovalRecord): Promise<Awaited<ReturnType<Stage<Admission, Admission>>>> {
+/** Waits until the approval is decided: `next` once approved, `end` when it ended otherwise. */
+async function waitForDecision(ctx: EngineContext, s: StepRun, requested: ApprovalRecord): Promise<{ next: 'approved' } | { end: 'ended' }> {
   const { store, metrics, logger } = ctx.d;
   const approvals = approvalsOf(store);
   const { inc, plan, step, action, service } = s;
@@ -74,7 +77,7 @@ async function waitForDecision(ctx: EngineContext, s: StepRun, requested: Approv
     if (current.owner && current.owner !== store.replica) throw new Stopped();
     if (row.status === 'approved') {
       logger.info({ incident: inc.id, action, approval: row.id, by: row.decided_by }, 'action approved');
-      return { next: {} };
+      return { next: 'approved' };
     }
     // Rejected (the API closed the incident) or cancelled: nothing more to do.
     if (row.status === 'rejected' || row.status === 'cancelled') return { end: 'ended' };
