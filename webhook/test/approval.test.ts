@@ -168,6 +168,8 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     const svc = await start(policy(admin.url, slack.url, await storeConfig(kind)), new ManualClock());
     const approval = await pending(svc, 'ap02');
     expect(await decide(svc, 999999, { decision: 'approve', by: 'alice' })).toEqual({ status: 404, body: { status: 'error', code: 'SELFHEAL_APPROVAL_NOT_FOUND', error: 'no approval with id 999999' } });
+    expect(await decide(svc, 9999999999, { decision: 'approve', by: 'alice' })).toMatchObject({ status: 404, body: { code: 'SELFHEAL_APPROVAL_NOT_FOUND', error: 'no approval with id 9999999999' } });
+    expect((await svc.get('/api/v1/approvals/9999999999')).status).toBe(404);
     const unauthenticated = await decide(svc, approval.id, { decision: 'approve', by: 'mallory' }, null);
     expect(unauthenticated).toMatchObject({ status: 401, body: { code: 'SELFHEAL_UNAUTHORIZED' } });
     expect(await decide(svc, approval.id, { decision: 'approve', by: 'mallory' }, 'wrong-token-0123456789abcdef')).toMatchObject({ status: 401 });
@@ -267,6 +269,9 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     expect(late).toMatchObject({ status: 409, body: { code: 'SELFHEAL_APPROVAL_ALREADY_DECIDED', error: `approval ${approval.id} was already decided: cancelled: its alert resolved while it waited` } });
     expect(admin.requests).toHaveLength(0);
     expect(slack.requests).toHaveLength(1);
+    // Retention prunes the closed incident with its action rows, and its approval with them.
+    expect(await svc.healer.store.prune(-3600)).toBe(1);
+    expect(await approvals(svc)).toEqual([]);
   }, 30_000);
 
   it.skipIf(skip)('a restart while pending keeps the approval (not asked again); approved after the restart, it runs once', async () => {
@@ -348,6 +353,29 @@ describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing P
     await eventually(() => admin.requests.length === 2, 10_000, 'the owner to run the action approved through b');
     await a.healer.engine.idle();
     expect(admin.requests.map((r) => r.headers['x-replica'])).toEqual(['a', 'a']);
+
+    // Too late, seen through the replica that does not own it before the owner looked again: 409, named.
+    // The alert resolved (delivered to b): approving it is refused; the owner cancels it at its next look.
+    expect((await a.post(memory('ha03'))).body).toMatchObject({ new: 1 });
+    await eventually(() => a.healer.engine.waitingApproval === 1, 10_000, 'a to wait on the third approval');
+    const [third] = await approvals(b, '?status=pending');
+    expect((await b.post(memory('ha03', 'resolved'))).body).toMatchObject({ resolved: 1 });
+    expect(await decide(b, third!.id, { decision: 'approve', by: 'bob' })).toMatchObject({
+      status: 409, body: { code: 'SELFHEAL_APPROVAL_ALERT_RESOLVED', error: `approval ${third!.id} is cancelled: its alert resolved while it waited; the action will not run` },
+    });
+    clockA.advance(APPROVAL_RECHECK_SECONDS);
+    await eventually(async () => (await incident(a, 'ha03'))?.result === 'resolved', 10_000, 'the owner to cancel it');
+    // Past its expiry on b's clock: approving it is refused; the owner expires and escalates it when its clock gets there.
+    expect((await a.post(memory('ha04'))).body).toMatchObject({ new: 1 });
+    await eventually(() => a.healer.engine.waitingApproval === 1, 10_000, 'a to wait on the fourth approval');
+    const [fourth] = await approvals(b, '?status=pending');
+    clockB.advance(610); // b's clock is 5s behind a's (a alone looked again above)
+    const late = await decide(b, fourth!.id, { decision: 'approve', by: 'bob' });
+    expect(late).toMatchObject({ status: 409, body: { code: 'SELFHEAL_APPROVAL_EXPIRED' } });
+    expect(String(late.body.error)).toMatch(new RegExp(`^approval ${fourth!.id} expired at \\S+; the action will not run \\(escalated to people\\)$`));
+    clockA.advance(600);
+    await eventually(async () => (await incident(a, 'ha04'))?.result === 'escalated', 10_000, 'the owner to expire and escalate it');
+    expect(admin.requests).toHaveLength(2);
   }, 60_000);
 });
 

@@ -39,13 +39,21 @@ function describeDecided(r: ApprovalRecord): string {
   return 'cancelled: its alert resolved while it waited';
 }
 
+/** The largest id either database stores (a 32-bit INTEGER column). */
+const MAX_ID = 2_147_483_647;
+
 function parseId(req: Request, res: Response): number | undefined {
   const raw = String(req.params.id ?? '');
   if (!/^[1-9][0-9]{0,9}$/.test(raw)) {
     sendError(res, new webhookErrors.InvalidApprovalId(raw));
     return undefined;
   }
-  return Number(raw);
+  const id = Number(raw);
+  if (id > MAX_ID) {
+    sendError(res, new webhookErrors.ApprovalNotFound(id)); // no such id can exist (PostgreSQL would refuse to compare it)
+    return undefined;
+  }
+  return id;
 }
 
 /** The decision body, or what is wrong with it. */
