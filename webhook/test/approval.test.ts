@@ -296,6 +296,23 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     expect((await auditOf(second, 'ap07')).map((r) => r.event)).toEqual(['received', 'matched', 'approval_requested', 'approved', 'started', 'applied', 'succeeded']);
     expect(admin.requests).toHaveLength(1);
   }, 30_000);
+
+  it.skipIf(skip)('restarted with the rule no longer in approve mode, a person already asked is still waited for', async () => {
+    const admin = await server((_q, _b, res) => { res.end('ok'); });
+    const slack = await server((_q, _b, res) => { res.end('ok'); });
+    const clock = new ManualClock();
+    const raw = policy(admin.url, slack.url, await storeConfig(kind));
+    const first = await start(raw, clock);
+    const approval = await pending(first, 'ap08');
+    await first.stop();
+    const auto = { ...raw, rules: raw.rules.map((r) => ({ ...r, mode: 'auto' })) };
+    const second = await start(auto, new ManualClock(clock.now()), first.dir);
+    await eventually(() => second.healer.engine.waitingApproval === 1, 10_000, 'the restarted service to wait on the approval');
+    expect(admin.requests).toHaveLength(0);
+    expect((await decide(second, approval.id, { decision: 'reject', by: 'dave' })).status).toBe(200);
+    await eventually(async () => (await incident(second, 'ap08'))?.result === 'skipped', 10_000, 'the rejection');
+    expect(admin.requests).toHaveLength(0);
+  }, 30_000);
 });
 
 describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing PostgreSQL', () => {

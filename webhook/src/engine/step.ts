@@ -21,8 +21,9 @@ export async function runStep(ctx: EngineContext, inc: IncidentRow, plan: Plan, 
   const run: StepRun = { inc, plan, step, planned, action, service, vars, actuator };
 
   // approve mode: a person decides first; the guard and the claim below then check the guardrails as they are now.
+  // An approval already asked for is honoured even if the config no longer asks for one (restarted with another mode).
   let admission = first;
-  if (planned.mode === 'approve') {
+  if (planned.mode === 'approve' || (inc.phase === 'awaiting_approval' && inc.step === step)) {
     const approved = await approval(ctx, run, first);
     if ('end' in approved) return approved.end;
     admission = approved.next;
