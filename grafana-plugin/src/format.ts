@@ -25,6 +25,10 @@ export const OUTCOME_TEXT: Record<string, string> = {
   dry_run: 'Dry run',
   skipped: 'Skipped',
   deferred: 'Deferred',
+  pending_approval: 'Awaiting approval',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  expired: 'Approval expired',
 };
 
 /** What an outcome means when its name alone does not say it (a tooltip row). */
@@ -33,6 +37,12 @@ export const OUTCOME_NOTE: Record<string, string> = {
     'Nobody saw the result: the healing service stopped while the action ran and could not verify it afterwards. ' +
     'It was not counted as healed; a person was told to check.',
   deferred: 'Held back by a guardrail that lifts by itself (cooldown, rate limit, concurrency); decided again when it lifts.',
+  pending_approval: 'Approve mode: waits for a person to approve or reject it; given up and escalated after the approval timeout.',
+  approved:
+    'A person approved it (who and why: the healing service\'s approvals API and audit log); the guardrails were checked again ' +
+    'and the action\'s own outcome is its next marker.',
+  rejected: 'A person rejected it (who and why: the approvals API and audit log); it did not run.',
+  expired: 'Nobody approved or rejected it in time; it did not run and a person was told.',
 };
 
 export function outcomeText(outcome: string): string {

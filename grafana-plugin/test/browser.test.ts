@@ -141,7 +141,7 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
       expect(await rows.first().getAttribute('data-service')).toBe('payments');
       const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
       expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
-      expect(await page.getByTestId('selfheal-span').count()).toBe(9);
+      expect(await page.getByTestId('selfheal-span').count()).toBe(12);
       // Health numbers coloured by the thresholds: payments red/orange, catalog green, and different.
       const colour = (service: string) =>
         page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
@@ -228,6 +228,42 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     await expect.poll(() => tooltip.count()).toBe(0);
   });
 
+  it('draws the approvals of approve mode, each distinctly, and says in the tooltip what each means', async () => {
+    await render({ theme: 'dark' });
+    const look = (outcome: string) =>
+      page
+        .locator(`[data-service="inventory"] [data-testid="selfheal-event"][data-outcome="${outcome}"]`)
+        .first()
+        .evaluate((g) => {
+          const shapes = [...g.querySelectorAll('path, circle, rect')];
+          return {
+            shapes: [...g.querySelectorAll('*')].map((e) => `${e.tagName}:${e.getAttribute('d') === null ? '' : 'd'}`).join(','),
+            colours: shapes.map((e) => `${getComputedStyle(e).fill}/${getComputedStyle(e).stroke}`).join(','),
+          };
+        });
+    await expect.poll(() => page.locator('[data-service="inventory"] [data-testid="selfheal-event"][data-outcome="pending_approval"]').count()).toBe(3);
+    // Shapes and colours of the four approval outcomes differ from each other and from a success's.
+    const looks: string[] = [];
+    for (const o of ['pending_approval', 'approved', 'rejected', 'expired', 'succeeded']) looks.push(JSON.stringify(await look(o)));
+    expect(new Set(looks).size).toBe(5);
+    const tooltip = page.getByTestId('selfheal-tooltip');
+    const tip = async (outcome: string): Promise<string> => {
+      await page.locator(`[data-service="inventory"] [data-testid="selfheal-event"][data-outcome="${outcome}"]`).first().hover();
+      await expect.poll(() => tooltip.isVisible()).toBe(true);
+      const text = (await tooltip.innerText()).replace(/\s+/g, ' ');
+      await page.mouse.move(5, 5);
+      await expect.poll(() => tooltip.count()).toBe(0);
+      return text;
+    };
+    expect(await tip('approved')).toContain('restart · Approved');
+    expect(await tip('approved')).toContain('A person approved it (who and why: the healing service');
+    expect(await tip('rejected')).toContain('scale_up · Rejected');
+    expect(await tip('expired')).toContain('Nobody approved or rejected it in time');
+    expect(await tip('pending_approval')).toContain('waits for a person to approve or reject it');
+    const legend = await page.getByLabel('legend').innerText();
+    for (const text of ['Awaiting approval', 'Approved', 'Rejected', 'Approval expired']) expect(legend).toContain(text);
+  });
+
   it('clicking an action opens the configured link with its time range', async () => {
     await render({ options: { eventLink: '/d/selfheal-overview?from=${__from}&to=${__to}&var-service=${service}' } });
     await page.locator('[data-service="search"] [data-testid="selfheal-event"]').click();
@@ -251,7 +287,7 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     await expect.poll(() => page.getByTestId('selfheal-row').count()).toBe(6);
     const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
     expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
-    expect(await page.getByTestId('selfheal-span').count()).toBe(9);
+    expect(await page.getByTestId('selfheal-span').count()).toBe(12);
     const colour = (service: string) =>
       page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
     expect(await colour('payments')).not.toBe(await colour('catalog'));

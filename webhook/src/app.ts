@@ -97,6 +97,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   let ready = false;
   const app = createApiApp({
     auth: config.auth, authenticate, bodyLimit, bodyLimitText: config.bodyLimit, store, metrics, pause, logger, acceptAlerts, started: () => ready,
+    now: () => clock.now(), onApprovalDecided: (id) => engine.onApprovalDecided(id),
   });
   const fast = makeFastAlerts({ bodyLimit, authenticate, acceptAlerts, metrics, logger });
 

@@ -19,6 +19,14 @@ export const webhookErrors = defineCatalogue({
   InvalidState: defineError('SELFHEAL_INVALID_STATE', () => 'state must be open or resolved', 400),
   InvalidPauseBody: defineError('SELFHEAL_INVALID_PAUSE_BODY', () => 'body must be {"paused": true|false, "reason"?: string}', 400),
   NotFound: defineError('SELFHEAL_NOT_FOUND', () => 'not found', 404),
+  // Approvals API (approve mode).
+  InvalidApprovalId: defineError('SELFHEAL_INVALID_APPROVAL_ID', (id: string) => `approval id "${id.slice(0, 50)}" is not a positive integer`, 400),
+  InvalidApprovalBody: defineError('SELFHEAL_INVALID_APPROVAL_BODY', (problem: string) => `${problem}; the body is {"decision": "approve" | "reject", "by": "<who>", "reason"?: "<why>"}`, 400),
+  InvalidApprovalStatus: defineError('SELFHEAL_INVALID_APPROVAL_STATUS', (statuses: readonly string[]) => `status must be one of ${statuses.join(', ')}`, 400),
+  ApprovalNotFound: defineError('SELFHEAL_APPROVAL_NOT_FOUND', (id: number) => `no approval with id ${id}`, 404),
+  ApprovalAlreadyDecided: defineError('SELFHEAL_APPROVAL_ALREADY_DECIDED', (id: number, what: string) => `approval ${id} was already decided: ${what}`, 409),
+  ApprovalExpired: defineError('SELFHEAL_APPROVAL_EXPIRED', (id: number, at: string) => `approval ${id} expired at ${at}; the action will not run (escalated to people)`, 409),
+  ApprovalAlertResolved: defineError('SELFHEAL_APPROVAL_ALERT_RESOLVED', (id: number) => `approval ${id} is cancelled: its alert resolved while it waited; the action will not run`, 409),
   Internal: defineError('SELFHEAL_INTERNAL', () => 'internal error', 500),
 });
 

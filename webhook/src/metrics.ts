@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import {
   ACTIONS, GUARD_DECISIONS, GUARDRAILS, HEALING_FAMILIES as F, OUTCOMES, promClientOptions, type ActionName, type GuardDecision, type Guardrail, type Outcome,
 } from '@selfheal/contracts';
+import { approvalsOf } from './audit/approvals.js';
 import type { Store } from './audit/types.js';
 import { RevertMetrics } from './revert-metrics.js';
 
@@ -19,6 +20,7 @@ export class HealingMetrics {
   readonly cooldownRemaining: Gauge<'service' | 'action'>;
   readonly inFlight: Gauge;
   readonly deferred: Gauge;
+  readonly pendingApprovals: Gauge;
   readonly refusals: Counter<'reason' | 'decision'>;
   readonly requests: Counter<'code'>;
   readonly alertsReceived: Counter<'status'>;
@@ -65,6 +67,17 @@ export class HealingMetrics {
     this.deferred = new Gauge({
       ...promClientOptions(F.deferred), registers,
       collect: async () => { if (store) this.deferred.set(await store.deferred().catch(() => 0)); },
+    });
+    this.pendingApprovals = new Gauge({
+      ...promClientOptions(F.pendingApprovals), registers,
+      collect: async () => {
+        if (!store) return;
+        try {
+          this.pendingApprovals.set(await approvalsOf(store).pendingCount());
+        } catch {
+          // store unreachable: keep the last value (readiness reports the store)
+        }
+      },
     });
     this.refusals = new Counter({ ...promClientOptions(F.guardrailRefusals), registers });
     for (const reason of GUARDRAILS) for (const decision of GUARD_DECISIONS) this.refusals.inc({ reason, decision }, 0);

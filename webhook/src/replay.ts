@@ -56,7 +56,8 @@ export async function replay(config: Config, files: string[]): Promise<ReplayLin
   let clock = events[0]?.at ?? Date.now() / 1000;
   const now = () => clock;
   const store = new SqliteStore({ path: ':memory:', now });
-  const cfg: Config = { ...config, dryRun: false };
+  // What would have happened had it acted: the top-level shadow mode is lifted (as before, the top-level dryRun).
+  const cfg: Config = { ...config, dryRun: false, mode: config.mode === 'shadow' ? 'auto' : config.mode };
   const metrics = new HealingMetrics(store, { defaultMetrics: false });
   const engine = new HealingEngine({
     config: cfg, store, policy: new Policy(cfg), actuators: createActuators(cfg.actuators), metrics, pause: new PauseSwitch(store), logger: pino({ level: 'silent' }), clock: { now, sleepUntil: systemClock.sleepUntil }, simulate: true,

@@ -41,6 +41,10 @@ describe('SQLite schema migrations', () => {
         store.db.prepare(`UPDATE actions SET status = 'unknown'`).run();
         expect(() => store.db.prepare(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, started_at) VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'started', 1761955300)`).run())
           .toThrow(/UNIQUE constraint failed/);
+        // Migration 5: approvals, one per incident step.
+        const approval = `INSERT INTO approvals (incident_id, step, service, action, target, rule, status, requested_at, expires_at, evidence) VALUES (1, 0, 'checkout', 'restart', 'checkout', 'r', 'pending', 1, 2, '{}')`;
+        store.db.prepare(approval).run();
+        expect(() => store.db.prepare(approval).run()).toThrow(/UNIQUE constraint failed: approvals.incident_id, approvals.step/);
         expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {
         store.close();

@@ -114,7 +114,7 @@ describe('config validation', () => {
       expect.stringMatching(/^guardrails\.maxConcurrent: /),
       expect.stringMatching(/^listen: must be HOST:PORT/),
       expect.stringMatching(/^rules\[0\]\.matchers\[0\]: "foo ~ bar" is not a matcher/),
-      expect.stringMatching(/^rules\[0\]\.actions\[0\]: .*scale_up, quarantine, restart, enable_cache, open_circuit_breaker/),
+      expect.stringMatching(/^rules\[0\]\.actions\[0\]\.action: .*scale_up, quarantine, restart, enable_cache, open_circuit_breaker/),
       expect.stringMatching(/^verify\.query: unknown template variable "label\.job"/),
     ]));
   });

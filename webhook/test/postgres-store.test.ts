@@ -93,6 +93,10 @@ describe.skipIf(gate.skip)('PostgreSQL store (real server)', () => {
     await query(`UPDATE actions SET status = 'unknown'`);
     await expect(query(`INSERT INTO actions (incident_id, service, action, target, rule, step, status, started_at) VALUES (1, 'checkout', 'restart', 'checkout', 'r', 0, 'started', 1761955300)`))
       .rejects.toThrow(/duplicate key value violates unique constraint "actions_once"/);
+    // Migration 5: approvals, one per incident step.
+    const approval = `INSERT INTO approvals (incident_id, step, service, action, target, rule, status, requested_at, expires_at, evidence) VALUES (1, 0, 'checkout', 'restart', 'checkout', 'r', 'pending', 1, 2, '{}')`;
+    await query(approval);
+    await expect(query(approval)).rejects.toThrow(/duplicate key value violates unique constraint "approvals_once"/);
   });
 
   it('two replicas ingesting the same alerts at the same time: each occurrence is new exactly once', async () => {

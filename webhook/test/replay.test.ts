@@ -39,4 +39,17 @@ describe('replay', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('shows an action in approve mode as it would run once approved; the top-level shadow mode is lifted as dryRun was', async () => {
+    for (const raw of [{ rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout', mode: 'approve' }] }, { mode: 'shadow', rules: [{ name: 'checkout', matchers: ['service = checkout'], target: 'checkout' }] }]) {
+      const config = parseConfig({
+        auth: 'none',
+        actuators: { cluster: { type: 'kubernetes', kubeconfig: '/nonexistent' } },
+        targets: { checkout: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'checkout' } } },
+        ...raw,
+      });
+      const lines = await replay(config, [fixture('alertmanager-firing.json')]);
+      expect(lines[0]?.decisions).toEqual([{ action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
+    }
+  });
 });

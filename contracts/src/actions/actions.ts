@@ -6,9 +6,11 @@ export type ActionName = (typeof ACTIONS)[number];
 /**
  * What became of an action. `unknown`: it was started but nobody observed its result (the service stopped
  * while it ran and nothing could verify it afterwards); a person is told. `deferred`: a guardrail that lifts
- * by itself held it back; it is decided again when the guardrail lifts.
+ * by itself held it back; it is decided again when the guardrail lifts. `pending_approval`: its rule or action is
+ * in `approve` mode and it waits for a person; `approved` (it then runs, with its own outcome), `rejected` (not
+ * run) or `expired` (nobody decided within approvalTimeout; escalated) say what the person did.
  */
-export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred'] as const;
+export const OUTCOMES = ['succeeded', 'failed', 'unknown', 'dry_run', 'skipped', 'deferred', 'pending_approval', 'approved', 'rejected', 'expired'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -24,6 +26,13 @@ export const LIFTING_GUARDRAILS: ReadonlySet<Guardrail> = new Set<Guardrail>(['c
 /** What a guardrail's refusal led to (the `decision` label). */
 export const GUARD_DECISIONS = ['skipped', 'deferred', 'escalated'] as const;
 export type GuardDecision = (typeof GUARD_DECISIONS)[number];
+
+/**
+ * How far a rule or an action is trusted: `shadow` decides and records what it would do, never acts (the old
+ * `dryRun: true`); `approve` asks a person and acts only once approved; `auto` acts.
+ */
+export const TRUST_MODES = ['shadow', 'approve', 'auto'] as const;
+export type TrustMode = (typeof TRUST_MODES)[number];
 
 /** Default action by the feature that drove the anomaly (prefix match), overridable in the policy. */
 export const DEFAULT_FEATURE_ACTIONS: ReadonlyArray<readonly [prefix: string, action: ActionName]> = [

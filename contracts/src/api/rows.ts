@@ -6,7 +6,7 @@
 // vocabulary of actions/ (the store's columns are typed by it too).
 import { z } from 'zod';
 import { ACTIONS } from '../actions/actions.js';
-import { ACTION_STATUSES, INCIDENT_PHASES } from '../actions/records.js';
+import { APPROVAL_STATUSES, ACTION_STATUSES, INCIDENT_PHASES } from '../actions/records.js';
 
 const epochSeconds = z.number();
 const labelSet = z.record(z.string(), z.string());
@@ -70,8 +70,35 @@ export const auditRowSchema = z.strictObject({
 });
 export type AuditRow = z.infer<typeof auditRowSchema>;
 
+/**
+ * An approval (GET /api/v1/approvals): an action in `approve` mode waiting for a person, or what the person did.
+ * `evidence`: what the alert said (alertname, feature, anomaly score, summary) when it was requested.
+ */
+export const approvalRowSchema = z.strictObject({
+  id: z.number().int(),
+  incident_id: z.number().int(),
+  /** The action row of the request (status pending_approval, then approved / rejected / expired / cancelled). */
+  action_id: z.number().int().nullable(),
+  step: z.number().int(),
+  service: z.string(),
+  action: z.enum(ACTIONS),
+  target: z.string(),
+  rule: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  requested_at: epochSeconds,
+  expires_at: epochSeconds,
+  decided_at: epochSeconds.nullable(),
+  /** Who approved or rejected it, as they named themselves (the API's credentials authenticate the request). */
+  decided_by: z.string().nullable(),
+  decision_reason: z.string().nullable(),
+  notified_at: epochSeconds.nullable(),
+  evidence: z.record(z.string(), z.string()),
+});
+export type ApprovalRow = z.infer<typeof approvalRowSchema>;
+
 /** The API's envelope: `{status: "success", data}` or `{status: "error", error}`. */
 export const apiErrorSchema = z.object({ status: z.literal('error'), error: z.string() });
 export const actionsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(actionRowSchema) });
 export const incidentsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(incidentRowSchema) });
 export const auditResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(auditRowSchema) });
+export const approvalsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(approvalRowSchema) });

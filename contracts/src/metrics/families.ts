@@ -129,6 +129,10 @@ export const HEALING_FAMILIES = {
     name: 'selfheal_healing_deferred_actions', type: 'gauge',
     help: 'Incidents whose next action is deferred until a guardrail (cooldown, rate limit, concurrency) lifts.',
   }),
+  pendingApprovals: defineFamily({
+    name: 'selfheal_healing_pending_approvals', type: 'gauge',
+    help: "Actions waiting for a person's approval (approve mode).",
+  }),
   guardrailRefusals: defineFamily({
     name: 'selfheal_healing_guardrail_refusals_total', type: 'counter', labels: ['reason', 'decision'],
     help: 'Actions a guardrail refused, by guardrail (reason) and what followed (decision: skipped, deferred until it lifts, escalated to people).',

@@ -75,6 +75,23 @@ describe('HealthTimelinePanel', () => {
     expect(screen.getByTestId('selfheal-tooltip').textContent).toContain('decided again when it lifts');
   });
 
+  it('draws approvals (approve mode) with their own markers and says in the tooltip what each means', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const tip = (name: string): string => {
+      const marker = screen.getByRole('button', { name });
+      fireEvent.mouseMove(marker, { clientX: 100, clientY: 100 });
+      const text = screen.getByTestId('selfheal-tooltip').textContent!;
+      fireEvent.mouseLeave(marker);
+      return text;
+    };
+    expect(tip('restart awaiting approval for inventory')).toContain('waits for a person to approve or reject it');
+    expect(tip('restart approved for inventory')).toContain('A person approved it (who and why: the healing service');
+    expect(tip('scale_up rejected for inventory')).toContain('A person rejected it');
+    expect(tip('enable_cache approval expired for inventory')).toContain('Nobody approved or rejected it in time');
+    const legend = screen.getByLabelText('legend').textContent!;
+    for (const text of ['Awaiting approval', 'Approved', 'Rejected', 'Approval expired']) expect(legend).toContain(text);
+  });
+
   it('shows the anomaly period on hover: feature, peak score, duration, attribution; open periods say ongoing', () => {
     render(<HealthTimelinePanel {...props()} />);
     const payments = screen.getAllByTestId('selfheal-row').find((r) => r.getAttribute('data-service') === 'payments')!;

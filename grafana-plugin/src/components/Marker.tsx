@@ -50,6 +50,41 @@ export function MarkerShape({ outcome, x, y, size, color, background }: MarkerPr
           strokeLinejoin="round"
         />
       );
+    case 'pending_approval':
+      // A hollow ring around a dot: waiting on a person.
+      return (
+        <g>
+          <circle cx={x} cy={y} r={r - 1} fill={background} stroke={color} strokeWidth={2} />
+          <circle cx={x} cy={y} r={r * 0.35} fill={color} />
+        </g>
+      );
+    case 'approved':
+      // A check mark: a person said yes (the action's own outcome is its next marker).
+      return (
+        <g>
+          <circle cx={x} cy={y} r={r} fill={background} stroke={background} strokeWidth={1} />
+          <path d={`M${x - r * 0.8},${y} L${x - r * 0.2},${y + r * 0.65} L${x + r * 0.85},${y - r * 0.7}`} fill="none" stroke={color} strokeWidth={2.5} strokeLinecap="round" strokeLinejoin="round" />
+        </g>
+      );
+    case 'rejected':
+      // A cross: a person said no; it did not run.
+      return (
+        <g>
+          <circle cx={x} cy={y} r={r} fill={background} stroke={background} strokeWidth={1} />
+          <path d={`M${x - r * 0.7},${y - r * 0.7} L${x + r * 0.7},${y + r * 0.7} M${x + r * 0.7},${y - r * 0.7} L${x - r * 0.7},${y + r * 0.7}`} stroke={color} strokeWidth={2.5} strokeLinecap="round" />
+        </g>
+      );
+    case 'expired':
+      // A hollow hourglass: nobody decided in time.
+      return (
+        <path
+          d={`M${x - r * 0.85},${y - r} L${x + r * 0.85},${y - r} L${x - r * 0.85},${y + r} L${x + r * 0.85},${y + r} Z`}
+          fill={background}
+          stroke={color}
+          strokeWidth={1.8}
+          strokeLinejoin="round"
+        />
+      );
     default:
       return (
         <path d={`M${x},${y - r} L${x + r},${y} L${x},${y + r} L${x - r},${y} Z`} fill={color} stroke={background} strokeWidth={1.5} />

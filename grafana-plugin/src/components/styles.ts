@@ -20,6 +20,14 @@ export function outcomeColor(theme: GrafanaTheme2, outcome: string): string {
       return theme.visualization.getColorByName('purple');
     case 'deferred':
       return theme.visualization.getColorByName('yellow');
+    case 'pending_approval':
+      return theme.visualization.getColorByName('orange');
+    case 'approved':
+      return theme.visualization.getColorByName('green');
+    case 'rejected':
+      return theme.visualization.getColorByName('red');
+    case 'expired':
+      return theme.colors.text.secondary;
     default:
       return theme.colors.text.disabled;
   }

@@ -38,7 +38,7 @@ describe('shapeData on Prometheus-shaped frames', () => {
   it('places every action with its outcome and the anomaly it answered', () => {
     const events = shaped.services.flatMap((s) => s.events);
     expect(new Set(events.map((e) => e.outcome))).toEqual(new Set(OUTCOMES));
-    expect(events).toHaveLength(12);
+    expect(events).toHaveLength(19);
     expect(events.every((e) => !e.approximate && e.span !== undefined)).toBe(true);
     const [cacheFailed, scaleUp] = svc('checkout').events.slice(1);
     expect(cacheFailed).toMatchObject({ action: 'enable_cache', outcome: 'failed' });
@@ -54,7 +54,7 @@ describe('shapeData on Prometheus-shaped frames', () => {
     const s = shapeData(noGauge, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual(['lastAction']);
     const events = s.services.flatMap((x) => x.events);
-    expect(events).toHaveLength(12);
+    expect(events).toHaveLength(19);
     expect(events.every((e) => e.approximate)).toBe(true);
   });
 
@@ -72,7 +72,7 @@ describe('shapeData on Prometheus-shaped frames', () => {
     }));
     const s = shapeData(dataplane, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual([]);
-    expect(s.services.flatMap((x) => x.events)).toHaveLength(12);
+    expect(s.services.flatMap((x) => x.events)).toHaveLength(19);
   });
 
   it('matches series by refId when the query aggregates the metric name away', () => {

@@ -6,7 +6,7 @@ import type { Store } from '../audit/types.js';
 import { sendError, webhookErrors } from '../errors.js';
 
 /** `since` as RFC 3339, Unix seconds, or a duration back from now ("1h"). */
-function parseSince(value: unknown): number | undefined | Error {
+export function parseSince(value: unknown): number | undefined | Error {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') return new Error('since must be a single value');
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value);

@@ -139,8 +139,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `fn` in a transaction, retried on serialization failure or deadlock. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction, retried on serialization failure or deadlock (also the approvals', approvals.ts). */
+  async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const c = await this.pool.connect();
       let broken = false;

@@ -23,7 +23,7 @@ export const SQL = {
   inFlight: `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM actions WHERE status IN ('started','verifying')`,
   cooldowns: `SELECT service, action, MAX(cooldown_until) AS until FROM actions WHERE cooldown_until > ? AND status IN ${EXECUTED_SQL} GROUP BY service, action`,
   lastActionTimes: `SELECT service, action, status AS outcome, MAX(COALESCE(finished_at, started_at)) AS ts FROM actions
-    WHERE status IN ('succeeded','failed','unknown','dry_run','skipped','deferred') GROUP BY service, action, status`,
+    WHERE status IN ('succeeded','failed','unknown','dry_run','skipped','deferred','pending_approval','approved','rejected','expired') GROUP BY service, action, status`,
   getSetting: 'SELECT value FROM settings WHERE key = ?',
   putSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   /** Closed incidents, their actions and audit rows from before a cutoff (given to each `?`). */

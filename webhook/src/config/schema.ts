@@ -1,7 +1,7 @@
 // The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
 import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
 import { z } from 'zod';
-import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, type ActionName } from '@selfheal/contracts';
+import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, TRUST_MODES, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
 import { splitRevert } from '../actuators/revert-spec.js';
 import { parseMatcher } from '../util/matchers.js';
@@ -95,10 +95,23 @@ const matcherString = z.string().superRefine((text, ctx) => {
   }
 });
 
-const actionStep = z.union([
-  actionName,
-  z.strictObject({ action: actionName, params: z.record(z.string(), z.unknown()).default({}) }),
-]);
+/** Trust level: shadow (record what would run, never act; the old dryRun: true), approve (a person decides), auto. */
+const trustMode = z.enum(TRUST_MODES, { error: `must be one of ${TRUST_MODES.join(', ')}` });
+
+/** How long an action in approve mode waits for a person before it is given up and escalated. */
+const approvalTimeout = duration.refine((s) => s > 0 && s <= 7 * 86400, 'must be more than 0s and at most 7d');
+
+/** `restart`, or `{action: restart, params: {...}, mode: approve}` (a bare name is read as the object, so errors name the field). */
+const actionStep = z.preprocess(
+  (v) => (typeof v === 'string' ? { action: v } : v),
+  z.strictObject({ action: actionName, params: z.record(z.string(), z.unknown()).default({}), mode: trustMode.optional() }),
+);
+
+/** `dryRun` is the old spelling of `mode: shadow`: both may be written only when they agree. */
+function dryRunContradiction(dryRun: boolean | undefined, mode: string | undefined): string | undefined {
+  if (dryRun === undefined || mode === undefined || dryRun === (mode === 'shadow')) return undefined;
+  return `dryRun: ${String(dryRun)} contradicts mode: ${mode} (dryRun: true is the old spelling of mode: shadow); keep only mode`;
+}
 
 const ruleSchema = z.strictObject({
   name: nonEmpty,
@@ -107,7 +120,12 @@ const ruleSchema = z.strictObject({
   target: template,
   /** Tried in order: the next one only if the previous failed verification. Default: by `feature`. */
   actions: z.array(actionStep).optional(),
+  /** The old spelling of `mode: shadow` (still accepted). */
   dryRun: z.boolean().optional(),
+  /** Trust level of the rule's actions (an action may set its own); default: the top-level mode. */
+  mode: trustMode.optional(),
+  /** approve mode: how long to wait for a person (default: the top-level approvalTimeout). */
+  approvalTimeout: approvalTimeout.optional(),
   /** Blast-radius guard: PromQL template that must return a non-empty result before acting. */
   precondition: template.optional(),
   cooldown: duration.optional(),
@@ -131,7 +149,14 @@ export const configSchema = z.strictObject({
   }).default('1mb'),
   store: storeSchema,
   prometheus: z.strictObject({ url, timeout: duration.default(5) }).optional(),
-  dryRun: z.boolean().default(false),
+  /** true: every action in shadow mode, whatever rules and actions say (as --dry-run); the old spelling of mode: shadow. */
+  dryRun: z.boolean().optional(),
+  /** Default trust level of the rules' actions: shadow, approve or auto (default auto). */
+  mode: trustMode.optional(),
+  /** approve mode: how long an action waits for a person before it is given up and escalated. */
+  approvalTimeout: approvalTimeout.default(1800),
+  /** The service's URL as people reach it (the approve link of notifications); default: http://<listen>. */
+  externalUrl: url.optional(),
   /** While this file exists, no action runs (each decision is recorded as skipped: paused). */
   pauseFile: z.string().optional(),
   guardrails: z.strictObject({
@@ -185,7 +210,11 @@ export const configSchema = z.strictObject({
       }
     }
   }
+  const top = dryRunContradiction(cfg.dryRun, cfg.mode);
+  if (top) ctx.addIssue({ code: 'custom', path: ['dryRun'], message: top });
   cfg.rules.forEach((rule, i) => {
+    const contradiction = dryRunContradiction(rule.dryRun, rule.mode);
+    if (contradiction) ctx.addIssue({ code: 'custom', path: ['rules', i, 'dryRun'], message: contradiction });
     if (!rule.target.includes('{{') && !cfg.targets[rule.target]) {
       ctx.addIssue({ code: 'custom', path: ['rules', i, 'target'], message: `no target named "${rule.target}" (defined: ${Object.keys(cfg.targets).join(', ') || 'none'})` });
     }

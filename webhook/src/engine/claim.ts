@@ -1,6 +1,6 @@
 // The claim stage: one durable transaction reads the guardrails' counters, checks them and records `started`,
 // so limits cannot be raced (not by another incident, not by another replica). On disk before the action runs:
-// after a crash this row stops the action from being repeated. A dry run records what would run instead.
+// after a crash this row stops the action from being repeated. In shadow mode (dry run) it records what would run instead.
 import { guardReason, guardWindows } from '../guardrails/guardrails.js';
 import { deferOrSkip } from './defer.js';
 import type { Admission } from './guard.js';
@@ -16,7 +16,7 @@ export const claim: Stage<Admission, Claim> = async (ctx, s, { announce, deferra
   const { inc, plan, step, action, service, vars, planned } = s;
   const now = ctx.now();
   const description = s.actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, prometheus: ctx.d.prometheus });
-  if (plan.dryRun) {
+  if (planned.mode === 'shadow') {
     await store.recordStep({
       announce,
       action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },

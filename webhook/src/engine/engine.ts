@@ -79,6 +79,11 @@ export class HealingEngine {
     this.waits.wake(incidentId, 'resolved');
   }
 
+  /** A person approved or rejected an action of the incident here (the API): its wait ends now. */
+  onApprovalDecided(incidentId: number): void {
+    this.waits.wake(incidentId, 'decided');
+  }
+
   /** After a restart, or when another replica died: picks up every unfinished incident left to this one. */
   async recover(): Promise<number> {
     const open = await this.d.store.takeOver();
@@ -89,7 +94,7 @@ export class HealingEngine {
     return open.length;
   }
 
-  /** Resolves when no incident is being worked on, apart from deferred ones waiting for their guardrail to lift. */
+  /** Resolves when no incident is being worked on, apart from deferred ones and ones awaiting a person's approval. */
   async idle(): Promise<void> {
     for (;;) {
       if (this.busy === 0) return;
@@ -97,11 +102,16 @@ export class HealingEngine {
     }
   }
 
-  /** Incidents being worked on now (deferred ones waiting for their guardrail excluded). */
+  /** Incidents being worked on now (deferred ones waiting for their guardrail, and ones awaiting approval, excluded). */
   get busy(): number {
     let n = 0;
-    for (const id of this.running.keys()) if (!this.waits.isDeferred(id)) n++;
+    for (const id of this.running.keys()) if (!this.waits.isDeferred(id) && !this.waits.isAwaiting(id)) n++;
     return n;
+  }
+
+  /** Incidents of this process whose action waits for a person's approval. */
+  get waitingApproval(): number {
+    return this.waits.awaitingCount;
   }
 
   /** Incidents waiting in a deferral in this process. */

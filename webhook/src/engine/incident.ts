@@ -40,6 +40,8 @@ export async function runIncident(ctx: EngineContext, policy: Policy, incidentId
   } else if (inc.phase === 'deferred') {
     // Resumed while its action was deferred (restart, or taken over from a dead replica): keep waiting, then decide.
     first = { deferral: { until: inc.deferred_until ?? ctx.now(), deadline: inc.defer_deadline ?? ctx.now() + maxDefer(ctx, plan) } };
+  } else if (inc.phase === 'awaiting_approval') {
+    // Resumed while its action awaited a person: the approval stage finds the approval and goes on waiting.
   } else {
     const resumed = await resumeActing(ctx, inc, plan, baseVars);
     if (resumed === 'finished') return;

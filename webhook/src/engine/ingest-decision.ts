@@ -1,5 +1,5 @@
 // Decides a new alert inside the ingest transaction when nothing needs waiting for: no rule, a policy skip, or a
-// dry run without a blast-radius precondition. One commit per alert instead of two; the metrics are recorded by
+// first action in shadow mode (dry run) without a blast-radius precondition. One commit per alert instead of two; the metrics are recorded by
 // the caller once the commit is durable.
 import type { ImmediateDecision, StoredAlert } from '../audit/types.js';
 import { templateVars, type Plan } from '../policy/policy.js';
@@ -22,7 +22,7 @@ export function decideAtIngest(ctx: EngineContext, alert: StoredAlert, incidentI
   const { plan } = decision;
   const first = plan.steps[0];
   const actuator = ctx.d.actuators.get(plan.target.actuator);
-  if (!plan.dryRun || plan.rule.precondition || !first || !actuator) return undefined;
+  if (!first || first.mode !== 'shadow' || plan.rule.precondition || !actuator) return undefined;
   const now = ctx.now();
   const service2 = alert.labels.service ?? plan.targetName;
   const vars: TemplateVars = { ...baseVars, action: first.action, target: plan.targetName };

@@ -3,6 +3,7 @@ import type { IncidentRow } from '../audit/types.js';
 import type { Plan } from '../policy/policy.js';
 import type { TemplateVars } from '../util/template.js';
 import { act } from './act.js';
+import { approval } from './approval.js';
 import { claim, type Claim } from './claim.js';
 import { guard, type Admission } from './guard.js';
 import { skip } from './skip.js';
@@ -19,8 +20,15 @@ export async function runStep(ctx: EngineContext, inc: IncidentRow, plan: Plan, 
   if (!actuator) return skip(ctx, { inc, plan, step, action, service }, `actuator "${plan.target.actuator}" is not available`, first.announce);
   const run: StepRun = { inc, plan, step, planned, action, service, vars, actuator };
 
-  // Decided again each time a deferral ends, until the action runs, is given up, or its alert resolves.
+  // approve mode: a person decides first; the guard and the claim below then check the guardrails as they are now.
+  // An approval already asked for is honoured even if the config no longer asks for one (restarted with another mode).
   let admission = first;
+  if (planned.mode === 'approve' || (inc.phase === 'awaiting_approval' && inc.step === step)) {
+    const approved = await approval(ctx, run, first);
+    if ('end' in approved) return approved.end;
+    admission = approved.next;
+  }
+  // Decided again each time a deferral ends, until the action runs, is given up, or its alert resolves.
   let claimed: Extract<Claim, { kind: 'claimed' }>;
   for (;;) {
     const guarded = await guard(ctx, run, admission);

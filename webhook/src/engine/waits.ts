@@ -5,7 +5,7 @@ import type { Guardrail } from '@selfheal/contracts';
 import type { Clock } from '../util/clock.js';
 
 /** Why a wait ended early. */
-export type Wake = 'resolved' | 'capacity' | 'stop';
+export type Wake = 'resolved' | 'capacity' | 'stop' | 'decided';
 
 export class Waits {
   private readonly wakers = new Map<number, Set<(why: Wake) => void>>();
@@ -13,6 +13,8 @@ export class Waits {
   private readonly deferred = new Set<number>();
   /** Of those, the ones held back by maxConcurrent: woken when an action here ends. */
   private readonly capacity = new Set<number>();
+  /** Incidents whose task waits for a person's approval (not busy either). */
+  private readonly awaiting = new Set<number>();
   private readonly idleListeners = new Set<() => void>();
 
   constructor(private readonly clock: Clock) {}
@@ -60,6 +62,26 @@ export class Waits {
       this.capacity.delete(incidentId);
       this.changed();
     }
+  }
+
+  /** Runs `fn` (the wait for a person's decision) with the incident counted as awaiting approval, not busy. */
+  async awaitingWhile<T>(incidentId: number, fn: () => Promise<T>): Promise<T> {
+    this.awaiting.add(incidentId);
+    this.changed();
+    try {
+      return await fn();
+    } finally {
+      this.awaiting.delete(incidentId);
+      this.changed();
+    }
+  }
+
+  isAwaiting(incidentId: number): boolean {
+    return this.awaiting.has(incidentId);
+  }
+
+  get awaitingCount(): number {
+    return this.awaiting.size;
   }
 
   isDeferred(incidentId: number): boolean {

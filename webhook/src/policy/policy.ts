@@ -1,5 +1,5 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
-import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName } from '@selfheal/contracts';
+import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName, type TrustMode } from '@selfheal/contracts';
 import { actionParamsSchema } from '../actuators/registry.js';
 import { splitRevert, type RevertSpec } from '../actuators/revert-spec.js';
 import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
@@ -12,6 +12,8 @@ export interface PlannedStep {
   params: unknown;
   /** The fix undoes itself once the anomaly is over (`revertAfter`, and `revert` for http/exec). */
   revert?: RevertSpec;
+  /** Its trust level: shadow (record, never act), approve (a person decides first) or auto. */
+  mode: TrustMode;
 }
 
 export interface Plan {
@@ -20,6 +22,7 @@ export interface Plan {
   target: TargetConfig;
   actuator: ActuatorConfig;
   steps: PlannedStep[];
+  /** Every step in shadow mode. */
   dryRun: boolean;
 }
 
@@ -68,7 +71,7 @@ export class Policy {
     if (!actuator) return { kind: 'skip', rule: rule.name, reason: `target "${targetName}" names an unknown actuator` };
 
     const requested = rule.actions ?? [];
-    let entries: { action: ActionName; params: Record<string, unknown> }[] = requested.map((s) => (typeof s === 'string' ? { action: s, params: {} } : s));
+    let entries: { action: ActionName; params: Record<string, unknown>; mode?: TrustMode }[] = [...requested];
     if (entries.length === 0) {
       const action = this.actionForFeature(labels.feature);
       if (!action) return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}" lists no actions and feature "${labels.feature ?? ''}" has no default action` };
@@ -88,9 +91,18 @@ export class Policy {
         const why = issues.map((i) => `${i.path.join('.') || entry.action}: ${i.message}`).join('; ');
         return { kind: 'skip', rule: rule.name, action: entry.action, reason: `target "${targetName}" cannot run ${entry.action}: ${why}` };
       }
-      steps.push({ action: entry.action, params: parsed.data, ...(split.revert ? { revert: split.revert } : {}) });
+      steps.push({ action: entry.action, params: parsed.data, mode: this.modeOf(rule, entry.mode), ...(split.revert ? { revert: split.revert } : {}) });
     }
-    return { kind: 'plan', plan: { rule, targetName, target, actuator, steps, dryRun: this.config.dryRun || rule.dryRun === true } };
+    return { kind: 'plan', plan: { rule, targetName, target, actuator, steps, dryRun: steps.every((s) => s.mode === 'shadow') } };
+  }
+
+  /**
+   * An action's trust level: the most specific one written (action, rule, top level), `dryRun: true` counting as
+   * `mode: shadow`; the top-level `dryRun: true` (and --dry-run) puts everything in shadow mode whatever the rest says.
+   */
+  modeOf(rule: RuleConfig, actionMode: TrustMode | undefined): TrustMode {
+    if (this.config.dryRun === true) return 'shadow';
+    return actionMode ?? rule.mode ?? (rule.dryRun === true ? 'shadow' : undefined) ?? this.config.mode ?? 'auto';
   }
 }
 
