@@ -18,7 +18,9 @@ let svc: TestHealer;
 beforeAll(async () => {
   exposition = createServer((_req, res) => {
     res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end(`# TYPE selfheal_anomaly_score gauge\nselfheal_anomaly_score{group="shop",service="checkout"} ${score}\n`);
+    // The feature that drove the alert scores like the entity (the re-trigger watches the feature's own score).
+    res.end(`# TYPE selfheal_anomaly_score gauge\nselfheal_anomaly_score{group="shop",service="checkout"} ${score}\n`
+      + `# TYPE selfheal_anomaly_feature_score gauge\nselfheal_anomaly_feature_score{group="shop",service="checkout",feature="latency_p99"} ${score}\n`);
   });
   await new Promise<void>((r) => exposition.listen(0, '127.0.0.1', r));
   const address = `127.0.0.1:${(exposition.address() as AddressInfo).port}`;
@@ -70,7 +72,7 @@ describe('a revert against a real Prometheus', () => {
     // The anomaly returns within the verification window: the fix is put back, reverting stops for the target.
     score = 2.2;
     await waitFor(() => revertRow()?.status === 'reapplied', { what: 'the fix put back', timeoutMs: 15_000 });
-    expect(auditRow('revert_retriggered')?.reason).toBe('the anomaly came back after the revert of enable_cache (selfheal_anomaly_score{ group="shop",service="checkout" } >= 1): putting the fix back');
+    expect(auditRow('revert_retriggered')?.reason).toBe('the anomaly came back after the revert of enable_cache (selfheal_anomaly_feature_score{ group="shop",service="checkout",feature="latency_p99" } >= 1): putting the fix back');
     expect(admin.requests.map((r) => r.url)).toEqual(['/cache/on', '/cache/off', '/cache/on']);
     expect(svc.healer.sqlite!.getSetting('reverts-stopped:checkout')).toMatch(/"reason":"the revert of enable_cache \(incident \d+\) re-triggered it"/);
   }, 60_000);

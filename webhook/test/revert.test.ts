@@ -29,9 +29,19 @@ class ScoreHistory {
     this.points.sort((a, b) => a[0] - b[0]);
   }
 
-  private at(t: number): number | undefined {
+  /** One feature's own score from `at` on (by default a feature's score is the entity's). */
+  setFeature(feature: string, value: number, at = this.clock.now()): void {
+    const points = this.featurePoints.get(feature) ?? [];
+    points.push([at, value]);
+    points.sort((a, b) => a[0] - b[0]);
+    this.featurePoints.set(feature, points);
+  }
+
+  private readonly featurePoints = new Map<string, [number, number][]>();
+
+  private at(t: number, points = this.points): number | undefined {
     let v: number | undefined;
-    for (const [pt, pv] of this.points) if (pt <= t) v = pv;
+    for (const [pt, pv] of points) if (pt <= t) v = pv;
     return v;
   }
 
@@ -49,6 +59,12 @@ class ScoreHistory {
     }
     const current = this.at(now);
     if (/^selfheal_anomaly_score\{ [^}]* \} >= 1$/.test(query)) return current !== undefined && current >= 1 ? sample(current) : [];
+    const featureBack = /^selfheal_anomaly_feature_score\{ [^}]*,feature="([^"]+)" \} >= 1$/.exec(query);
+    if (featureBack) {
+      const own = this.featurePoints.get(featureBack[1] as string);
+      const value = own ? this.at(now, own) : current;
+      return value !== undefined && value >= 1 ? sample(value) : [];
+    }
     if (/^selfheal_anomaly_score\{ [^}]* \} < 1$/.test(query)) return current !== undefined && current < 1 ? sample(current) : [];
     return new Error(`unexpected query ${query}`);
   }
@@ -230,6 +246,23 @@ describe.each(STORES)('a fix that undoes itself (%s store)', (kind) => {
     await eventually(async () => (await reverts(s.svc))[0]?.status === 'skipped', 5000, 'the second revert to be skipped');
     expect((await reverts(s.svc))[0]?.reason).toMatch(/^reverting stopped for target "checkout": the revert of enable_cache \(incident \d+\) re-triggered it; enable_cache stays in place$/);
     expect(s.calls.map((c) => c.path)).toEqual(['/cache/on', '/cache/off', '/cache/on', '/cache/on']);
+  }, 60_000);
+
+  it('another feature of the entity going anomalous after the revert is not a re-trigger: the revert stands', async () => {
+    const s = await setup(kind);
+    await fixApplied(s);
+    const fixedAt = s.clock.now();
+    await advanceTo(s.clock, fixedAt + 600);
+    await eventually(async () => (await reverts(s.svc))[0]?.status === 'verifying', 5000, 'the revert to run');
+    // A minute after the revert the entity is anomalous again, but its memory, not the latency the fix answered.
+    await advanceTo(s.clock, fixedAt + 660);
+    s.scores.set(2.2);
+    s.scores.setFeature('latency_p99', 0.3);
+    await advanceTo(s.clock, fixedAt + 600 + 300);
+    await eventually(async () => (await reverts(s.svc))[0]?.status === 'reverted', 5000, 'the revert to end');
+    expect(s.calls.map((c) => c.path)).toEqual(['/cache/on', '/cache/off']);
+    expect(s.scores.queries).toContain('selfheal_anomaly_feature_score{ group="shop",service="checkout",feature="latency_p99" } >= 1');
+    expect(s.scores.queries.some((q) => q.startsWith('selfheal_anomaly_score{') && q.endsWith('>= 1'))).toBe(false);
   }, 60_000);
 
   it('the guardrails apply to a revert: paused, it is held back (recorded once) and runs once unpaused', async () => {

@@ -269,7 +269,7 @@ export class RevertRunner {
     const { r } = run;
     const { prometheus, store } = this.ctx.d;
     const { interval, window } = this.verifySettings(run);
-    const back = returnedQuery(run.vars.entity);
+    const back = returnedQuery(run.vars.entity, run.vars.labels.feature);
     for (;;) {
       this.ctx.checkStopped();
       const now = this.ctx.now();
