@@ -4,11 +4,14 @@
 // the right action is chosen and carried out through the workload's admin API, verified, the metrics come back
 // and the alert resolves; healthy services see no action; Alertmanager's repeated notifications do not repeat it.
 // A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
-// once the cooldown ends.
+// once the cooldown ends. Trust levels with the demo's policy: the restart waits for a person (the test approves it
+// through the API, as the demo does).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchingSamples, scrapeMetrics } from '@selfheal/contracts';
 import {
   DEFAULT_SERVICES,
+  DEMO_APPROVER,
+  healingApprovals,
   healingActions,
   healingAudit,
   healingIncidents,
@@ -87,9 +90,25 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
 
       // One action for this incident, although Alertmanager delivered the firing alert repeatedly.
       const since = (a: { started_at: number }) => a.started_at * (a.started_at < 1e12 ? 1000 : 1) >= result.injectedAt - 1000;
-      const executed = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service)).filter((a) => since(a) && a.status !== 'skipped' && a.status !== 'deferred');
+      const rows = await healingActions(loop.webhookUrl, loop.webhookToken, fault.service);
+      const executed = rows.filter((a) => since(a) && ['started', 'verifying', 'succeeded', 'failed', 'unknown'].includes(a.status));
       expect(executed.map((a) => a.action), JSON.stringify(executed)).toEqual([result.expectedAction]);
       expect(await webhookRequests()).toBeGreaterThan(requestsBefore + 1);
+
+      if (fault.kind === 'memory_leak') {
+        // Trust level approve (the demo policy asks before a restart): the restart waited for a person, who approved
+        // it through the API; the approval names them, and the audit has the request and the decision.
+        expect(result.approval?.by, context).toBe(DEMO_APPROVER);
+        const approvals = await healingApprovals(loop.webhookUrl, loop.webhookToken, fault.service);
+        const approval = approvals.find((a) => a.id === result.approval?.id);
+        expect(approval, JSON.stringify(approvals)).toMatchObject({ action: 'restart', status: 'approved', decided_by: DEMO_APPROVER });
+        const events = (await healingAudit(loop.webhookUrl, loop.webhookToken, approval?.incident_id)).map((e) => e.event).reverse();
+        expect(events.indexOf('approval_requested'), events.join(' ')).toBeGreaterThanOrEqual(0);
+        expect(events.indexOf('approved')).toBeGreaterThan(events.indexOf('approval_requested'));
+        expect(events.indexOf('started')).toBeGreaterThan(events.indexOf('approved'));
+      } else {
+        expect(result.approval, context).toBeUndefined();
+      }
 
       for (const service of [fault.service, ...result.collateralServices]) await resetService(loop, service);
       await waitQuiet(loop, fault.service, 5000, 90_000);

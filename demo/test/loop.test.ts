@@ -29,13 +29,15 @@ describe('runtime configs', () => {
   it('the policy copy points every action at the running workload and keeps the rules', () => {
     const text = policyConfig({ workloadUrl: 'http://127.0.0.1:3333/', prometheusUrl: 'http://127.0.0.1:1111', listen: '127.0.0.1:4444', tokenFile: '/tmp/t', storePath: '/tmp/db' });
     expect(text).not.toContain('8081');
-    const doc = parse(text) as { targets: Record<string, { actions: Record<string, { url: string }> }>; auth: unknown; listen: string; rules: unknown[] };
+    const doc = parse(text) as { targets: Record<string, { actions: Record<string, { url: string }> }>; auth: unknown; listen: string; rules: { name: string; actions?: unknown }[] };
     expect(Object.keys(doc.targets)).toEqual(['checkout', 'catalog', 'search']);
     expect(doc.targets.search?.actions.scale_up?.url).toBe('http://127.0.0.1:3333/admin/services/{{ target }}/scale');
     expect(Object.keys(doc.targets.catalog?.actions ?? {}).sort()).toEqual(['enable_cache', 'open_circuit_breaker', 'quarantine', 'restart', 'scale_up']);
     expect(doc.auth).toEqual({ type: 'bearer', tokenFile: '/tmp/t' });
     expect(doc.listen).toBe('127.0.0.1:4444');
-    expect(doc.rules).toHaveLength(1);
+    // A restart waits for a person (approve mode); everything else follows the feature.
+    expect(doc.rules.map((r) => r.name)).toEqual(['demo-memory', 'demo-services']);
+    expect(doc.rules[0]?.actions).toEqual([{ action: 'restart', mode: 'approve' }]);
   });
 
   it('every fault kind has a feature query in the shipped exporter config', () => {

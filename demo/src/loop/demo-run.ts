@@ -114,6 +114,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     print(`healed ${figures.healed}/${figures.faults}; median MTTD ${seconds(figures.mttd.median)}, median time to action ${seconds(figures.timeToAction.median)}, median MTTR ${seconds(figures.mttr.median)}`);
     const collateral = results.flatMap((r) => r.collateralActions);
     print(`actions on services without a fault: ${collateral.length ? collateral.join(', ') : 'none'}`);
+    const approved = results.filter((r) => r.approval !== undefined);
+    print(`trust levels: ${approved.length} action(s) waited for a person and were approved through POST /api/v1/approvals/{id}${approved.length ? ` (${approved.map((r) => `${r.expectedAction} on ${r.service}`).join(', ')})` : ''}`);
     const dir = resolve(options.reportDir ?? 'demo-report');
     const report = await writeReport(dir, results, 'Selfheal demo: the closed loop', [`Run at ${new Date(started).toISOString()}.`]);
     print(`report: ${report.html}`);

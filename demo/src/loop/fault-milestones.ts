@@ -26,6 +26,8 @@ export interface FaultRunResult {
   kind: FaultKind;
   service: string;
   expectedAction: ActionName;
+  /** The action waited for a person (trust level approve): the approval, who approved it, and when (seconds after injection). */
+  approval?: { id: number; by: string; requestedAfter: number; approvedAfter: number };
   /** Epoch ms. */
   injectedAt: number;
   /** Seconds after injection (undefined = did not happen). */

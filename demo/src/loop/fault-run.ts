@@ -8,7 +8,7 @@ import { REPAIR_FOR } from '../workload/spec.js';
 import type { ClosedLoop } from './closed-loop.js';
 import { FEATURE_FOR, featureHistory, featureNow, featureQueries, normalBand } from './features.js';
 import { awaitingVerdict, faultInjected, observe, type FaultRunResult, type FaultState, type MilestoneEvent } from './fault-milestones.js';
-import { exporterScores, firingAnomalies, healingActions, type EntityScore } from './observe.js';
+import { decideApproval, exporterScores, firingAnomalies, healingActions, healingApprovals, type EntityScore } from './observe.js';
 
 export interface FaultPlan {
   kind: FaultKind;
@@ -23,7 +23,15 @@ export interface FaultRunOptions {
   stableMs?: number;
   pollMs?: number;
   onEvent?(message: string, secondsAfterInjection: number): void;
+  /**
+   * Who approves an action in approve mode, as a person would through POST /api/v1/approvals/{id} (default: the
+   * demo itself, "selfheal demo"); false leaves approvals to someone else.
+   */
+  approver?: string | false;
 }
+
+/** Who the demo says it is when it approves an action waiting for a person. */
+export const DEMO_APPROVER = 'selfheal demo';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,9 +93,12 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
   });
   report(events);
 
+  const approver = options.approver ?? DEMO_APPROVER;
+  let approval: FaultRunResult['approval'];
   while (!state.done) {
     await sleep(pollMs);
     const at = Date.now();
+    if (approver !== false && approval === undefined) approval = await approvePending(loop, plan.service, injectedAt, approver, options.onEvent);
     const [scores, alerts, featureValue] = await Promise.all([
       exporterScores(loop.exporterUrl).catch(passing(new Map<string, EntityScore>())),
       firingAnomalies(prometheus).catch(() => undefined),
@@ -103,7 +114,30 @@ export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: Fault
       report(events);
     }
   }
-  return state.result;
+  return approval ? { ...state.result, approval } : state.result;
+}
+
+/**
+ * Plays the person of approve mode: approves the service's pending approval (the demo's policy asks before a
+ * restart), through the API a person would use. Returns what was approved, or undefined when nothing waits.
+ */
+async function approvePending(loop: ClosedLoop, service: string, injectedAt: number, by: string, onEvent: FaultRunOptions['onEvent']): Promise<FaultRunResult['approval']> {
+  const pending = await healingApprovals(loop.webhookUrl, loop.webhookToken, service, 'pending').catch(passing([]));
+  const waiting = pending.find((a) => a.requested_at * 1000 >= injectedAt - 1000);
+  if (!waiting) return undefined;
+  const requestedAfter = (waiting.requested_at * 1000 - injectedAt) / 1000;
+  onEvent?.(`approval #${waiting.id} requested: ${waiting.action} on ${waiting.target} waits for a person (mode: approve)`, requestedAfter);
+  let decided;
+  try {
+    decided = await decideApproval(loop.webhookUrl, loop.webhookToken, waiting.id, { decision: 'approve', by, reason: 'the demo approves its own fault' });
+  } catch (err) {
+    // Decided meanwhile (expired, the alert resolved, someone else): said, and the run goes on.
+    onEvent?.(`approval #${waiting.id} not approved: ${err instanceof Error ? err.message : String(err)}`, (Date.now() - injectedAt) / 1000);
+    return undefined;
+  }
+  const approvedAfter = ((decided.decided_at ?? Date.now() / 1000) * 1000 - injectedAt) / 1000;
+  onEvent?.(`approved by ${by}: POST /api/v1/approvals/${waiting.id} {"decision":"approve"}`, approvedAfter);
+  return { id: waiting.id, by, requestedAfter, approvedAfter };
 }
 
 /**

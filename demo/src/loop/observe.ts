@@ -5,10 +5,12 @@ import {
   PrometheusClient,
   SCORE_FAMILIES,
   parseActionsResponse,
+  parseApprovalsResponse,
   parseAuditResponse,
   parseIncidentsResponse,
   scrapeMetrics,
   type ActionRow,
+  type ApprovalRow,
   type AuditRow,
   type ExposedSample,
   type IncidentRow,
@@ -82,6 +84,28 @@ const query = (params: Record<string, string | number | undefined>): string => {
 export async function healingActions(webhookUrl: string, token: string, service?: string): Promise<ActionRow[]> {
   const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/actions${query({ service })}`);
   return parseActionsResponse(body, endpoint);
+}
+
+/** Approvals of one status (GET /api/v1/approvals?status=), newest first. */
+export async function healingApprovals(webhookUrl: string, token: string, service?: string, status?: ApprovalRow['status']): Promise<ApprovalRow[]> {
+  const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/approvals${query({ status, service })}`);
+  return parseApprovalsResponse(body, endpoint);
+}
+
+/** Decides an approval as a person does (POST /api/v1/approvals/{id}); a refusal (404, 409) is an error naming it. */
+export async function decideApproval(webhookUrl: string, token: string, id: number, decision: { decision: 'approve' | 'reject'; by: string; reason: string }): Promise<ApprovalRow> {
+  const url = `${webhookUrl}/api/v1/approvals/${id}`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(decision),
+    signal: AbortSignal.timeout(3000),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as { status?: unknown; data?: unknown };
+  const [row] = parseApprovalsResponse({ status: body.status, data: [body.data] }, `POST ${url} (HTTP ${response.status})`);
+  return row as ApprovalRow;
 }
 
 /** The healing service's incidents (GET /api/v1/incidents), newest first. */

@@ -92,7 +92,8 @@ export function adminRouter(target: AdminTarget): Router {
       const current = p.inRotation().length;
       const wanted = body.replicas ?? Math.min(p.spec.maxReplicas, current + (body.delta ?? 0));
       const result = await p.scale(wanted);
-      record(req, p.spec.name, 'scale', result);
+      // Only a call that adds instances is a scale-up (the repair); going back down (a revert) or staying is not.
+      record(req, p.spec.name, wanted > current ? 'scale' : wanted < current ? 'scale-down' : 'scale-unchanged', result);
       res.json({ service: p.spec.name, ...result });
     }),
   );
