@@ -16,7 +16,7 @@ export async function demotedMode(ctx: EngineContext, target: string, planned: P
 }
 
 /** After a step ended: a failure (or unknown outcome) may bring the action's success rate below the floor. */
-export async function recordOutcome(ctx: EngineContext, s: StepRun, result: StepResult): Promise<StepResult> {
+export async function judgeOutcome(ctx: EngineContext, s: StepRun, result: StepResult): Promise<StepResult> {
   if ((result !== 'failed' && result !== 'unknown') || ctx.d.simulate) return result;
   const { config, store, logger } = ctx.d;
   try {

@@ -6,7 +6,7 @@ import { act } from './act.js';
 import { approval } from './approval.js';
 import { claim, type Claim } from './claim.js';
 import { guard, type Admission } from './guard.js';
-import { demotedMode, recordOutcome } from './efficacy.js';
+import { demotedMode, judgeOutcome } from './efficacy.js';
 import { skip } from './skip.js';
 import type { EngineContext, StepResult, StepRun } from './stage.js';
 import { verify } from './verify.js';
@@ -46,6 +46,6 @@ export async function runStep(ctx: EngineContext, inc: IncidentRow, plan: Plan, 
     admission = { deferral: c.next.deferral };
   }
   const applied = await act(ctx, run, claimed);
-  if ('end' in applied) return recordOutcome(ctx, run, applied.end);
-  return recordOutcome(ctx, run, (await verify(ctx, run, applied.next)).end);
+  if ('end' in applied) return judgeOutcome(ctx, run, applied.end);
+  return judgeOutcome(ctx, run, (await verify(ctx, run, applied.next)).end);
 }
