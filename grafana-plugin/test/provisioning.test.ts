@@ -112,7 +112,8 @@ describe('provisioned data sources and dashboards', () => {
         expect(uids.has(panel.datasource?.uid ?? ''), `${panel.title}: data source ${panel.datasource?.uid}`).toBe(true);
         for (const t of panel.targets ?? []) {
           expect(uids.has(t.datasource?.uid ?? panel.datasource!.uid)).toBe(true);
-          expect(t.expr, `${panel.title} ${t.refId} filters by $service`).toContain('service=~"$service"');
+          // The healing service's efficacy and cost families are per policy target (named after their service).
+          expect(t.expr, `${panel.title} ${t.refId} filters by $service`).toMatch(/\b(service|target)=~"\$service"/);
           for (const name of metricsIn(t.expr)) {
             expect(known.has(baseName(name)) || known.has(name), `${panel.title}: unknown metric ${name}`).toBe(true);
           }

@@ -82,7 +82,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
     // SQLite opens its file here (PostgreSQL connects in listen()): say which key and which file.
     throw new Error(`store.path: cannot open the SQLite database ${config.store.path}: ${(err as Error).message}`, { cause: err });
   }
-  const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics, now: () => clock.now() });
+  const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics, now: () => clock.now(), efficacy: config.efficacy });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
   const prometheus = config.prometheus ? new PrometheusQueries(config.prometheus.url, config.prometheus.timeout) : undefined;
   const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
@@ -97,7 +97,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   let ready = false;
   const app = createApiApp({
     auth: config.auth, authenticate, bodyLimit, bodyLimitText: config.bodyLimit, store, metrics, pause, logger, acceptAlerts, started: () => ready,
-    now: () => clock.now(), onApprovalDecided: (id) => engine.onApprovalDecided(id),
+    now: () => clock.now(), onApprovalDecided: (id) => engine.onApprovalDecided(id), efficacy: config.efficacy,
   });
   const fast = makeFastAlerts({ bodyLimit, authenticate, acceptAlerts, metrics, logger });
 

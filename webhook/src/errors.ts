@@ -27,6 +27,10 @@ export const webhookErrors = defineCatalogue({
   ApprovalAlreadyDecided: defineError('SELFHEAL_APPROVAL_ALREADY_DECIDED', (id: number, what: string) => `approval ${id} was already decided: ${what}`, 409),
   ApprovalExpired: defineError('SELFHEAL_APPROVAL_EXPIRED', (id: number, at: string) => `approval ${id} expired at ${at}; the action will not run (escalated to people)`, 409),
   ApprovalAlertResolved: defineError('SELFHEAL_APPROVAL_ALERT_RESOLVED', (id: number) => `approval ${id} is cancelled: its alert resolved while it waited; the action will not run`, 409),
+  // Efficacy ledger: demotions.
+  InvalidDemotionBody: defineError('SELFHEAL_INVALID_DEMOTION_BODY', (problem: string) => `${problem}; the body is {"by": "<who>", "reason"?: "<why>"}`, 400),
+  InvalidDemotionStatus: defineError('SELFHEAL_INVALID_DEMOTION_STATUS', () => 'status must be active or lifted', 400),
+  DemotionNotFound: defineError('SELFHEAL_DEMOTION_NOT_FOUND', (target: string, action: string) => `no active demotion of ${action.slice(0, 50)} on target ${target.slice(0, 100)}`, 404),
   Internal: defineError('SELFHEAL_INTERNAL', () => 'internal error', 500),
 });
 

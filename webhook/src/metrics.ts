@@ -6,6 +6,8 @@ import {
 } from '@selfheal/contracts';
 import { approvalsOf } from './audit/approvals.js';
 import type { Store } from './audit/types.js';
+import { LedgerMetrics } from './ledger/ledger-metrics.js';
+import type { EfficacyConfig } from './ledger/ledger.js';
 import { RevertMetrics } from './revert-metrics.js';
 
 /** Bounded label cardinality: services beyond this many are counted as "other". */
@@ -26,10 +28,12 @@ export class HealingMetrics {
   readonly alertsReceived: Counter<'status'>;
   /** Fixes that undo themselves: reverts by outcome, fixes still in place. */
   readonly reverts: RevertMetrics;
+  /** The efficacy ledger: success rates, times to recover, demotions and costs, read from the store. */
+  readonly ledger: LedgerMetrics;
   private readonly services = new Set<string>();
   private readonly cooldownSeen = new Set<string>();
 
-  constructor(private readonly store: Store | undefined, opts: { defaultMetrics?: boolean; now?: () => number } = {}) {
+  constructor(private readonly store: Store | undefined, opts: { defaultMetrics?: boolean; now?: () => number; efficacy?: EfficacyConfig } = {}) {
     const clockNow = opts.now ?? (() => Date.now() / 1000);
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -85,6 +89,7 @@ export class HealingMetrics {
     this.alertsReceived = new Counter({ ...promClientOptions(F.alertsReceived), registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
     this.reverts = new RevertMetrics(this.registry, store, (service) => this.serviceLabel(service));
+    this.ledger = new LedgerMetrics(this.registry, store, opts.efficacy ?? { window: 7 * 86400, minAttempts: 3 }, clockNow);
   }
 
   /** Restores the last-action gauges from the store (at start). */

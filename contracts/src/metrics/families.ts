@@ -145,6 +145,40 @@ export const HEALING_FAMILIES = {
     name: 'selfheal_healing_unreverted_fixes', type: 'gauge', labels: [ACTION],
     help: 'Revertible fixes still in place: waiting for their revert, or left in place (the anomaly came back, the revert failed or its result is unknown). Read from the store.',
   }),
+  // The efficacy ledger: read from the store at scrape time, over the ledger's window (efficacy.window). Targets and
+  // actions are bounded by the policy; features by the ledger (the most attempted ones, the rest as `other`).
+  efficacyAttempts: defineFamily({
+    name: 'selfheal_healing_efficacy_attempts', type: 'gauge', labels: ['feature', ACTION, 'target'],
+    help: 'Actions executed within the efficacy window whose outcome is known (succeeded, failed or unknown), by the alert feature, action and target.',
+  }),
+  efficacySuccesses: defineFamily({
+    name: 'selfheal_healing_efficacy_successes', type: 'gauge', labels: ['feature', ACTION, 'target'],
+    help: 'Of those attempts, the ones verified to have healed.',
+  }),
+  efficacySuccessRatio: defineFamily({
+    name: 'selfheal_healing_efficacy_success_ratio', type: 'gauge', labels: ['feature', ACTION, 'target'],
+    help: 'Successes / attempts within the efficacy window (0-1).',
+  }),
+  efficacyRecovery: defineFamily({
+    name: 'selfheal_healing_efficacy_recovery_seconds', type: 'gauge', labels: ['feature', ACTION, 'target'],
+    help: 'Median time to recover of the successful attempts within the efficacy window: from the alert starting to the fix verified.',
+  }),
+  demotions: defineFamily({
+    name: 'selfheal_healing_demotions', type: 'gauge', labels: [ACTION, 'target'],
+    help: 'Actions demoted to approve mode on a target because their success rate fell below the efficacy floor (1 while demoted; a person lifts it).',
+  }),
+  costReplicaSeconds: defineFamily({
+    name: 'selfheal_healing_cost_replica_seconds', type: 'gauge', labels: ['target'],
+    help: 'Replica-seconds added by scale-ups within the efficacy window (from the fix until its revert scaled back, or until now).',
+  }),
+  costAddedReplicas: defineFamily({
+    name: 'selfheal_healing_cost_added_replicas', type: 'gauge', labels: ['target'],
+    help: 'Replicas added by scale-ups and not reverted (yet).',
+  }),
+  quarantinedInstances: defineFamily({
+    name: 'selfheal_healing_quarantined_instances', type: 'gauge', labels: ['target'],
+    help: 'Instances held in quarantine: quarantine actions that succeeded and were not reverted (yet).',
+  }),
   webhookRequests: defineFamily({
     name: 'selfheal_webhook_requests_total', type: 'counter', labels: ['code'],
     help: 'Webhook requests by HTTP status code.',

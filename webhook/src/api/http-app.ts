@@ -1,4 +1,4 @@
-// The express app of the healing service: probes, the receiver's route, the read, pause and approvals APIs, and the
+// The express app of the healing service: probes, the receiver's route, the read, pause, approvals and efficacy APIs, and the
 // answers for everything else (404, body-parser errors, internal errors).
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -10,6 +10,8 @@ import type { HealingMetrics } from '../metrics.js';
 import type { AcceptAlerts } from '../receiver/accept.js';
 import { registerAlertsRoute } from './alerts-route.js';
 import { registerApprovalRoutes } from './approval-routes.js';
+import { registerEfficacyRoutes } from './efficacy-routes.js';
+import type { EfficacyConfig } from '../ledger/ledger.js';
 import { jsonBody } from './json-body.js';
 import { registerPauseRoutes } from './pause-routes.js';
 import { registerProbes } from './probes.js';
@@ -32,6 +34,8 @@ export interface ApiDeps {
   /** The engine's clock, and how a decision on an approval reaches the engine (approvals API). */
   now(): number;
   onApprovalDecided(incidentId: number): void;
+  /** The efficacy ledger's window and demotion floor (config `efficacy`). */
+  efficacy: EfficacyConfig;
 }
 
 export function createApiApp(d: ApiDeps): express.Express {
@@ -58,6 +62,7 @@ export function createApiApp(d: ApiDeps): express.Express {
   registerReadRoutes(app, requireAuth, d.store);
   registerPauseRoutes(app, requireAuth, json, d.pause, d.logger);
   registerApprovalRoutes(app, requireAuth, json, d);
+  registerEfficacyRoutes(app, requireAuth, json, d);
 
   app.use((_req, res) => { sendError(res, new webhookErrors.NotFound()); });
   // body-parser errors carry an HTTP status (400 malformed JSON, 413 too large, 415 charset); anything else is ours.

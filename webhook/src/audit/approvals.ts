@@ -4,11 +4,9 @@
 // script of SQL statements (standard SQL, `?` placeholders) that SQLite runs synchronously and PostgreSQL with a
 // round trip each. A decision only ever moves a `pending` approval (`UPDATE ... WHERE status = 'pending'`), so of
 // two concurrent decisions (two people, two replicas, a person and the expiry) exactly one wins.
-import type Database from 'better-sqlite3';
 import type { ActionName, ApprovalStatus } from '@selfheal/contracts';
-import { PostgresStore } from './postgres-store.js';
-import { actionArgs, auditArgs, incidentUpdateArgs, numbered, SQL } from './sql.js';
-import { SqliteStore } from './sqlite-store.js';
+import { q, scriptRunner, type Row, type Runner, type Script } from './script.js';
+import { actionArgs, auditArgs, incidentUpdateArgs, SQL } from './sql.js';
 import type { AuditEvent, IncidentUpdate, Store } from './types.js';
 
 /** A row of the approvals table (evidence: JSON text). */
@@ -69,14 +67,6 @@ export interface ApprovalQuery {
   service?: string;
   since?: number;
   limit?: number;
-}
-
-type Row = Record<string, unknown>;
-interface Query { sql: string; args: unknown[] }
-type Script<T> = Generator<Query, T, Row[]>;
-
-function* q(sql: string, ...args: unknown[]): Generator<Query, Row[], Row[]> {
-  return yield { sql, args };
 }
 
 const asApproval = (r: Row | undefined): ApprovalRecord | undefined => r as ApprovalRecord | undefined;
@@ -152,57 +142,12 @@ function* list(o: ApprovalQuery): Script<ApprovalRecord[]> {
   return (yield* q(`SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, ...args)) as unknown as ApprovalRecord[];
 }
 
-/** Runs a script in one transaction of the store's database (durable once it resolves); `read`: no writes. */
-type Runner = <T>(make: () => Script<T>, read?: boolean) => Promise<T>;
-
-function sqliteRunner(store: SqliteStore): Runner {
-  const { db } = store.sqlite;
-  const cache = new Map<string, Database.Statement<unknown[], Row>>();
-  const exec = (qr: Query): Row[] => {
-    // One process owns the file: SQLite has no row locks, and needs none.
-    const sql = qr.sql.replace(/ FOR UPDATE$/, '');
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare<unknown[], Row>(sql);
-      cache.set(sql, stmt);
-    }
-    if (stmt.reader) return stmt.all(...qr.args);
-    stmt.run(...qr.args);
-    return [];
-  };
-  return <T>(make: () => Script<T>, read = false) => {
-    const go = (): T => {
-      const script = make();
-      let step = script.next();
-      while (!step.done) step = script.next(exec(step.value));
-      return step.value;
-    };
-    try {
-      return Promise.resolve(read ? go() : store.sqlite.durably(go));
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  };
-}
-
-function postgresRunner(store: PostgresStore): Runner {
-  // A transaction retried after a serialization failure or deadlock runs a new script from the start.
-  return <T>(make: () => Script<T>) => store.tx(async (c) => {
-    const script = make();
-    let step = script.next();
-    while (!step.done) step = script.next((await c.query(numbered(step.value.sql), step.value.args)).rows as Row[]);
-    return step.value;
-  });
-}
-
 /** The approvals of a store: requested by the engine, decided by people through the API, ended by the engine. */
 export class Approvals {
   private readonly run: Runner;
 
   constructor(store: Store) {
-    if (store instanceof SqliteStore) this.run = sqliteRunner(store);
-    else if (store instanceof PostgresStore) this.run = postgresRunner(store);
-    else throw new Error(`approvals: unsupported store ${store.kind}`);
+    this.run = scriptRunner(store, 'approvals');
   }
 
   /** Records a pending approval with its action row (or returns the step's existing one: after a restart). */

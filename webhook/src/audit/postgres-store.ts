@@ -37,6 +37,11 @@ export interface PostgresStoreOptions {
   logger?: Logger;
   /** This replica's name (default: host-pid-random). */
   replica?: string;
+  /**
+   * The clock of the times the store writes itself into rows (action and revert finishes, audit, incident updates,
+   * ingest), as SQLite's: the engine's (tests inject one). Leases use the database's clock whatever this says.
+   */
+  now?: () => number;
 }
 
 type Db = pg.PoolClient | pg.Pool;
@@ -63,8 +68,10 @@ export class PostgresStore implements Store {
   private leaseClient: pg.Client | undefined;
   /** Claims from this process wait here, not on a pooled connection (they are serialised by the database anyway). */
   private claims: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
 
   constructor(private readonly opts: PostgresStoreOptions) {
+    this.now = opts.now ?? (() => Date.now() / 1000);
     this.replica = opts.replica ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.lease = opts.lease;
     this.logger = opts.logger;
@@ -165,7 +172,7 @@ export class PostgresStore implements Store {
       updateIncident: (id, u) => this.incidentUpdate(c, id, u),
       audit: (e) => this.auditInsert(c, e),
       insertAction: async (a) => (await c.query<{ id: number }>(numbered(SQL.insertAction), actionArgs(a))).rows[0]?.id ?? 0,
-      finishAction: async (id, status, reason, detail) => (await c.query<{ incident_id: number }>(numbered(SQL.finishAction), finishArgs(id, status, reason, detail, Date.now() / 1000))).rows[0]?.incident_id,
+      finishAction: async (id, status, reason, detail) => (await c.query<{ incident_id: number }>(numbered(SQL.finishAction), finishArgs(id, status, reason, detail, this.now()))).rows[0]?.incident_id,
       startedToVerifying: async (actionId, detail) => ((await c.query(numbered(SQL.startedToVerifying), [detail === undefined ? null : JSON.stringify(detail), actionId])).rowCount ?? 0) > 0,
       putSetting: async (key, value) => { await c.query(numbered(SQL.putSetting), [key, value]); },
       claimConflict: (cl) => this.claimConflict(c, cl),
@@ -174,7 +181,7 @@ export class PostgresStore implements Store {
       applyDecision: (incidentId, d, now) => applyDecision(c, incidentId, d, now),
       insertRevert: async (r) => (await c.query<{ id: number }>(numbered(REVERT_SQL.insert), revertArgs(r, this.replica))).rows[0]?.id ?? 0,
       transitionRevert: async (t) => {
-        const { sql, args } = transitionQuery(t, Date.now() / 1000, this.replica);
+        const { sql, args } = transitionQuery(t, this.now(), this.replica);
         return ((await c.query(numbered(sql), args)).rowCount ?? 0) > 0;
       },
       revertClaimConflict: (id) => this.revertClaimConflict(c, id),
@@ -195,15 +202,15 @@ export class PostgresStore implements Store {
   }
 
   private async auditInsert(db: Db, e: AuditEvent, ts?: number): Promise<void> {
-    await db.query(numbered(SQL.insertAudit), auditArgs(e, ts ?? Date.now() / 1000));
+    await db.query(numbered(SQL.insertAudit), auditArgs(e, ts ?? this.now()));
   }
 
   private async incidentUpdate(db: Db, id: number, u: IncidentUpdate): Promise<void> {
-    await db.query(numbered(SQL.updateIncident), incidentUpdateArgs(id, u, Date.now() / 1000));
+    await db.query(numbered(SQL.updateIncident), incidentUpdateArgs(id, u, this.now()));
   }
 
   ingest(batches: readonly (readonly StoredAlert[])[], decide?: IngestDecider): Promise<IngestOutcome[][]> {
-    return this.run(() => tx.ingest(batches, decide, Date.now() / 1000, true));
+    return this.run(() => tx.ingest(batches, decide, this.now(), true));
   }
 
   async incident(id: number): Promise<IncidentRow | undefined> {

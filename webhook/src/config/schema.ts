@@ -177,6 +177,16 @@ export const configSchema = z.strictObject({
     notify: z.union([z.strictObject({ url, timeout: duration.default(5) }), z.strictObject({ urlFile: nonEmpty, timeout: duration.default(5) })]).optional(),
   }).prefault({}),
   grafana: z.strictObject({ url, tokenFile: nonEmpty, tags: z.array(z.string()).default(['selfheal']), timeout: duration.default(5) }).optional(),
+  /**
+   * The efficacy ledger: success rate and time to recover per (feature, action, target) over `window`, and what
+   * healing costs. With `demoteBelow`, an action whose success rate on a target fell below it (over at least
+   * `minAttempts` attempts) is demoted to approve mode there until a person lifts it; without it, nothing is demoted.
+   */
+  efficacy: z.strictObject({
+    window: duration.refine((s) => s >= 60, 'must be at least 1m').default(7 * 86400),
+    minAttempts: z.number({ error: 'must be a whole number of attempts, at least 1' }).int('must be a whole number of attempts, at least 1').min(1, 'must be at least 1').default(3),
+    demoteBelow: z.number({ error: 'must be a success ratio between 0 and 1, e.g. 0.5' }).gt(0, 'must be more than 0 (0 would never demote; leave demoteBelow out to turn demotion off)').max(1, 'must be at most 1 (a success ratio)').optional(),
+  }).prefault({}),
   /** Overrides of the default feature → action mapping, by feature prefix (e.g. cpu: restart). */
   featureActions: z.record(z.string(), actionName).default({}),
   actuators: z.record(z.string(), actuatorConfigSchema).default({}),
@@ -209,6 +219,9 @@ export const configSchema = z.strictObject({
         }
       }
     }
+  }
+  if (cfg.efficacy.window > cfg.store.retention) {
+    ctx.addIssue({ code: 'custom', path: ['efficacy', 'window'], message: `must be at most store.retention (${cfg.store.retention}s): older actions are pruned from the store the ledger is read from` });
   }
   const top = dryRunContradiction(cfg.dryRun, cfg.mode);
   if (top) ctx.addIssue({ code: 'custom', path: ['dryRun'], message: top });

@@ -32,7 +32,7 @@ export const approval: Stage<Admission, Admission> = async (ctx, s, admission) =
     const description = s.actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: s.planned.params, vars: s.vars, prometheus: ctx.d.prometheus });
     const requested = await approvals.request({
       incidentId: inc.id, step, service, action, target: plan.targetName, rule: plan.rule.name, fingerprint: inc.fingerprint, now, expiresAt: now + timeout,
-      evidence: approvalEvidence(inc), description, announce: guarded.next.announce, replica: ctx.d.store.replica,
+      evidence: { ...approvalEvidence(inc), ...(s.demotion ? { demoted: s.demotion } : {}) }, description, announce: guarded.next.announce, replica: ctx.d.store.replica,
     });
     if (requested.kind === 'lost') {
       ctx.d.logger.warn({ incident: inc.id, reason: requested.reason }, 'incident taken over by another replica; leaving it');

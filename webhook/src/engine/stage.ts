@@ -74,6 +74,8 @@ export interface StepRun {
   /** The incident's service, or the target's name. */
   service: string;
   vars: TemplateVars;
+  /** Why it waits for approval though configured auto: its demotion by the efficacy ledger. */
+  demotion?: string;
 }
 
 /** What a step's records name: the incident, the plan, which step and action, for which service. */

@@ -6,6 +6,7 @@ import { act } from './act.js';
 import { approval } from './approval.js';
 import { claim, type Claim } from './claim.js';
 import { guard, type Admission } from './guard.js';
+import { demotedMode, judgeOutcome } from './efficacy.js';
 import { skip } from './skip.js';
 import type { EngineContext, StepResult, StepRun } from './stage.js';
 import { verify } from './verify.js';
@@ -19,11 +20,14 @@ export async function runStep(ctx: EngineContext, inc: IncidentRow, plan: Plan, 
   const actuator = ctx.d.actuators.get(plan.target.actuator);
   if (!actuator) return skip(ctx, { inc, plan, step, action, service }, `actuator "${plan.target.actuator}" is not available`, first.announce);
   const run: StepRun = { inc, plan, step, planned, action, service, vars, actuator };
+  // An action demoted on this target (its success rate fell below the efficacy floor) waits for approval there.
+  const { mode, demotion } = await demotedMode(ctx, plan.targetName, planned);
+  if (demotion) run.demotion = demotion;
 
   // approve mode: a person decides first; the guard and the claim below then check the guardrails as they are now.
   // An approval already asked for is honoured even if the config no longer asks for one (restarted with another mode).
   let admission = first;
-  if (planned.mode === 'approve' || (inc.phase === 'awaiting_approval' && inc.step === step)) {
+  if (mode === 'approve' || (inc.phase === 'awaiting_approval' && inc.step === step)) {
     const approved = await approval(ctx, run, first);
     if ('end' in approved) return approved.end;
     admission = approved.next;
@@ -42,6 +46,6 @@ export async function runStep(ctx: EngineContext, inc: IncidentRow, plan: Plan, 
     admission = { deferral: c.next.deferral };
   }
   const applied = await act(ctx, run, claimed);
-  if ('end' in applied) return applied.end;
-  return (await verify(ctx, run, applied.next)).end;
+  if ('end' in applied) return judgeOutcome(ctx, run, applied.end);
+  return judgeOutcome(ctx, run, (await verify(ctx, run, applied.next)).end);
 }
