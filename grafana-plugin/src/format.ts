@@ -48,3 +48,50 @@ export const OUTCOME_NOTE: Record<string, string> = {
 export function outcomeText(outcome: string): string {
   return OUTCOME_TEXT[outcome] ?? outcome;
 }
+
+/** How the revert of a fix (`revertAfter`) ended: the outcome label of selfheal_healing_reverts_total. */
+export const REVERT_TEXT: Record<string, string> = {
+  reverted: 'Reverted',
+  reapplied: 'Fix put back (re-triggered)',
+  failed: 'Revert failed',
+  unknown: 'Revert outcome unknown',
+  skipped: 'Revert skipped',
+  deferred: 'Revert deferred',
+};
+
+export const REVERT_NOTE: Record<string, string> = {
+  reverted: 'The fix was undone once it was no longer needed, and the anomaly did not come back within the verification window.',
+  reapplied:
+    'The fix was undone, the anomaly came back within the verification window, so the fix was put back; ' +
+    'the healing service stopped reverting it on this target.',
+  failed: 'Undoing the fix failed: it is still in place.',
+  unknown: 'Undoing the fix started but nobody saw the result (the healing service stopped); it may still be in place.',
+  skipped: 'Nothing to undo, or someone else changed it since: left as it is.',
+  deferred: 'Held back by a guardrail that lifts by itself; tried again when it lifts.',
+};
+
+export function revertText(outcome: string): string {
+  return REVERT_TEXT[outcome] ?? `Revert ${outcome}`;
+}
+
+/** An event's outcome in words: an action's outcome, or how the revert of a fix ended. */
+export function eventOutcomeText(e: { kind: 'action' | 'revert'; outcome: string }): string {
+  return e.kind === 'revert' ? revertText(e.outcome) : outcomeText(e.outcome);
+}
+
+/** An event's title: `scale_up · Succeeded`; a revert: `reverted scale_up`, `scale_up · fix put back (re-triggered)`. */
+export function eventTitle(e: { kind: 'action' | 'revert'; action: string; outcome: string }): string {
+  if (e.kind === 'action') {
+    return `${e.action} · ${outcomeText(e.outcome)}`;
+  }
+  return e.outcome === 'reverted' ? `reverted ${e.action}` : `${e.action} · ${revertText(e.outcome).toLowerCase()}`;
+}
+
+/** A demotion in words: `demoted to approve: restart on checkout`. */
+export function demotionText(d: { action: string; target: string }): string {
+  return `demoted to approve: ${d.action} on ${d.target}`;
+}
+
+export const DEMOTION_NOTE =
+  'Its success rate on this target fell below the efficacy floor: it runs here only when a person approves it, ' +
+  'until a person lifts the demotion (the healing service\'s demotions API).';

@@ -23,10 +23,13 @@ export const plugin = new PanelPlugin<HealthTimelineOptions>(HealthTimelinePanel
       .addTextInput({ path: 'featureScoreQuery', name: 'Feature attribution', category: [QUERIES], defaultValue: D.featureScoreQuery, description: 'Per-feature scores (optional)' })
       .addTextInput({ path: 'lastActionQuery', name: 'Last action timestamp', category: [QUERIES], defaultValue: D.lastActionQuery, description: 'Gauge of the last action time in seconds, per service, action and outcome' })
       .addTextInput({ path: 'actionsTotalQuery', name: 'Actions counter', category: [QUERIES], defaultValue: D.actionsTotalQuery, description: 'Counter of actions (optional): adds actions the timestamp samples missed' })
+      .addTextInput({ path: 'revertsTotalQuery', name: 'Reverts counter', category: [QUERIES], defaultValue: D.revertsTotalQuery, description: 'Counter of reverts of fixes (optional), per service, action and outcome: drawn as U-turn arrows' })
+      .addTextInput({ path: 'demotionsQuery', name: 'Demotions', category: [QUERIES], defaultValue: D.demotionsQuery, description: 'Gauge, 1 while an action is demoted to approve mode on a target (optional): drawn as a band on the row of the service named like the target' })
       .addTextInput({ path: 'serviceLabel', name: 'Service label', category: [LABELS], defaultValue: D.serviceLabel })
       .addTextInput({ path: 'featureLabel', name: 'Feature label', category: [LABELS], defaultValue: D.featureLabel })
       .addTextInput({ path: 'actionLabel', name: 'Action label', category: [LABELS], defaultValue: D.actionLabel })
       .addTextInput({ path: 'outcomeLabel', name: 'Outcome label', category: [LABELS], defaultValue: D.outcomeLabel })
+      .addTextInput({ path: 'targetLabel', name: 'Target label', category: [LABELS], defaultValue: D.targetLabel, description: 'Of the demotions gauge' })
       .addNumberInput({ path: 'anomalyThreshold', name: 'Anomaly threshold', category: [DISPLAY], defaultValue: D.anomalyThreshold, description: 'Scores above it are shaded as anomalous periods' })
       .addRadio({
         path: 'sortBy',

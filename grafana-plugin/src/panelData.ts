@@ -38,7 +38,8 @@ export function expectedQueriesMessage(options: HealthTimelineOptions): string {
     `Expected Prometheus time series with a "${options.serviceLabel}" label: ` +
     `${options.healthQuery} and ${options.anomalyQuery} (health and anomaly scores), ` +
     `${options.topFeatureQuery} (the feature of each anomaly) and ${options.lastActionQuery} ` +
-    `(healing actions, with "${options.actionLabel}" and "${options.outcomeLabel}" labels). ` +
+    `(healing actions, with "${options.actionLabel}" and "${options.outcomeLabel}" labels); optional: ` +
+    `${options.revertsTotalQuery} (reverts of fixes) and ${options.demotionsQuery} (demotions, by "${options.targetLabel}"). ` +
     `Series are matched by metric name or by query refId (panel options "Queries").`
   );
 }

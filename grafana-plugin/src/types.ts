@@ -12,11 +12,17 @@ export interface HealthTimelineOptions {
   featureScoreQuery: string;
   lastActionQuery: string;
   actionsTotalQuery: string;
+  /** Counter of reverts of fixes, per service, action and outcome. */
+  revertsTotalQuery: string;
+  /** Gauge, 1 while an action is demoted to approve mode on a target. */
+  demotionsQuery: string;
 
   serviceLabel: string;
   featureLabel: string;
   actionLabel: string;
   outcomeLabel: string;
+  /** The demotions gauge's target label: a demotion is drawn on the row of the service of that name. */
+  targetLabel: string;
 
   /** Anomaly score above which a period is shaded as anomalous (the alerting threshold). */
   anomalyThreshold: number;
@@ -38,10 +44,13 @@ export const DEFAULT_OPTIONS: HealthTimelineOptions = {
   featureScoreQuery: SCORE_FAMILIES.featureScore.name,
   lastActionQuery: HEALING_FAMILIES.lastAction.name,
   actionsTotalQuery: HEALING_FAMILIES.actions.name,
+  revertsTotalQuery: HEALING_FAMILIES.reverts.name,
+  demotionsQuery: HEALING_FAMILIES.demotions.name,
   serviceLabel: HEALING_LABELS.service,
   featureLabel: SCORE_LABELS.feature,
   actionLabel: HEALING_LABELS.action,
   outcomeLabel: HEALING_LABELS.outcome,
+  targetLabel: 'target',
   anomalyThreshold: ANOMALY_THRESHOLD,
   sortBy: 'worst',
   pageSize: 0,

@@ -142,6 +142,9 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
       const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
       expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
       expect(await page.getByTestId('selfheal-span').count()).toBe(12);
+      // Reverts of fixes and demotions to approve mode are drawn apart from the actions' markers.
+      expect(await page.getByTestId('selfheal-revert').count()).toBe(2);
+      expect(await page.getByTestId('selfheal-demotion').count()).toBe(2);
       // Health numbers coloured by the thresholds: payments red/orange, catalog green, and different.
       const colour = (service: string) =>
         page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
@@ -264,6 +267,59 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     for (const text of ['Awaiting approval', 'Approved', 'Rejected', 'Approval expired']) expect(legend).toContain(text);
   });
 
+  it('draws reverts of fixes (U-turn arrows) and demotions to approve mode (a band), and says in the tooltip what each means', async () => {
+    await render({ theme: 'dark' });
+    const revert = (outcome: string) => page.locator(`[data-testid="selfheal-revert"][data-outcome="${outcome}"]`);
+    await expect.poll(() => revert('reverted').count()).toBe(1);
+    expect(await revert('reapplied').count()).toBe(1);
+    const look = (locator: Locator) =>
+      locator.first().evaluate((g) => {
+        const shapes = [...g.querySelectorAll('path, circle, rect')];
+        return JSON.stringify({
+          shapes: [...g.querySelectorAll('*')].map((e) => `${e.tagName}:${e.getAttribute('d') ?? ''}`.replace(/[\d.]+/g, '')).join(','),
+          colours: shapes.map((e) => `${getComputedStyle(e).fill}/${getComputedStyle(e).stroke}`).join(','),
+        });
+      });
+    // The revert's arrow and colour differ from every action's marker, and undone from put back.
+    const actions = new Set<string>();
+    for (const o of OUTCOMES) actions.add(await look(page.locator(`[data-testid="selfheal-event"][data-outcome="${o}"]`)));
+    const reverted = await look(revert('reverted'));
+    const reapplied = await look(revert('reapplied'));
+    expect(actions.has(reverted)).toBe(false);
+    expect(actions.has(reapplied)).toBe(false);
+    expect(reverted).not.toBe(reapplied);
+    // The revert is drawn on the timeline where its counter rose (minute 290 of the 6 hours on checkout's row).
+    const row = await boxOf(page.locator('[data-service="checkout"] svg:has([data-testid="selfheal-revert"])'));
+    const at = await boxOf(revert('reverted'));
+    expect((at.x + at.width / 2 - row.x) / row.width).toBeCloseTo(290 / 360, 1);
+
+    const tooltip = page.getByTestId('selfheal-tooltip');
+    const tip = async (target: Locator): Promise<string> => {
+      await target.hover();
+      await expect.poll(() => tooltip.isVisible()).toBe(true);
+      const text = (await tooltip.innerText()).replace(/\s+/g, ' ');
+      await page.mouse.move(5, 5);
+      await expect.poll(() => tooltip.count()).toBe(0);
+      return text;
+    };
+    expect(await tip(revert('reverted'))).toContain('reverted scale_up');
+    expect(await tip(revert('reapplied'))).toContain('scale_up · fix put back (re-triggered)');
+    const band = page.locator('[data-service="cart"] [data-testid="selfheal-demotion"]');
+    const box = await boxOf(band);
+    const cartTrack = await boxOf(page.locator('[data-service="cart"] svg:has([data-testid="selfheal-demotion"])'));
+    // Open: from minute 325 to the end of the range.
+    expect((box.x - cartTrack.x) / cartTrack.width).toBeCloseTo(325 / 360, 1);
+    expect(box.x + box.width).toBeCloseTo(cartTrack.x + cartTrack.width, -1);
+    const demoted = await tip(band);
+    expect(demoted).toContain('demoted to approve: restart on cart');
+    expect(demoted).toContain('still demoted');
+    expect(await band.evaluate((e) => getComputedStyle(e).fill)).not.toBe(
+      await page.locator('[data-testid="selfheal-span"]').first().evaluate((e) => getComputedStyle(e).fill)
+    );
+    const legend = await page.getByLabel('legend').innerText();
+    for (const text of ['Reverted', 'Fix put back (re-triggered)', 'Demoted to approve']) expect(legend).toContain(text);
+  });
+
   it('clicking an action opens the configured link with its time range', async () => {
     await render({ options: { eventLink: '/d/selfheal-overview?from=${__from}&to=${__to}&var-service=${service}' } });
     await page.locator('[data-service="search"] [data-testid="selfheal-event"]').click();
@@ -288,6 +344,9 @@ describe('panel in a real browser (Chromium, built dist/module.js, harness stand
     const outcomes = await page.getByTestId('selfheal-event').evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
     expect(new Set(outcomes)).toEqual(new Set(OUTCOMES));
     expect(await page.getByTestId('selfheal-span').count()).toBe(12);
+    // The dashboard's reverts and demotions queries, matched by the options it sets.
+    expect(await page.getByTestId('selfheal-revert').count()).toBe(2);
+    expect(await page.getByTestId('selfheal-demotion').count()).toBe(2);
     const colour = (service: string) =>
       page.locator(`[data-service="${service}"] [data-testid="selfheal-health"]`).evaluate((e) => getComputedStyle(e).color);
     expect(await colour('payments')).not.toBe(await colour('catalog'));

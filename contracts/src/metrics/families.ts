@@ -97,7 +97,7 @@ export const EXPORTER_FAMILIES = {
 export const HEALING_LABELS = { service: 'service', action: 'action', outcome: 'outcome' } as const;
 const { service: SERVICE, action: ACTION, outcome: OUTCOME } = HEALING_LABELS;
 
-/** The healing service's metrics (the panel reads the actions and last-action families). */
+/** The healing service's metrics (the panel reads the actions, last-action, reverts and demotions families). */
 export const HEALING_FAMILIES = {
   actions: defineFamily({
     name: 'selfheal_healing_actions_total', type: 'counter', labels: [SERVICE, ACTION, OUTCOME],

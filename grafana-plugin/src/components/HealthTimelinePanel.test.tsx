@@ -92,6 +92,39 @@ describe('HealthTimelinePanel', () => {
     for (const text of ['Awaiting approval', 'Approved', 'Rejected', 'Approval expired']) expect(legend).toContain(text);
   });
 
+  it('draws reverts of fixes and demotions to approve mode apart from the actions, with what each means in the tooltip', () => {
+    render(<HealthTimelinePanel {...props()} />);
+    const tip = (el: Element): string => {
+      fireEvent.mouseMove(el, { clientX: 100, clientY: 100 });
+      const text = screen.getByTestId('selfheal-tooltip').textContent!;
+      fireEvent.mouseLeave(el);
+      return text;
+    };
+    const reverts = screen.getAllByTestId('selfheal-revert');
+    expect(reverts.map((r) => `${r.closest('[data-service]')!.getAttribute('data-service')}:${r.getAttribute('data-outcome')}`).sort()).toEqual([
+      'cart:reapplied',
+      'checkout:reverted',
+    ]);
+    const reverted = tip(screen.getByRole('button', { name: 'reverted scale_up for checkout' }));
+    expect(reverted).toContain('reverted scale_up');
+    expect(reverted).toContain('Reverted fixscale_up');
+    expect(reverted).toContain('the anomaly did not come back');
+    const putBack = tip(screen.getByRole('button', { name: 'scale_up: fix put back (re-triggered) for cart' }));
+    expect(putBack).toContain('scale_up · fix put back (re-triggered)');
+    expect(putBack).toContain('the anomaly came back within the verification window, so the fix was put back');
+    // A revert is not an action: the actions' markers keep exactly the actions' outcomes.
+    expect(screen.getAllByTestId('selfheal-event').map((e) => e.getAttribute('data-outcome')).filter((o) => o === 'reverted' || o === 'reapplied')).toEqual([]);
+
+    const demotions = screen.getAllByTestId('selfheal-demotion');
+    expect(demotions.map((d) => d.getAttribute('aria-label')).sort()).toEqual(['demoted to approve: enable_cache on checkout', 'demoted to approve: restart on cart']);
+    const open = tip(screen.getByRole('img', { name: 'demoted to approve: restart on cart' }));
+    expect(open).toContain('Untilstill demoted');
+    expect(open).toContain('fell below the efficacy floor');
+    expect(tip(screen.getByRole('img', { name: 'demoted to approve: enable_cache on checkout' }))).toMatch(/Untillifted by 2026-11-23 \d\d:\d\d:\d\d/);
+    const legend = screen.getByLabelText('legend').textContent!;
+    for (const text of ['Reverted', 'Fix put back (re-triggered)', 'Demoted to approve']) expect(legend).toContain(text);
+  });
+
   it('shows the anomaly period on hover: feature, peak score, duration, attribution; open periods say ongoing', () => {
     render(<HealthTimelinePanel {...props()} />);
     const payments = screen.getAllByTestId('selfheal-row').find((r) => r.getAttribute('data-service') === 'payments')!;

@@ -91,3 +91,22 @@ export function MarkerShape({ outcome, x, y, size, color, background }: MarkerPr
       );
   }
 }
+
+/**
+ * The revert of a fix: a U-turn arrow (↶, undone) on a backdrop; a fix put back after the anomaly came back is the
+ * arrow turning forward again (↷). The colour says how the revert ended.
+ */
+export function RevertShape({ outcome, x, y, size, color, background }: MarkerProps) {
+  const r = size / 2;
+  // Forward (put back) mirrors the arrow around x.
+  const d = outcome === 'reapplied' ? -1 : 1;
+  const arc = `M${x + d * r * 0.8},${y + r * 0.7} L${x + d * r * 0.8},${y - r * 0.05} A${r * 0.7},${r * 0.7} 0 0 ${d > 0 ? 0 : 1} ${x - d * r * 0.6},${y - r * 0.05}`;
+  const head = `M${x - d * r * 1.05},${y - r * 0.1} L${x - d * r * 0.15},${y - r * 0.1} L${x - d * r * 0.6},${y + r * 0.75} Z`;
+  return (
+    <g>
+      <circle cx={x} cy={y} r={r + 1} fill={background} stroke={color} strokeWidth={1} strokeOpacity={0.5} />
+      <path d={arc} fill="none" stroke={color} strokeWidth={2} strokeLinecap="round" />
+      <path d={head} fill={color} stroke={color} strokeWidth={0.5} strokeLinejoin="round" />
+    </g>
+  );
+}

@@ -1,15 +1,25 @@
 // One service: name, current health (coloured by the thresholds) with its sparkline, and its timeline of
-// anomaly periods (shaded spans) and healing actions (markers by outcome).
+// anomaly periods (shaded spans), healing actions (markers by outcome), reverts of fixes (U-turn arrows) and
+// demotions to approve mode (a band along the top).
 import { useTheme2 } from '@grafana/ui';
 import React, { memo } from 'react';
 
-import type { AnomalySpan, HealingEvent, ServiceTimeline } from '../data/model';
-import { outcomeText } from '../format';
-import { MarkerShape } from './Marker';
+import type { AnomalySpan, DemotionPeriod, HealingEvent, ServiceTimeline } from '../data/model';
+import { demotionText, eventOutcomeText, eventTitle } from '../format';
+import { MarkerShape, RevertShape } from './Marker';
 import { Sparkline } from './Sparkline';
-import { outcomeColor, type PanelStyles, spanColors } from './styles';
+import { demotionColors, outcomeColor, type PanelStyles, revertColor, spanColors } from './styles';
 
-export type HoverTarget = { kind: 'event'; event: HealingEvent } | { kind: 'span'; span: AnomalySpan };
+export type HoverTarget =
+  | { kind: 'event'; event: HealingEvent }
+  | { kind: 'span'; span: AnomalySpan }
+  | { kind: 'demotion'; demotion: DemotionPeriod };
+
+/** A marker's accessible name: `scale_up succeeded for checkout`, `reverted scale_up for checkout`. */
+function eventLabel(ev: HealingEvent, service: string): string {
+  const what = ev.kind === 'revert' ? eventTitle(ev).replace(' · ', ': ') : `${ev.action} ${eventOutcomeText(ev).toLowerCase()}`;
+  return `${what} for ${service}`;
+}
 
 export interface ServiceRowProps {
   timeline: ServiceTimeline;
@@ -80,13 +90,38 @@ export const ServiceRow = memo(function ServiceRow(props: ServiceRowProps) {
               />
             );
           })}
+          {timeline.demotions.map((d) => {
+            const c = demotionColors(theme);
+            const x0 = x(d.start);
+            const w = Math.max(3, x(d.open ? to : d.end) - x0);
+            return (
+              <rect
+                key={`demotion-${d.action}-${d.start}`}
+                data-testid="selfheal-demotion"
+                data-action={d.action}
+                role="img"
+                aria-label={demotionText(d)}
+                x={x0}
+                y={1}
+                width={w}
+                height={Math.max(3, Math.round(height * 0.1))}
+                rx={1}
+                fill={c.fill}
+                stroke={c.stroke}
+                strokeWidth={1}
+                onMouseMove={(e) => onHover(timeline.service, { kind: 'demotion', demotion: d }, e.clientX, e.clientY)}
+                onMouseLeave={leave}
+              />
+            );
+          })}
           {timeline.events.map((ev) => {
-            const label = `${ev.action} ${outcomeText(ev.outcome).toLowerCase()} for ${timeline.service}`;
+            const label = eventLabel(ev, timeline.service);
+            const Shape = ev.kind === 'revert' ? RevertShape : MarkerShape;
             return (
               <g
-                key={`ev-${ev.time}-${ev.action}-${ev.outcome}`}
+                key={`ev-${ev.kind}-${ev.time}-${ev.action}-${ev.outcome}`}
                 className={styles.marker}
-                data-testid="selfheal-event"
+                data-testid={ev.kind === 'revert' ? 'selfheal-revert' : 'selfheal-event'}
                 data-outcome={ev.outcome}
                 role="button"
                 tabIndex={0}
@@ -105,12 +140,12 @@ export const ServiceRow = memo(function ServiceRow(props: ServiceRowProps) {
                   }
                 }}
               >
-                <MarkerShape
+                <Shape
                   outcome={ev.outcome}
                   x={x(ev.time)}
                   y={mid}
                   size={MARKER_SIZE}
-                  color={outcomeColor(theme, ev.outcome)}
+                  color={ev.kind === 'revert' ? revertColor(theme, ev.outcome) : outcomeColor(theme, ev.outcome)}
                   background={theme.colors.background.primary}
                 />
               </g>

@@ -1,11 +1,11 @@
-// The tooltip of an event or an anomaly period: what was detected, which action ran, its outcome, and
-// how long recovery took.
+// The tooltip of an event, an anomaly period or a demotion: what was detected, which action ran (or which fix was
+// reverted), its outcome, and how long recovery took; for a demotion, which action on which target and since when.
 import { dateTimeFormat, type TimeZone } from '@grafana/data';
 import { Portal, VizTooltipContainer } from '@grafana/ui';
 import React from 'react';
 
 import type { AnomalySpan } from '../data/model';
-import { formatDuration, formatScore, OUTCOME_NOTE, outcomeText } from '../format';
+import { DEMOTION_NOTE, demotionText, eventOutcomeText, eventTitle, formatDuration, formatScore, OUTCOME_NOTE, REVERT_NOTE } from '../format';
 import type { HoverTarget } from './ServiceRow';
 import type { PanelStyles } from './styles';
 
@@ -43,20 +43,20 @@ export function TimelineTooltip({ service, target, x, y, timeZone, styles, hasLi
   let title: string;
   if (target.kind === 'event') {
     const e = target.event;
-    title = `${e.action} · ${outcomeText(e.outcome)}`;
+    title = eventTitle(e);
     rows.push(['Service', service]);
     rows.push(['Time', e.approximate ? `by ${time(e.time)}` : time(e.time)]);
     if (e.count > 1) {
       rows.push(['Count', String(e.count)]);
     }
     rows.push(['Detected', detected(e.span)]);
-    rows.push(['Action', e.action]);
-    rows.push(['Outcome', outcomeText(e.outcome)]);
-    const note = OUTCOME_NOTE[e.outcome];
+    rows.push([e.kind === 'revert' ? 'Reverted fix' : 'Action', e.action]);
+    rows.push([e.kind === 'revert' ? 'Revert' : 'Outcome', eventOutcomeText(e)]);
+    const note = e.kind === 'revert' ? REVERT_NOTE[e.outcome] : OUTCOME_NOTE[e.outcome];
     if (note) {
       rows.push(['Meaning', note]);
     }
-    if (e.span) {
+    if (e.span && e.kind === 'action') {
       rows.push([
         'Recovery',
         e.recoveredAfterMs === undefined
@@ -64,6 +64,15 @@ export function TimelineTooltip({ service, target, x, y, timeZone, styles, hasLi
           : `${formatDuration(e.recoveredAfterMs)} after the action (anomaly lasted ${formatDuration(e.span.end - e.span.start)})`,
       ]);
     }
+  } else if (target.kind === 'demotion') {
+    const d = target.demotion;
+    title = demotionText(d);
+    rows.push(['Service', service]);
+    rows.push(['Target', d.target]);
+    rows.push(['Action', d.action]);
+    rows.push(['Since', time(d.start)]);
+    rows.push(['Until', d.open ? 'still demoted' : `lifted by ${time(d.end)}`]);
+    rows.push(['Meaning', DEMOTION_NOTE]);
   } else {
     const s = target.span;
     title = `Anomaly · ${s.feature ?? 'unknown feature'}`;

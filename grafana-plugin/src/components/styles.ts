@@ -33,6 +33,24 @@ export function outcomeColor(theme: GrafanaTheme2, outcome: string): string {
   }
 }
 
+/** A revert's colour by how it ended: undone (blue-green), put back (dark orange), else like an action's outcome. */
+export function revertColor(theme: GrafanaTheme2, outcome: string): string {
+  switch (outcome) {
+    case 'reverted':
+      return theme.visualization.getColorByName('light-blue');
+    case 'reapplied':
+      return theme.visualization.getColorByName('dark-orange');
+    default:
+      return outcomeColor(theme, outcome);
+  }
+}
+
+/** A demotion to approve mode: a purple band along the top of the row. */
+export function demotionColors(theme: GrafanaTheme2): { fill: string; stroke: string } {
+  const base = theme.visualization.getColorByName('dark-purple');
+  return { fill: colorManipulator.alpha(base, theme.isDark ? 0.55 : 0.45), stroke: base };
+}
+
 /** Anomaly periods: orange, red from a score of 3 (the critical alert's threshold). */
 export function spanColors(theme: GrafanaTheme2, peakScore: number): { fill: string; stroke: string } {
   const base = theme.visualization.getColorByName(peakScore >= 3 ? 'red' : 'orange');

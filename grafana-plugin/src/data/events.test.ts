@@ -46,24 +46,24 @@ describe('attachSpans', () => {
   const span = (start: number, end: number, open = false): AnomalySpan => ({ start, end, open, peakScore: 2, peakTime: start, attribution: [] });
 
   it('links an action to the anomaly it falls in and measures recovery', () => {
-    const e: HealingEvent = { time: T0 + 2 * S, service: 's', action: 'restart', outcome: 'succeeded', approximate: false, count: 1 };
+    const e: HealingEvent = { kind: 'action', time: T0 + 2 * S, service: 's', action: 'restart', outcome: 'succeeded', approximate: false, count: 1 };
     attachSpans([e], [span(T0 + S, T0 + 6 * S)], S);
     expect(e.span?.start).toBe(T0 + S);
     expect(e.recoveredAfterMs).toBe(4 * S);
   });
 
   it('leaves recovery undefined while the anomaly lasts, and falls back to a recent earlier anomaly', () => {
-    const open: HealingEvent = { time: T0 + 2 * S, service: 's', action: 'a', outcome: 'failed', approximate: false, count: 1 };
+    const open: HealingEvent = { kind: 'action', time: T0 + 2 * S, service: 's', action: 'a', outcome: 'failed', approximate: false, count: 1 };
     attachSpans([open], [span(T0, T0 + 5 * S, true)], S);
     expect(open.span).toBeDefined();
     expect(open.recoveredAfterMs).toBeUndefined();
 
-    const late: HealingEvent = { time: T0 + 20 * S, service: 's', action: 'a', outcome: 'skipped', approximate: false, count: 1 };
+    const late: HealingEvent = { kind: 'action', time: T0 + 20 * S, service: 's', action: 'a', outcome: 'skipped', approximate: false, count: 1 };
     attachSpans([late], [span(T0, T0 + 5 * S)], S);
     expect(late.span?.end).toBe(T0 + 5 * S);
     expect(late.recoveredAfterMs).toBe(0);
 
-    const lonely: HealingEvent = { time: T0 + 200 * S, service: 's', action: 'a', outcome: 'dry_run', approximate: false, count: 1 };
+    const lonely: HealingEvent = { kind: 'action', time: T0 + 200 * S, service: 's', action: 'a', outcome: 'dry_run', approximate: false, count: 1 };
     attachSpans([lonely], [span(T0, T0 + 5 * S)], S);
     expect(lonely.span).toBeUndefined();
   });

@@ -40,7 +40,7 @@ export function eventsFromTimestamps(series: LabelledSeries[], l: EventLabels, f
         continue;
       }
       seen.add(key);
-      events.push({ time, service, action, outcome, approximate: false, count: 1 });
+      events.push({ kind: 'action', time, service, action, outcome, approximate: false, count: 1 });
     }
   }
   return events;
@@ -49,8 +49,16 @@ export function eventsFromTimestamps(series: LabelledSeries[], l: EventLabels, f
 /**
  * Events from `..._actions_total` increases not already explained by a timestamp event in the same
  * sample interval. A drop is a counter reset (the service restarted): the new value is the increase.
+ * `kind` says what the counter counts: actions, or reverts of fixes (`..._reverts_total`, which has no timestamp gauge).
  */
-export function eventsFromCounters(series: LabelledSeries[], known: HealingEvent[], l: EventLabels, from: number, to: number): HealingEvent[] {
+export function eventsFromCounters(
+  series: LabelledSeries[],
+  known: HealingEvent[],
+  l: EventLabels,
+  from: number,
+  to: number,
+  kind: HealingEvent['kind'] = 'action'
+): HealingEvent[] {
   const knownTimes = new Map<string, number[]>();
   for (const e of known) {
     const k = keyOf(e.service, e.action, e.outcome);
@@ -77,7 +85,7 @@ export function eventsFromCounters(series: LabelledSeries[], known: HealingEvent
           const explained = times.filter((k) => k > lo && k <= t).length;
           const extra = Math.round(increase) - explained;
           if (extra > 0) {
-            events.push({ time: t, service, action, outcome, approximate: true, count: extra });
+            events.push({ kind, time: t, service, action, outcome, approximate: true, count: extra });
           }
         }
       }

@@ -22,6 +22,8 @@ export const ROLE_OPTION: Record<QueryRole, keyof HealthTimelineOptions> = {
   featureScore: 'featureScoreQuery',
   lastAction: 'lastActionQuery',
   actionsTotal: 'actionsTotalQuery',
+  revertsTotal: 'revertsTotalQuery',
+  demotions: 'demotionsQuery',
 };
 
 export const ROLES = Object.keys(ROLE_OPTION) as QueryRole[];

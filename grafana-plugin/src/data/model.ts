@@ -26,6 +26,8 @@ export interface AnomalySpan {
 }
 
 export interface HealingEvent {
+  /** A healing action, or the revert of an earlier fix (`revertAfter`; its outcome is a revert outcome). */
+  kind: 'action' | 'revert';
   time: number;
   service: string;
   action: string;
@@ -39,6 +41,16 @@ export interface HealingEvent {
   recoveredAfterMs?: number;
 }
 
+/** A period in which an action was demoted to approve mode on a target (the demotions gauge was 1). */
+export interface DemotionPeriod {
+  action: string;
+  target: string;
+  start: number;
+  end: number;
+  /** Still demoted at the last sample. */
+  open: boolean;
+}
+
 export interface ServiceTimeline {
   service: string;
   health?: Series;
@@ -48,9 +60,11 @@ export interface ServiceTimeline {
   currentScore?: number;
   spans: AnomalySpan[];
   events: HealingEvent[];
+  /** Demotions on the target named like this service. */
+  demotions: DemotionPeriod[];
 }
 
-export type QueryRole = 'health' | 'anomaly' | 'topFeature' | 'featureScore' | 'lastAction' | 'actionsTotal';
+export type QueryRole = 'health' | 'anomaly' | 'topFeature' | 'featureScore' | 'lastAction' | 'actionsTotal' | 'revertsTotal' | 'demotions';
 
 export interface ShapedData {
   services: ServiceTimeline[];

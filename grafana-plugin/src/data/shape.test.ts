@@ -36,11 +36,11 @@ describe('shapeData on Prometheus-shaped frames', () => {
   });
 
   it('places every action with its outcome and the anomaly it answered', () => {
-    const events = shaped.services.flatMap((s) => s.events);
+    const events = shaped.services.flatMap((s) => s.events).filter((e) => e.kind === 'action');
     expect(new Set(events.map((e) => e.outcome))).toEqual(new Set(OUTCOMES));
     expect(events).toHaveLength(19);
     expect(events.every((e) => !e.approximate && e.span !== undefined)).toBe(true);
-    const [cacheFailed, scaleUp] = svc('checkout').events.slice(1);
+    const [cacheFailed, scaleUp] = svc('checkout').events.filter((e) => e.kind === 'action').slice(1);
     expect(cacheFailed).toMatchObject({ action: 'enable_cache', outcome: 'failed' });
     expect(scaleUp).toMatchObject({ action: 'scale_up', outcome: 'succeeded' });
     expect(scaleUp!.recoveredAfterMs).toBeGreaterThan(0);
@@ -54,8 +54,25 @@ describe('shapeData on Prometheus-shaped frames', () => {
     const s = shapeData(noGauge, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual(['lastAction']);
     const events = s.services.flatMap((x) => x.events);
-    expect(events).toHaveLength(19);
+    expect(events.filter((e) => e.kind === 'action')).toHaveLength(19);
     expect(events.every((e) => e.approximate)).toBe(true);
+  });
+
+  it('places reverts of fixes from their counter, apart from the actions, at the sample that counted them', () => {
+    const reverts = shaped.services.flatMap((s) => s.events).filter((e) => e.kind === 'revert');
+    expect(reverts.map((e) => [e.service, e.action, e.outcome, e.count, e.approximate]).sort()).toEqual([
+      ['cart', 'scale_up', 'reapplied', 1, true],
+      ['checkout', 'scale_up', 'reverted', 1, true],
+    ]);
+    const reverted = svc('checkout').events.find((e) => e.kind === 'revert')!;
+    // Counted by the first sample after it (5.113 s after minute 290; samples every 15 s).
+    expect(reverted.time).toBe(FROM + 290 * 60_000 + 15_000);
+  });
+
+  it('turns the demotions gauge into periods on the row of the target, open while still demoted', () => {
+    expect(svc('checkout').demotions).toEqual([{ action: 'enable_cache', target: 'checkout', start: FROM + 252 * 60_000, end: FROM + 330 * 60_000 - 15_000, open: false }]);
+    expect(svc('cart').demotions).toEqual([{ action: 'restart', target: 'cart', start: FROM + 325 * 60_000, end: W.to, open: true }]);
+    expect(svc('payments').demotions).toEqual([]);
   });
 
   it('reads dataplane frames, where the metric name is the value field name instead of a label', () => {
@@ -72,7 +89,8 @@ describe('shapeData on Prometheus-shaped frames', () => {
     }));
     const s = shapeData(dataplane, DEFAULT_OPTIONS, W);
     expect(s.missing).toEqual([]);
-    expect(s.services.flatMap((x) => x.events)).toHaveLength(19);
+    expect(s.services.flatMap((x) => x.events)).toHaveLength(21);
+    expect(s.services.flatMap((x) => x.demotions)).toHaveLength(2);
   });
 
   it('matches series by refId when the query aggregates the metric name away', () => {

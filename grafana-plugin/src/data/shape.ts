@@ -3,9 +3,10 @@ import type { DataFrame } from '@grafana/data';
 
 import type { HealthTimelineOptions } from '../types';
 import { attributionAt, findAnomalySpans, topFeatureFor, typicalStep } from './anomalies';
+import { demotionPeriods } from './demotions';
 import { attachSpans, eventsFromCounters, eventsFromTimestamps } from './events';
 import { groupByRole, type LabelledSeries, mergeSeries, ROLES } from './frames';
-import type { HealingEvent, QueryRole, ServiceTimeline, ShapedData } from './model';
+import type { DemotionPeriod, HealingEvent, QueryRole, ServiceTimeline, ShapedData } from './model';
 
 export const NO_SERVICE = '(no service label)';
 
@@ -37,18 +38,36 @@ export function shapeData(frames: DataFrame[], options: HealthTimelineOptions, w
   const eventLabels = { serviceLabel: label, actionLabel: options.actionLabel, outcomeLabel: options.outcomeLabel };
   const timestampEvents = eventsFromTimestamps(roles.get('lastAction') ?? [], eventLabels, window.from, window.to);
   const counterEvents = eventsFromCounters(roles.get('actionsTotal') ?? [], timestampEvents, eventLabels, window.from, window.to);
+  const revertEvents = eventsFromCounters(roles.get('revertsTotal') ?? [], [], eventLabels, window.from, window.to, 'revert');
   const events = new Map<string, HealingEvent[]>();
-  for (const e of [...timestampEvents, ...counterEvents]) {
+  for (const e of [...timestampEvents, ...counterEvents, ...revertEvents]) {
     const service = e.service === '' ? NO_SERVICE : e.service;
     const list = events.get(service) ?? [];
     list.push(e);
     events.set(service, list);
   }
 
-  const names = new Set<string>([...health.keys(), ...anomaly.keys(), ...events.keys()]);
+  // A demotion is per target; it is drawn on the row of the service named like the target (the policy's targets
+  // are usually named after the services they heal). Gaps up to 5 minutes (a missed scrape or two) do not end one.
+  const demotions = new Map<string, DemotionPeriod[]>();
+  const demotionLabels = { actionLabel: options.actionLabel, targetLabel: options.targetLabel };
+  for (const d of demotionPeriods(roles.get('demotions') ?? [], demotionLabels, 5 * 60_000, window.to)) {
+    if (d.end < window.from || d.start > window.to) {
+      continue;
+    }
+    const service = d.target === '' ? NO_SERVICE : d.target;
+    demotions.set(service, [...(demotions.get(service) ?? []), d]);
+  }
+
+  const names = new Set<string>([...health.keys(), ...anomaly.keys(), ...events.keys(), ...demotions.keys()]);
   const services: ServiceTimeline[] = [];
   for (const service of names) {
-    const timeline: ServiceTimeline = { service, spans: [], events: (events.get(service) ?? []).sort((a, b) => a.time - b.time) };
+    const timeline: ServiceTimeline = {
+      service,
+      spans: [],
+      events: (events.get(service) ?? []).sort((a, b) => a.time - b.time),
+      demotions: demotions.get(service) ?? [],
+    };
     const h = health.get(service);
     if (h) {
       timeline.health = mergeSeries(h, Math.min);
