@@ -190,14 +190,17 @@ ${Object.entries(FIXTURE_FEATURES)
     }
   }, 90_000);
 
-  it('after the outage the rows Prometheus did not observe are missing, not data: no score above 1 on the healthy workload, a later fault is caught', async () => {
+  it('after the outage the rows Prometheus did not observe are missing, not data: the healthy workload is not all above 1 (as made-up data puts it), a later fault is caught', async () => {
     const restartedAt = Date.now() / 1000;
     // Every verdict the exporter holds (published or not) and every published one Prometheus scraped, from the
     // restart until all scores are fresh again and 30 s beyond: the first cycles catch up over the gap.
-    let worst = { score: 0, what: '' };
+    const worst = new Map<string, { score: number; what: string }>();
     const note = (report: EntityReport[]): void => {
       for (const e of report) {
-        if ((e.anomalyScore ?? 0) > worst.score) worst = { score: e.anomalyScore ?? 0, what: `${e.entity.service} (top feature ${e.topFeature}, published ${e.published}) ${(Date.now() / 1000 - restartedAt).toFixed(1)} s after the restart` };
+        const service = e.entity.service ?? '';
+        if ((e.anomalyScore ?? 0) > (worst.get(service)?.score ?? 0)) {
+          worst.set(service, { score: e.anomalyScore ?? 0, what: `${service} ${(e.anomalyScore ?? 0).toFixed(2)} (top feature ${e.topFeature}, published ${e.published}) ${(Date.now() / 1000 - restartedAt).toFixed(1)} s after the restart` });
+        }
       }
     };
     await waitFor(
@@ -216,11 +219,17 @@ ${Object.entries(FIXTURE_FEATURES)
       },
       { what: '30 s of scores after the outage', timeoutMs: 60_000, intervalMs: 250 },
     );
-    expect(worst.score, `a healthy service scored above 1 after the outage: ${worst.what}`).toBeLessThanOrEqual(1);
+    // Made-up data (the gap's repeated samples fed as data: a flat line, then the noise again) puts every service far
+    // above 1 at once (measured offline on this fixture: all of 240 entity trials, 90% above 6). Noise alone crosses 1
+    // now and then: the detector's calibrated tail (alertTailProbability 3e-4 per sample, ~1e-3 measured on this 1 s
+    // fixture) gives one service above 1 in a ~40 s window a few times in a hundred, three of four ~3e-4.
+    const above = [...worst.values()].filter((w) => w.score > 1);
+    expect(above.length, `healthy services scored above 1 after the outage: ${above.map((w) => w.what).join('; ')}`).toBeLessThanOrEqual(2);
     const window = Math.ceil(Date.now() / 1000 - restartedAt);
     const published = await stack.prometheusClient.query(`max_over_time(selfheal_anomaly_score[${window}s])`);
     expect(published.map((s) => s.metric.service).sort()).toEqual([...SERVICES].sort());
-    for (const sample of published) expect(sample.value, `published score of ${sample.metric.service}`).toBeLessThanOrEqual(1);
+    const publishedAbove = published.filter((sample) => sample.value > 1).map((sample) => `${sample.metric.service} ${sample.value.toFixed(2)}`);
+    expect(publishedAbove.length, `published scores above 1 after the outage: ${publishedAbove.join(', ')}`).toBeLessThanOrEqual(2);
     // The gap was seen as such: its repeated samples were fed as missing values.
     const samples = await scrapeMetrics(`${url}/metrics`);
     expect(series(samples, 'selfheal_exporter_unobserved_values_total', { group: 'services' })[0]?.value).toBeGreaterThan(outage?.unobservedBefore ?? 0);
