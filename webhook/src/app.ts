@@ -28,6 +28,7 @@ import { baseUrl, closeHttp, listenAddress, listenHttp } from './api/listen.js';
 import { startLeases, startRetention, type Scheduled } from './scheduling.js';
 import { parseByteSize } from './util/bytes.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { learnExternalLabels } from './verify/external-labels.js';
 import { PrometheusQueries } from './verify/prometheus.js';
 
 export interface HealerOptions {
@@ -112,6 +113,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
       const configured = listenAddress(config.listen);
       server = await listenHttp(fast, app, host ?? configured.host, port ?? configured.port);
       timers.push(startRetention(store, config.store.retention, logger));
+      if (prometheus) timers.push(learnExternalLabels(prometheus, config.verify.nonEntityLabels, logger));
       await store.heartbeat();
       const resumed = await engine.recover();
       if (resumed > 0) logger.info({ resumed }, 'resuming unfinished incidents after restart');

@@ -89,4 +89,16 @@ describe('verification against a real Prometheus', () => {
     expect(incident?.reason).toMatch(/^blast-radius precondition could not be evaluated: Prometheus query failed \(HTTP 400\): .*parse error/);
     expect(admin.requests.map((r) => r.url)).toEqual(['/restart', '/restart']);
   }, 30_000);
+
+  it("Prometheus's external labels (the shipped monitor: selfheal), which it adds to alerts but not to stored series, are left out of the entity selector", async () => {
+    // As Prometheus sends the alert: with its external label. The scores Prometheus stores have no such label.
+    const alert = payload([{ fingerprint: 'f00d04', labels: { alertname: 'SelfhealAnomaly', group: 'shop', service: 'checkout', feature: 'mem_rss', severity: 'warning', monitor: 'selfheal' } }]);
+    expect((await svc.post(alert)).status).toBe(200);
+    await waitFor(() => svc.healer.sqlite!.listIncidents({}).find((i) => i.fingerprint === 'f00d04')?.phase === 'verifying', { what: 'verification to start', timeoutMs: 10_000 });
+    scores.set('checkout', 0.4);
+    await svc.healer.engine.idle();
+    const incident = svc.healer.sqlite!.listIncidents({}).find((i) => i.fingerprint === 'f00d04');
+    expect(incident).toMatchObject({ phase: 'done', result: 'healed' });
+    expect(svc.healer.sqlite!.actionsOf(incident!.id)[0]?.reason).toBe(`POST ${admin.url}/restart answered 200; verified: selfheal_anomaly_score{ group="shop",service="checkout" } < 1`);
+  }, 30_000);
 });

@@ -2,6 +2,7 @@
 // the test stack and the e2e tests. Answers are checked against the documented envelope
 // (https://prometheus.io/docs/prometheus/latest/querying/api/), so a surprise is an error naming the field.
 // The exporter keeps its own streaming range reader (large matrices, its own metrics).
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { retryWithBackoff, type RetryOptions } from '../retry/backoff.js';
 
@@ -155,6 +156,18 @@ export class PrometheusClient {
   async targets(state: 'active' | 'dropped' | 'any' = 'active'): Promise<PromTarget[]> {
     const params = new URLSearchParams({ state });
     return (await this.call('/api/v1/targets', params, z.object({ activeTargets: z.array(promTargetSchema) }), 'GET')).activeTargets;
+  }
+
+  /**
+   * The names of Prometheus's external labels (`global.external_labels` of its loaded configuration, from
+   * /api/v1/status/config). It attaches them to the alerts it sends but not to the series it stores.
+   */
+  async externalLabelNames(signal?: AbortSignal): Promise<string[]> {
+    const { yaml } = await this.call('/api/v1/status/config', undefined, z.object({ yaml: z.string() }), 'GET', signal);
+    const config: unknown = parseYaml(yaml);
+    const global = typeof config === 'object' && config !== null ? (config as { global?: { external_labels?: unknown } }).global : undefined;
+    const labels = global?.external_labels;
+    return typeof labels === 'object' && labels !== null ? Object.keys(labels) : [];
   }
 
   private check<T>(url: string, schema: z.ZodType<T>, data: unknown): T {

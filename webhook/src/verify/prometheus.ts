@@ -23,6 +23,11 @@ export class PrometheusQueries {
     return result.resultType === 'scalar' ? result.value !== 0 : result.samples.length > 0;
   }
 
+  /** The names of Prometheus's external labels (on the alerts it sends, never on its stored series). */
+  async externalLabelNames(signal?: AbortSignal): Promise<string[]> {
+    return this.client.externalLabelNames(signal);
+  }
+
   private async instant(promql: string, signal?: AbortSignal) {
     try {
       return await this.client.instant(promql, { signal });
