@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseActionsResponse, parseAuditResponse, parseIncidentsResponse } from '@selfheal/contracts';
+import { parseActionsResponse, parseAuditResponse, parseIncidentsResponse, parseRevertsResponse } from '@selfheal/contracts';
 import { createHealer, parseConfig, type Healer } from '@selfheal/webhook';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,12 +43,15 @@ beforeAll(async () => {
     auth: { type: 'bearer', tokenFile: join(dir, 'token') },
     store: { path: join(dir, 'healer.db') },
     actuators: { admin: { type: 'http', retries: 0 } },
+    // The revert of checkout's fix is due in an hour: its row is written (waiting) when the fix succeeds (applied,
+    // not verified: verify false), and Prometheus is not asked before then.
+    prometheus: { url: 'http://127.0.0.1:9' },
     targets: {
-      checkout: { actuator: 'admin', actions: { scale_up: { url: `${adminUrl}/scale` } } },
+      checkout: { actuator: 'admin', actions: { scale_up: { url: `${adminUrl}/scale`, revertAfter: '1h', revert: { url: `${adminUrl}/scale`, body: { delta: -1 } } } } },
       catalog: { actuator: 'admin', actions: { scale_up: { url: `${adminUrl}/scale` } } },
     },
     rules: [
-      { name: 'checkout', matchers: ['service = checkout'], target: 'checkout' },
+      { name: 'checkout', matchers: ['service = checkout'], target: 'checkout', verify: false },
       { name: 'catalog', matchers: ['service = catalog'], target: 'catalog', dryRun: true },
     ],
   });
@@ -83,6 +86,11 @@ describe("the healing service's API rows match @selfheal/contracts (real service
     const rows = parseIncidentsResponse(await get('/api/v1/incidents'));
     expect(rows.map((r) => r.service).sort()).toEqual(['catalog', 'checkout']);
     expect(rows[0]?.labels.alertname).toBe('SelfhealAnomaly');
+  });
+
+  it('GET /api/v1/reverts', async () => {
+    const rows = parseRevertsResponse(await get('/api/v1/reverts'));
+    expect(rows.map((r) => [r.service, r.action, r.status, r.after_seconds])).toEqual([['checkout', 'scale_up', 'waiting', 3600]]);
   });
 
   it('GET /api/v1/audit', async () => {

@@ -5,12 +5,15 @@
 // and the alert resolves; healthy services see no action; Alertmanager's repeated notifications do not repeat it.
 // A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
 // once the cooldown ends. Trust levels with the demo's policy: the restart waits for a person (the test approves it
-// through the API, as the demo does).
+// through the API, as the demo does). Fixes that undo themselves: the cache is turned off again once the service has
+// been calm for revertAfter, and put back when turning it off brings the anomaly back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchingSamples, scrapeMetrics } from '@selfheal/contracts';
 import {
   DEFAULT_SERVICES,
   DEMO_APPROVER,
+  clearFaults,
+  followRevert,
   healingApprovals,
   healingActions,
   healingAudit,
@@ -155,4 +158,46 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     const expected = results.filter((r) => r.action !== undefined).map((r) => ({ service: r.service, at: r.injectedAt }));
     expect(acted, `admin actions ${JSON.stringify(acted)} for the faults ${JSON.stringify(expected)}`).toHaveLength(expected.length);
   });
+
+  // Fixes that undo themselves (the demo policy's enable_cache has revertAfter: 20s and a revert call). Services
+  // whose cooldown has long ended; a slow dependency's repair is the cache.
+  it('a fix that undoes itself: the cache turned on for a slow dependency is turned off again once the service has been calm for revertAfter', async () => {
+    const fault = { kind: 'slow_dependency' as const, service: 'catalog' };
+    const healed = await runFault(loop, fault, { timeoutMs: 120_000 });
+    expect(healed.outcome, JSON.stringify({ ...healed, samples: undefined, featureSamples: undefined })).toBe('healed');
+    expect(healed.action).toBe('enable_cache');
+    // The dependency is fast again; the cache stays on until the healing service undoes it.
+    await clearFaults(loop, fault.service);
+    const run = await followRevert(loop, { service: fault.service, action: 'enable_cache', since: healed.injectedAt }, { timeoutMs: 240_000 });
+    const context = JSON.stringify(run);
+    expect(run.revert?.status, context).toBe('reverted');
+    expect(run.revert?.after_seconds, context).toBe(20);
+    // The revert's call reached the workload (the cache off), and nothing put the fix back.
+    expect(run.adminActions, context).toContain('cache-off');
+    expect(run.adminActions, context).not.toContain('cache');
+    const events = (await healingAudit(loop.webhookUrl, loop.webhookToken, run.revert?.incident_id)).map((e) => e.event).reverse();
+    const order = ['succeeded', 'revert_scheduled', 'revert_started', 'revert_applied', 'reverted'].map((e) => events.indexOf(e));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] ?? -1))), events.join(' ')).toBe(true);
+    await resetService(loop, fault.service);
+    await waitQuiet(loop, fault.service, 5000, 90_000);
+  }, 480_000);
+
+  it('a revert that brings the anomaly back puts the fix back, and reverting stops for that target', async () => {
+    const fault = { kind: 'slow_dependency' as const, service: 'checkout' };
+    const healed = await runFault(loop, fault, { timeoutMs: 120_000 });
+    expect(healed.outcome, JSON.stringify({ ...healed, samples: undefined, featureSamples: undefined })).toBe('healed');
+    expect(healed.action).toBe('enable_cache');
+    // The dependency stays slow: the cache hides it, the service is calm, and after revertAfter the cache goes off.
+    const run = await followRevert(loop, { service: fault.service, action: 'enable_cache', since: healed.injectedAt }, { timeoutMs: 240_000 });
+    const context = JSON.stringify(run);
+    expect(run.revert?.status, context).toBe('reapplied');
+    const off = run.adminActions.indexOf('cache-off');
+    expect(off, context).toBeGreaterThanOrEqual(0);
+    expect(run.adminActions.indexOf('cache', off), context).toBeGreaterThan(off);
+    const events = (await healingAudit(loop.webhookUrl, loop.webhookToken, run.revert?.incident_id)).map((e) => e.event).reverse();
+    expect(events, events.join(' ')).toEqual(expect.arrayContaining(['revert_applied', 'revert_retriggered', 'reapplied']));
+    expect(events.indexOf('reapplied')).toBeGreaterThan(events.indexOf('revert_retriggered'));
+    await resetService(loop, fault.service);
+    await waitQuiet(loop, fault.service, 5000, 90_000);
+  }, 480_000);
 });

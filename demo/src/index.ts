@@ -5,9 +5,10 @@ export { DEFAULT_SERVICES, FAULT_KINDS, FAULT_DEFAULTS, REPAIR_FOR, type FaultKi
 export type { AdminEvent } from './workload/admin-api.js';
 export { startClosedLoop, CLI_BIN, REPO_ROOT, type ClosedLoop, type ClosedLoopOptions } from './loop/closed-loop.js';
 export { CONFIG_DIR, exporterConfig, policyConfig } from './loop/configs.js';
-export { runFault, injectFault, resetService, waitQuiet, DEMO_APPROVER, type FaultPlan } from './loop/fault-run.js';
+export { runFault, injectFault, resetService, clearFaults, waitQuiet, DEMO_APPROVER, type FaultPlan } from './loop/fault-run.js';
+export { followRevert, type RevertRunResult, type RevertRunOptions, type FixRef } from './loop/revert-run.js';
 export { ADMIN_TO_ACTION, faultInjected, observe as observeFault, outcomeOf, awaitingVerdict, type FaultRunResult, type FaultOutcome, type FaultState, type Milestone, type MilestoneEvent, type Observation } from './loop/fault-milestones.js';
-export { exporterScores, scoresFrom, firingAnomalies, healingActions, healingApprovals, healingIncidents, healingAudit, type EntityScore, type FiringAnomaly } from './loop/observe.js';
+export { exporterScores, scoresFrom, firingAnomalies, healingActions, healingApprovals, healingIncidents, healingAudit, healingReverts, type EntityScore, type FiringAnomaly } from './loop/observe.js';
 export { waitForModels, exporterEntities } from './loop/warmup.js';
 export { writeReport, reportHtml, faultChart } from './loop/report.js';
 export { loopFigures, resultsTable, quantile, table, seconds, type LoopFigures } from './loop/summary.js';

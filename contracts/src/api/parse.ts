@@ -1,7 +1,7 @@
 // Reading the healing service's API answers through the row schemas: anything else is an error naming the
 // endpoint and the first field that does not match (`data.3.status: Invalid option ...`).
 import { z } from 'zod';
-import { actionsResponseSchema, apiErrorSchema, approvalsResponseSchema, auditResponseSchema, incidentsResponseSchema, type ActionRow, type ApprovalRow, type AuditRow, type IncidentRow } from './rows.js';
+import { actionsResponseSchema, apiErrorSchema, approvalsResponseSchema, auditResponseSchema, incidentsResponseSchema, revertsResponseSchema, type ActionRow, type ApprovalRow, type AuditRow, type IncidentRow, type RevertRow } from './rows.js';
 
 export class ApiResponseError extends Error {
   constructor(
@@ -32,3 +32,5 @@ export const parseIncidentsResponse = (body: unknown, endpoint = 'GET /api/v1/in
 export const parseAuditResponse = (body: unknown, endpoint = 'GET /api/v1/audit'): AuditRow[] => parseWith(auditResponseSchema, endpoint, body);
 /** The rows of a GET /api/v1/approvals answer. */
 export const parseApprovalsResponse = (body: unknown, endpoint = 'GET /api/v1/approvals'): ApprovalRow[] => parseWith(approvalsResponseSchema, endpoint, body);
+/** The rows of a GET /api/v1/reverts answer. */
+export const parseRevertsResponse = (body: unknown, endpoint = 'GET /api/v1/reverts'): RevertRow[] => parseWith(revertsResponseSchema, endpoint, body);

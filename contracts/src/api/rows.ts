@@ -6,7 +6,7 @@
 // vocabulary of actions/ (the store's columns are typed by it too).
 import { z } from 'zod';
 import { ACTIONS } from '../actions/actions.js';
-import { APPROVAL_STATUSES, ACTION_STATUSES, INCIDENT_PHASES } from '../actions/records.js';
+import { APPROVAL_STATUSES, ACTION_STATUSES, INCIDENT_PHASES, REVERT_STATUSES } from '../actions/records.js';
 
 const epochSeconds = z.number();
 const labelSet = z.record(z.string(), z.string());
@@ -96,9 +96,40 @@ export const approvalRowSchema = z.strictObject({
 });
 export type ApprovalRow = z.infer<typeof approvalRowSchema>;
 
+/**
+ * A revert of a fix that undoes itself (GET /api/v1/reverts): one per fix with `revertAfter`, from `waiting` to
+ * `reverted` (the fix undone, the anomaly did not come back) or `reapplied` (it came back: the fix was put back).
+ */
+export const revertRowSchema = z.strictObject({
+  id: z.number().int(),
+  /** The fix it undoes (the action row). */
+  action_id: z.number().int(),
+  incident_id: z.number().int(),
+  service: z.string(),
+  action: z.enum(ACTIONS),
+  target: z.string(),
+  rule: z.string(),
+  status: z.enum(REVERT_STATUSES),
+  /** revertAfter, in seconds. */
+  after_seconds: z.number(),
+  due_at: epochSeconds,
+  /** What the revert needs from the plan (the fix's parameters; http/exec: the undoing call). */
+  plan: z.unknown(),
+  /** The fix's detail (the value it replaced). */
+  fix_detail: z.unknown(),
+  reason: z.string().nullable(),
+  detail: z.unknown(),
+  owner: z.string().nullable(),
+  created_at: epochSeconds,
+  started_at: epochSeconds.nullable(),
+  finished_at: epochSeconds.nullable(),
+});
+export type RevertRow = z.infer<typeof revertRowSchema>;
+
 /** The API's envelope: `{status: "success", data}` or `{status: "error", error}`. */
 export const apiErrorSchema = z.object({ status: z.literal('error'), error: z.string() });
 export const actionsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(actionRowSchema) });
 export const incidentsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(incidentRowSchema) });
 export const auditResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(auditRowSchema) });
 export const approvalsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(approvalRowSchema) });
+export const revertsResponseSchema = z.strictObject({ status: z.literal('success'), data: z.array(revertRowSchema) });

@@ -5,7 +5,8 @@ import type { FaultKind } from '../workload/spec.js';
 import { DEFAULT_SERVICES, FAULT_KINDS } from '../workload/spec.js';
 import { startClosedLoop, type ClosedLoop } from './closed-loop.js';
 import type { FaultRunResult } from './fault-milestones.js';
-import { resetService, runFault, waitQuiet, type FaultPlan } from './fault-run.js';
+import { clearFaults, resetService, runFault, waitQuiet, type FaultPlan } from './fault-run.js';
+import { followRevert, type RevertRunResult } from './revert-run.js';
 import { writeReport } from './report.js';
 import { loopFigures, resultsTable, seconds } from './summary.js';
 import { waitForModels } from './warmup.js';
@@ -92,6 +93,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     print(`models ready after ${Math.round((Date.now() - started) / 1000)} s; injecting ${plan.length} faults, one at a time`);
 
     const results: FaultRunResult[] = [];
+    const reverts: RevertRunResult[] = [];
     for (const [i, fault] of plan.entries()) {
       print('');
       print(`[${i + 1}/${plan.length}] ${fault.kind} on ${fault.service} (expected repair: ${REPAIR_NOTE[fault.kind]})`);
@@ -100,6 +102,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       });
       results.push(result);
       print(`  => ${result.outcome}: MTTD ${seconds(result.firingAfter)}, action after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
+      if (result.outcome === 'healed' && result.action === 'enable_cache') {
+        // The demo's cache is a fix that undoes itself (revertAfter in demo/config/policy.yml): clear the fault and
+        // leave the cache on; once the service has been calm that long the healing service turns it off again.
+        await clearFaults(l, fault.service);
+        print('  fault cleared, the cache left on: the fix undoes itself once the service has been calm for revertAfter (GET /api/v1/reverts)');
+        const revert = await followRevert(l, { service: fault.service, action: 'enable_cache', since: result.injectedAt }, {
+          onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`),
+        });
+        reverts.push(revert);
+        print(`  => revert ${revert.revert?.status ?? 'not seen'}${revert.endedAfter !== undefined ? ` after ${seconds(revert.endedAfter)}` : ''}; workload calls: ${revert.adminActions.join(', ') || 'none'}`);
+      }
       for (const service of [fault.service, ...result.collateralServices]) await resetService(l, service);
       status('  back to normal: fault cleared, repair undone; waiting for the service to be quiet ...');
       await waitQuiet(l, fault.service, 8000, 120_000);
@@ -116,6 +129,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     print(`actions on services without a fault: ${collateral.length ? collateral.join(', ') : 'none'}`);
     const approved = results.filter((r) => r.approval !== undefined);
     print(`trust levels: ${approved.length} action(s) waited for a person and were approved through POST /api/v1/approvals/{id}${approved.length ? ` (${approved.map((r) => `${r.expectedAction} on ${r.service}`).join(', ')})` : ''}`);
+    const reverted = reverts.filter((r) => r.revert?.status === 'reverted').length;
+    print(`fixes that undo themselves: ${reverts.length} followed, ${reverted} reverted once the service was calm${reverts.length > reverted ? `, ${reverts.length - reverted} not (${reverts.map((r) => r.revert?.status ?? 'none').join(', ')})` : ''}`);
     const dir = resolve(options.reportDir ?? 'demo-report');
     const report = await writeReport(dir, results, 'Selfheal demo: the closed loop', [`Run at ${new Date(started).toISOString()}.`]);
     print(`report: ${report.html}`);

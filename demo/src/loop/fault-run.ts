@@ -66,6 +66,11 @@ export async function resetService(loop: ClosedLoop, service: string): Promise<v
   await admin(loop, `/services/${service}/reset`);
 }
 
+/** Clears the service's faults and leaves the repair in place (a fix that undoes itself then does so). */
+export async function clearFaults(loop: ClosedLoop, service: string): Promise<void> {
+  await admin(loop, `/services/${service}/faults`, undefined, 'DELETE');
+}
+
 /** Injects the fault and polls until the reducer says the run is complete or timed out. */
 export async function runFault(loop: ClosedLoop, plan: FaultPlan, options: FaultRunOptions = {}): Promise<FaultRunResult> {
   const pollMs = options.pollMs ?? 500;

@@ -8,12 +8,14 @@ import {
   parseApprovalsResponse,
   parseAuditResponse,
   parseIncidentsResponse,
+  parseRevertsResponse,
   scrapeMetrics,
   type ActionRow,
   type ApprovalRow,
   type AuditRow,
   type ExposedSample,
   type IncidentRow,
+  type RevertRow,
 } from '@selfheal/contracts';
 
 export interface EntityScore {
@@ -106,6 +108,12 @@ export async function decideApproval(webhookUrl: string, token: string, id: numb
   const body = JSON.parse(text) as { status?: unknown; data?: unknown };
   const [row] = parseApprovalsResponse({ status: body.status, data: [body.data] }, `POST ${url} (HTTP ${response.status})`);
   return row as ApprovalRow;
+}
+
+/** The reverts of fixes that undo themselves (GET /api/v1/reverts), newest first. */
+export async function healingReverts(webhookUrl: string, token: string, service?: string): Promise<RevertRow[]> {
+  const { endpoint, body } = await apiGet(webhookUrl, token, `/api/v1/reverts${query({ service })}`);
+  return parseRevertsResponse(body, endpoint);
 }
 
 /** The healing service's incidents (GET /api/v1/incidents), newest first. */

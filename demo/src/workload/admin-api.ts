@@ -110,7 +110,8 @@ export function adminRouter(target: AdminTarget): Router {
     const p = pool(req);
     const body = parse(cacheBody, req.body, `cache ${p.spec.name}`);
     p.setCache(body.enabled, body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : undefined);
-    record(req, p.spec.name, 'cache', body);
+    // Turning the cache on is the repair; turning it off (a revert, or a reset) is recorded apart.
+    record(req, p.spec.name, body.enabled ? 'cache' : 'cache-off', body);
     res.json({ service: p.spec.name, cacheEnabled: body.enabled });
   });
   router.post('/services/:service/circuit-breaker', (req, res) => {
