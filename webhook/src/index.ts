@@ -13,4 +13,4 @@ export { LazyKubernetesActuator } from './actuators/kubernetes/lazy.js';
 export { HttpActuator } from './actuators/http/http-actuator.js';
 export { ExecActuator } from './actuators/exec/exec-actuator.js';
 export type { Actuator, ActionRequest, ActionResult } from './actuators/types.js';
-export { replay, formatReplay, type ReplayLine } from './replay.js';
+export { replay, formatReplay, type ReplayLine } from './replay/files.js';
