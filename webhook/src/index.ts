@@ -14,3 +14,6 @@ export { HttpActuator } from './actuators/http/http-actuator.js';
 export { ExecActuator } from './actuators/exec/exec-actuator.js';
 export type { Actuator, ActionRequest, ActionResult } from './actuators/types.js';
 export { replay, formatReplay, type ReplayLine } from './replay/files.js';
+export { backtest, NoHistoryError, type BacktestOptions, type BacktestReport, type RuleSummary } from './replay/backtest.js';
+export { formatBacktest } from './replay/format-backtest.js';
+export { describeReadError } from './replay/alert-history.js';
