@@ -10,6 +10,9 @@ const LABEL: Record<HoldReason, string> = {
 const counts = (m: Partial<Record<HoldReason, number>>): string =>
   Object.entries(m).filter(([, n]) => (n ?? 0) > 0).map(([k, n]) => `${n} ${LABEL[k as HoldReason]}`).join(', ') || '0';
 
+/** A duration as the report writes it (0 as 0s, not 0ms). */
+const dur = (s: number): string => (s === 0 ? '0s' : roughDuration(s));
+
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd());
@@ -19,7 +22,7 @@ export function formatBacktest(r: BacktestReport): string {
   const out: string[] = [];
   const a = r.alerts;
   out.push(`Policy backtest of SelfhealAnomaly from ${r.prometheus}, ${r.since} to ${r.until} (nothing executed)`);
-  out.push(`  rule evaluated every ${roughDuration(r.evaluationIntervalSeconds)}; Alertmanager route: group_wait ${roughDuration(r.route.groupWait)}, group_interval ${roughDuration(r.route.groupInterval)}, repeat_interval ${roughDuration(r.route.repeatInterval)}`);
+  out.push(`  rule evaluated every ${dur(r.evaluationIntervalSeconds)}; Alertmanager route: group_wait ${dur(r.route.groupWait)}, group_interval ${dur(r.route.groupInterval)}, repeat_interval ${dur(r.route.repeatInterval)}`);
   out.push(`  ${a.replayed} alert occurrence(s) of ${a.series} alert(s) replayed, ${a.notifications} notification(s)` +
     (a.firingBeforeWindow ? `; ${a.firingBeforeWindow} already firing when the window began (decided before it: not replayed)` : '') +
     (a.firingAtEnd ? `; ${a.firingAtEnd} still firing at its end` : ''));
