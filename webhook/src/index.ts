@@ -17,3 +17,4 @@ export { replay, formatReplay, type ReplayLine } from './replay/files.js';
 export { backtest, NoHistoryError, type BacktestOptions, type BacktestReport, type RuleSummary } from './replay/backtest.js';
 export { formatBacktest } from './replay/format-backtest.js';
 export { describeReadError } from './replay/alert-history.js';
+export { SHIPPED_ROUTE, type RouteTiming } from './replay/occurrences.js';

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseDuration } from '@selfheal/contracts';
 import { evaluationInterval, notificationsOf, occurrencesOf, SHIPPED_ROUTE } from '../src/replay/occurrences.js';
 import { chunksOf } from '../src/replay/alert-history.js';
 import { SHIPPED_ANOMALY_RULE, shippedAnnotations } from '../src/replay/shipped-rule.js';
@@ -47,6 +48,17 @@ describe('notifications on the shipped route', () => {
     expect(notificationsOf({ ...o, endsAt: undefined }, { groupWait: 10, groupInterval: 60, repeatInterval: 3600 }, 1030 + 7200)).toEqual([
       { at: 1040, status: 'firing' }, { at: 1040 + 3600, status: 'firing' },
     ]);
+  });
+});
+
+describe('the shipped route', () => {
+  it('SHIPPED_ROUTE is the SelfhealAnomaly route of prometheus/alertmanager.yml (repeat_interval inherited from the root)', () => {
+    type Route = { receiver?: string; group_wait?: string; group_interval?: string; repeat_interval?: string; matchers?: string[]; routes?: Route[] };
+    const file = fileURLToPath(new URL('../../prometheus/alertmanager.yml', import.meta.url));
+    const root = (parse(readFileSync(file, 'utf8')) as { route: Route }).route;
+    const route = root.routes?.find((r) => r.matchers?.some((m) => m.includes('SelfhealAnomaly')));
+    const seconds = (d: string | undefined) => parseDuration(d ?? '');
+    expect({ groupWait: seconds(route?.group_wait ?? root.group_wait), groupInterval: seconds(route?.group_interval ?? root.group_interval), repeatInterval: seconds(route?.repeat_interval ?? root.repeat_interval) }).toEqual(SHIPPED_ROUTE);
   });
 });
 

@@ -2,10 +2,10 @@
 // Alertmanager notifications; `selfheal replay --config FILE --prometheus URL --since 7d`: the same over the
 // SelfhealAnomaly alert's history in Prometheus (a policy backtest). Policy + guardrails on the alerts' own clock;
 // nothing is executed.
-import { parseDuration } from '@selfheal/contracts';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { backtest, describeReadError, formatBacktest, formatReplay, NoHistoryError, replay, type BacktestOptions } from '@selfheal/webhook';
+import { parseDuration, roughDuration } from '@selfheal/contracts';
+import { backtest, describeReadError, formatBacktest, formatReplay, NoHistoryError, replay, SHIPPED_ROUTE, type BacktestOptions } from '@selfheal/webhook';
 import { parseTime } from './backtest.js';
 import { loadWebhookConfigOrReport } from './webhook-config.js';
 
@@ -16,9 +16,9 @@ interface ReplayOptions {
   since?: string;
   until: string;
   chunk: string;
-  groupWait: string;
-  groupInterval: string;
-  repeatInterval: string;
+  groupWait?: string;
+  groupInterval?: string;
+  repeatInterval?: string;
   evaluationInterval?: string;
 }
 
@@ -33,11 +33,16 @@ function timeOption(name: string, text: string, now: number): number {
   }
 }
 
-function durationOption(name: string, text: string, min = 0): number {
-  const s = parseDuration(text);
+/** A duration option; absent: `fallback` (seconds). */
+function durationOption(name: string, text: string | undefined, min = 0, fallback?: number): number {
+  if (text === undefined && fallback !== undefined) return fallback;
+  const s = parseDuration(text ?? '');
   if (s === undefined || s < min) throw new Error(`${name}: "${text}" is not a duration${min > 0 ? ` of at least ${min}s` : ''}; write e.g. 30s, 5m, 4h, 1d`);
   return s;
 }
+
+/** A duration in the help (0 as 0s). */
+const shown = (s: number): string => (s === 0 ? '0s' : roughDuration(s));
 
 const PHASES = { read: 'reading ALERTS', evidence: 'reading scores', replay: 'replaying' } as const;
 
@@ -52,7 +57,11 @@ async function runBacktest(opts: ReplayOptions & { prometheus: string }): Promis
     new URL(opts.prometheus); // throws "Invalid URL"
     o = {
       prometheus: opts.prometheus, since, until, chunkSeconds: durationOption('--chunk', opts.chunk, 60),
-      route: { groupWait: durationOption('--group-wait', opts.groupWait), groupInterval: durationOption('--group-interval', opts.groupInterval, 1), repeatInterval: durationOption('--repeat-interval', opts.repeatInterval, 1) },
+      route: {
+        groupWait: durationOption('--group-wait', opts.groupWait, 0, SHIPPED_ROUTE.groupWait),
+        groupInterval: durationOption('--group-interval', opts.groupInterval, 1, SHIPPED_ROUTE.groupInterval),
+        repeatInterval: durationOption('--repeat-interval', opts.repeatInterval, 1, SHIPPED_ROUTE.repeatInterval),
+      },
       evaluationInterval: opts.evaluationInterval === undefined ? undefined : durationOption('--evaluation-interval', opts.evaluationInterval, 1),
     };
   } catch (err) {
@@ -93,9 +102,9 @@ export function registerReplay(program: Command): void {
     .option('--since <time>', 'with --prometheus: start of the window: a duration before now (7d), RFC 3339 or Unix seconds')
     .option('--until <time>', 'with --prometheus: end of the window (same forms)', 'now')
     .option('--chunk <duration>', 'with --prometheus: how much history one request reads', '1d')
-    .option('--group-wait <duration>', "with --prometheus: the Alertmanager route's group_wait (default: the shipped route's)", '0s')
-    .option('--group-interval <duration>', "with --prometheus: the route's group_interval", '30s')
-    .option('--repeat-interval <duration>', "with --prometheus: the route's repeat_interval", '4h')
+    .option('--group-wait <duration>', `with --prometheus: the Alertmanager route's group_wait (default: the shipped route's, ${shown(SHIPPED_ROUTE.groupWait)})`)
+    .option('--group-interval <duration>', `with --prometheus: the route's group_interval (default: ${shown(SHIPPED_ROUTE.groupInterval)})`)
+    .option('--repeat-interval <duration>', `with --prometheus: the route's repeat_interval (default: ${shown(SHIPPED_ROUTE.repeatInterval)})`)
     .option('--evaluation-interval <duration>', 'with --prometheus: the alert rule\'s evaluation interval (default: what the samples show)')
     .argument('[payloads...]', 'JSON files, each an Alertmanager webhook payload (version 4) or an array of them')
     .action(async (files: string[], opts: ReplayOptions) => {
