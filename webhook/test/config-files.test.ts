@@ -11,7 +11,7 @@ import { ConfigError } from '@selfheal/contracts';
 import { loadConfig, parseConfig } from '../src/config/load.js';
 import { configFileProblems } from '../src/config/files.js';
 import { templateVars } from '../src/policy/policy.js';
-import { formatReplay, replay } from '../src/replay.js';
+import { formatReplay, replay } from '../src/replay/files.js';
 import { createHealer } from '../src/app.js';
 import { startServer, tempDir, testConfig, type TestServer } from './support/harness.js';
 

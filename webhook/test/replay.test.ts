@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import { formatReplay, replay } from '../src/replay.js';
+import { formatReplay, replay } from '../src/replay/files.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -27,9 +27,12 @@ describe('replay', () => {
       const lines = await replay(config, [fixture('alertmanager-firing.json'), fixture('alertmanager-resolved.json'), join(dir, 'more.json')]);
       const text = formatReplay(lines);
       expect(lines.map((l) => l.kind)).toEqual(['invalid', 'new', 'resolved', 'new', 'new']);
-      expect(lines[1]?.decisions).toEqual([{ action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
-      // 10 minutes later: inside the 30 minute cooldown, which lifts within maxDefer (30m): deferred, not skipped.
+      expect(lines[1]?.decisions).toEqual([{ time: '2026-11-23T23:15:10.860Z', action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
+      // 10 minutes later: inside the 30 minute cooldown, which lifts within maxDefer (30m): deferred, not skipped;
+      // decided again on the alerts' clock when the cooldown ends (the alert 'aaaa' is never resolved): it runs then.
       expect(lines[3]?.decisions[0]).toMatchObject({ outcome: 'deferred', reason: expect.stringMatching(/^cooldown: target "checkout" acted on recently; 20m left/) });
+      expect(lines[3]?.decisions[1]).toMatchObject({ time: '2026-11-23T23:45:10.860Z', outcome: 'succeeded' });
+      expect(text).toMatch(/would run \(at 2026-11-23T23:45:10.860Z\): scale_up on checkout/);
       expect(text).toMatch(/deferred: scale_up on checkout — cooldown: target "checkout" acted on recently; 20m left/);
       expect(lines[2]?.note).toBe('closes the incident; never starts an action');
       expect(lines[4]?.decisions[0]?.outcome).toBe('succeeded');
@@ -49,7 +52,7 @@ describe('replay', () => {
         ...raw,
       });
       const lines = await replay(config, [fixture('alertmanager-firing.json')]);
-      expect(lines[0]?.decisions).toEqual([{ action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
+      expect(lines[0]?.decisions).toEqual([{ time: '2026-11-23T23:15:10.860Z', action: 'scale_up', target: 'checkout', outcome: 'succeeded', reason: 'replay: would scale deployment/checkout -n shop by +1 replicas (max 10; owning HPA: raise-min)' }]);
     }
   });
 });

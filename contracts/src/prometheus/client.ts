@@ -139,6 +139,17 @@ export class PrometheusClient {
     return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]): [number, number] => [t, Number(v)]) }));
   }
 
+  /**
+   * Instant query of a range selector (`ALERTS[1d]`) at `time`: the series' raw samples in the range, as stored
+   * (no step, no lookback), or an error naming the query if it does not evaluate to a matrix.
+   */
+  async samples(promql: string, time: number | Date, signal?: AbortSignal): Promise<PromRangeSeries[]> {
+    const url = `${this.baseUrl}/api/v1/query`;
+    const data = await this.call('/api/v1/query', new URLSearchParams({ query: promql, time: seconds(time) }), queryData, this.queryMethod, signal);
+    if (data.resultType !== 'matrix') throw new PrometheusError(url, `query ${promql} returned a ${data.resultType}, expected a matrix (a range selector)`);
+    return this.check(url, matrixData, data).result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]): [number, number] => [t, Number(v)]) }));
+  }
+
   /** Label sets of the series matching any of `matchers`, optionally within [start, end]. */
   async series(matchers: readonly string[], range: { start?: number | Date; end?: number | Date } = {}): Promise<Record<string, string>[]> {
     const params = new URLSearchParams();

@@ -19,8 +19,8 @@ export function* q(sql: string, ...args: unknown[]): Generator<Query, Row[], Row
 /** Runs a script in one transaction of the store's database (durable once it resolves); `read`: no writes. */
 export type Runner = <T>(make: () => Script<T>, read?: boolean) => Promise<T>;
 
-function sqliteRunner(store: SqliteStore): Runner {
-  const { db } = store.sqlite;
+/** Runs scripts on a better-sqlite3 database; `durably` wraps a writing transaction (the store's), if any. */
+function databaseRunner(db: Database.Database, durably?: <T>(fn: () => T) => T): Runner {
   const cache = new Map<string, Database.Statement<unknown[], Row>>();
   const exec = (qr: Query): Row[] => {
     // One process owns the file: SQLite has no row locks, and needs none.
@@ -42,11 +42,21 @@ function sqliteRunner(store: SqliteStore): Runner {
       return step.value;
     };
     try {
-      return Promise.resolve(read ? go() : store.sqlite.durably(go));
+      if (!read && !durably) throw new Error('this database is open read-only');
+      return Promise.resolve(read || !durably ? go() : durably(go));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   };
+}
+
+function sqliteRunner(store: SqliteStore): Runner {
+  return databaseRunner(store.sqlite.db, (fn) => store.sqlite.durably(fn));
+}
+
+/** Read-only scripts on an SQLite file opened read-only (replay reads a running service's ledger, never writes it). */
+export function readOnlySqliteRunner(db: Database.Database): Runner {
+  return databaseRunner(db);
 }
 
 function postgresRunner(store: PostgresStore): Runner {

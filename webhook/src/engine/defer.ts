@@ -36,17 +36,6 @@ export async function deferOrSkip(ctx: EngineContext, s: StepRef, verdict: Guard
     await escalate(ctx, inc, plan, { reason: heldBack(await store.actionsOf(inc.id), action, `was held back: ${reason}`) });
     return 'ended';
   }
-  if (ctx.d.simulate) {
-    // Replay runs on the alerts' clock and does not wait: it records the deferral and moves on.
-    await store.recordStep({
-      announce,
-      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'deferred', reason: verdict.reason, started_at: now, finished_at: now },
-      event: { event: 'deferred', incidentId: inc.id, service, action, target: plan.targetName, reason: verdict.reason },
-      update: { phase: 'deferred', step, reason: verdict.reason, deferredUntil: liftsAt ?? now + DEFER_RECHECK_SECONDS, deferDeadline: deadline },
-    });
-    metrics.recordOutcome(service, action, 'deferred', now);
-    return 'ended';
-  }
   const until = liftsAt ?? Math.min(now + DEFER_RECHECK_SECONDS, deadline);
   const reason = `deferred: ${verdict.reason}; decided again at ${iso(until)} (given up at ${iso(deadline)})`;
   const update: IncidentUpdate = { phase: 'deferred', step, reason, deferredUntil: until, deferDeadline: deadline };

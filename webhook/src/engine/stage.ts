@@ -30,7 +30,7 @@ export interface EngineDeps {
   grafana?: GrafanaAnnotator;
   /** The time decisions are made with, and waits are made on (replay: the alerts' own clock; tests: a manual one). */
   clock?: Clock;
-  /** Replay: describe instead of execute, assume verification passes, but count actions for the guardrails. */
+  /** Replay: describe instead of execute, assume verification passes, but count actions for the guardrails (waits run on `clock`, simulated). */
   simulate?: boolean;
 }
 

@@ -97,8 +97,9 @@ function* lift(target: string, action: string, by: string, why: string | undefin
 export class Ledger {
   private readonly run: Runner;
 
-  constructor(store: Store) {
-    this.run = scriptRunner(store, 'efficacy ledger');
+  /** Over a store, or a runner of its database (replay: an SQLite file opened read-only). */
+  constructor(store: Store | Runner) {
+    this.run = typeof store === 'function' ? store : scriptRunner(store, 'efficacy ledger');
   }
 
   /** After an action failed: demotes it on the target if its success rate fell below the floor. The new demotion, if any. */
