@@ -163,6 +163,18 @@ describe('SNS messages refused (403), logged once and never acted on', () => {
     expect(scaleCalls()).toBe(0);
   });
 
+  it('a certificate that cannot be fetched is 502 (SNS retries), nothing is acted on, and the retry is taken once it can be', async () => {
+    const missing = notification('1', { SigningCertURL: `${snsHost.origin}/SimpleNotificationService-missing.pem` });
+    const res = await postSns(missing);
+    expect(res.status).toBe(502);
+    expect(res.body.code).toBe('SELFHEAL_SNS_UNAVAILABLE');
+    expect(String(res.body.error)).toMatch(/cannot fetch the signing certificate .* answered HTTP 404/);
+    expect(svc.healer.sqlite!.listIncidents({})).toHaveLength(0);
+    // SNS's retry carries the same MessageId: it is not taken for a copy of something already done.
+    const retry = await postSns(notification('1'));
+    expect(retry.body).toMatchObject({ new: 1 });
+  });
+
   it('the default text message (no JSON template) is 400 naming the template, and nothing is acted on', async () => {
     const res = await postSns(notification('1', { Message: 'Alerts Firing:\nLabels:\n - alertname = SelfhealAnomaly' }));
     expect(res.status).toBe(400);
@@ -196,6 +208,20 @@ describe('SNS subscription confirmation (no AWS account: documented message, loc
     expect(u.searchParams.get('TopicArn')).toBe(TOPIC);
     expect(u.searchParams.get('Token')).toBe(CONFIRMATION.Token);
     expect(logs.some((l) => l.msg === 'confirmed the SNS subscription')).toBe(true);
+  });
+
+  it('a signed UnsubscribeConfirmation is logged and answered 200; nothing is fetched but the certificate', async () => {
+    const res = await postSns(confirmation({ Type: 'UnsubscribeConfirmation', MessageId: '47138184-6831-46b8-8f7c-afc488602d7d' }), { ...HEADERS.SubscriptionConfirmation, 'x-amz-sns-message-type': 'UnsubscribeConfirmation' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ unsubscribed: TOPIC });
+    expect(snsHost.requests.map((r) => r.path)).toEqual([new URL(snsHost.certUrl).pathname]);
+    expect(logs.some((l) => /unsubscribed/.test(String(l.msg)))).toBe(true);
+  });
+
+  it('a confirmation whose SubscribeURL cannot be reached is 502 (SNS retries)', async () => {
+    const res = await postSns(confirmation({ SubscribeURL: `${snsHost.origin}/nowhere?Action=ConfirmSubscription&Token=x` }), HEADERS.SubscriptionConfirmation);
+    expect(res.status).toBe(502);
+    expect(String(res.body.error)).toMatch(/could not confirm the subscription to arn:aws:sns:us-west-2:123456789012:MyTopic: .*HTTP 404/);
   });
 
   it('is refused (403) and nothing is fetched when unsigned, of a foreign topic, or with a SubscribeURL off the SNS hosts', async () => {

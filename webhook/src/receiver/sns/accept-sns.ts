@@ -32,15 +32,12 @@ export interface SnsReceiverDeps {
   logger: Logger;
   /** The engine's clock, in seconds (message age, replay memory). */
   now(): number;
-  /** GET of certificates and SubscribeURLs (tests may count them). */
-  fetchText?: typeof httpsGetText;
 }
 
 export type AcceptSns = (body: unknown) => Promise<Answer>;
 
 export function makeAcceptSns(d: SnsReceiverDeps): AcceptSns {
-  const fetchText = d.fetchText ?? httpsGetText;
-  const verifier = new SnsSignatureVerifier(d.endpoints, undefined, fetchText);
+  const verifier = new SnsSignatureVerifier(d.endpoints);
   const seen = new SeenMessages();
   const topics = new Set(d.config.topicArns);
   for (const type of SNS_MESSAGE_TYPES) for (const outcome of SNS_OUTCOMES) d.metrics.snsMessages.inc({ type, outcome }, 0);
@@ -58,7 +55,7 @@ export function makeAcceptSns(d: SnsReceiverDeps): AcceptSns {
     if (problem) return fail(m, 'refused', new webhookErrors.SnsRefused(problem));
     let answer: string;
     try {
-      answer = await fetchText(m.SubscribeURL ?? '', { timeoutMs: 10_000, maxBytes: 64 * 1024, ca: d.endpoints.ca });
+      answer = await httpsGetText(m.SubscribeURL ?? '', { timeoutMs: 10_000, maxBytes: 64 * 1024, ca: d.endpoints.ca });
     } catch (err) {
       return fail(m, 'failed', new webhookErrors.SnsUnavailable(`could not confirm the subscription to ${m.TopicArn}: ${(err as Error).message}`), 'error');
     }

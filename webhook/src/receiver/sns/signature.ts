@@ -26,7 +26,7 @@ export class SnsSignatureVerifier {
    * @param now the wall clock, in seconds: a certificate's validity and the cache's age are real time, whatever
    *   clock the engine decides with.
    */
-  constructor(private readonly endpoints: SnsEndpoints, private readonly now: () => number = () => Date.now() / 1000, private readonly fetchText = httpsGetText) {}
+  constructor(private readonly endpoints: SnsEndpoints, private readonly now: () => number = () => Date.now() / 1000) {}
 
   /** Resolves when the signature is good; rejects with SignatureRefused or CertificateUnavailable. */
   async verify(m: SnsMessage): Promise<void> {
@@ -65,7 +65,7 @@ export class SnsSignatureVerifier {
   private async load(url: string): Promise<Cached> {
     let pem: string;
     try {
-      pem = await this.fetchText(url, { timeoutMs: 5000, maxBytes: 64 * 1024, ca: this.endpoints.ca });
+      pem = await httpsGetText(url, { timeoutMs: 5000, maxBytes: 64 * 1024, ca: this.endpoints.ca });
     } catch (err) {
       throw new CertificateUnavailable(`cannot fetch the signing certificate ${url}: ${(err as Error).message}`);
     }
