@@ -22,6 +22,8 @@ import { Policy } from './policy/policy.js';
 import { makeAuthenticator } from './receiver/auth.js';
 import { makeAcceptAlerts } from './receiver/accept.js';
 import { IngestQueue } from './receiver/ingest-queue.js';
+import { makeAcceptSns } from './receiver/sns/accept-sns.js';
+import { AWS_SNS_ENDPOINTS, type TestOnlySnsEndpoints } from './receiver/sns/endpoints.js';
 import { makeFastAlerts } from './api/fast-alerts.js';
 import { createApiApp } from './api/http-app.js';
 import { baseUrl, closeHttp, listenAddress, listenHttp } from './api/listen.js';
@@ -43,6 +45,11 @@ export interface HealerOptions {
   defaultMetrics?: boolean;
   /** The engine's clock (cooldowns, rate windows, deferrals, verification); tests inject one they move. */
   clock?: Clock;
+  /**
+   * Tests only (there is no config key for it): where the SNS receiver may fetch signing certificates and confirm
+   * subscriptions instead of Amazon SNS's hosts, e.g. a local HTTPS server and its certificate.
+   */
+  testOnlySnsEndpoints?: TestOnlySnsEndpoints;
 }
 
 export interface Healer {
@@ -95,9 +102,13 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   // on the network and the server's WAL flush, so a few batches overlap.
   const queue = new IngestQueue(store, (alert, id) => engine.decideAtIngest(alert, id), 512, store.kind === 'postgres' ? 4 : 1);
   const acceptAlerts = makeAcceptAlerts(queue, engine, metrics, logger);
+  const acceptSns = config.sns
+    ? makeAcceptSns({ config: config.sns, endpoints: opts.testOnlySnsEndpoints ?? AWS_SNS_ENDPOINTS, acceptAlerts, metrics, logger, now: () => clock.now() })
+    : undefined;
+  if (opts.testOnlySnsEndpoints) logger.warn('SNS receiver: trusting the test-only endpoints given by the caller, not Amazon SNS');
   let ready = false;
   const app = createApiApp({
-    auth: config.auth, authenticate, bodyLimit, bodyLimitText: config.bodyLimit, store, metrics, pause, logger, acceptAlerts, started: () => ready,
+    auth: config.auth, authenticate, bodyLimit, bodyLimitText: config.bodyLimit, store, metrics, pause, logger, acceptAlerts, acceptSns, started: () => ready,
     now: () => clock.now(), onApprovalDecided: (id) => engine.onApprovalDecided(id), efficacy: config.efficacy,
   });
   const fast = makeFastAlerts({ bodyLimit, authenticate, acceptAlerts, metrics, logger });

@@ -14,6 +14,11 @@ export const webhookErrors = defineCatalogue({
   BadRequest: defineError('SELFHEAL_BAD_REQUEST', (reason: string) => reason, 400),
   InvalidPayload: defineError('SELFHEAL_INVALID_PAYLOAD', (problems: readonly string[]) => `invalid Alertmanager webhook payload: ${problems.join('; ')}`, 400),
   NotRecorded: defineError('SELFHEAL_NOT_RECORDED', () => 'could not record the alerts durably; retry', 500),
+  // Amazon SNS deliveries (POST /api/v1/alerts/sns).
+  SnsRefused: defineError('SELFHEAL_SNS_REFUSED', (reason: string) => `SNS message refused: ${reason}`, 403),
+  SnsInvalidMessage: defineError('SELFHEAL_SNS_INVALID_MESSAGE', (reason: string) => `not an Amazon SNS message: ${reason}`, 400),
+  SnsInvalidAlerts: defineError('SELFHEAL_SNS_INVALID_ALERTS', (reason: string) => `the SNS notification does not hold alert manager's JSON message: ${reason}`, 400),
+  SnsUnavailable: defineError('SELFHEAL_SNS_UNAVAILABLE', (reason: string) => reason, 502),
   // Read and pause API.
   InvalidSince: defineError('SELFHEAL_INVALID_SINCE', (reason: string) => reason, 400),
   InvalidState: defineError('SELFHEAL_INVALID_STATE', () => 'state must be open or resolved', 400),

@@ -25,6 +25,8 @@ export class HealingMetrics {
   readonly pendingApprovals: Gauge;
   readonly refusals: Counter<'reason' | 'decision'>;
   readonly requests: Counter<'code'>;
+  /** SNS messages at POST /api/v1/alerts/sns by type and outcome (pre-created by the SNS receiver, when configured). */
+  readonly snsMessages: Counter<'type' | 'outcome'>;
   readonly alertsReceived: Counter<'status'>;
   /** Fixes that undo themselves: reverts by outcome, fixes still in place. */
   readonly reverts: RevertMetrics;
@@ -87,6 +89,7 @@ export class HealingMetrics {
     for (const reason of GUARDRAILS) for (const decision of GUARD_DECISIONS) this.refusals.inc({ reason, decision }, 0);
     this.requests = new Counter({ ...promClientOptions(F.webhookRequests), registers });
     this.alertsReceived = new Counter({ ...promClientOptions(F.alertsReceived), registers });
+    this.snsMessages = new Counter({ ...promClientOptions(F.snsMessages), registers });
     for (const code of ['200', '400', '401', '413', '415', '500']) this.requests.inc({ code }, 0);
     this.reverts = new RevertMetrics(this.registry, store, (service) => this.serviceLabel(service));
     this.ledger = new LedgerMetrics(this.registry, store, opts.efficacy ?? { window: 7 * 86400, minAttempts: 3 }, clockNow);

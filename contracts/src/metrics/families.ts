@@ -187,6 +187,10 @@ export const HEALING_FAMILIES = {
     name: 'selfheal_webhook_alerts_received_total', type: 'counter', labels: ['status'],
     help: 'Alerts received by status.',
   }),
+  snsMessages: defineFamily({
+    name: 'selfheal_webhook_sns_messages_total', type: 'counter', labels: ['type', 'outcome'],
+    help: 'Amazon SNS messages received at POST /api/v1/alerts/sns, by SNS message type and what became of them.',
+  }),
 } as const;
 
 /** Every declared family, once. */

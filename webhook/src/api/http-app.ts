@@ -9,6 +9,8 @@ import type { PauseSwitch } from '../guardrails/pause.js';
 import type { HealingMetrics } from '../metrics.js';
 import type { AcceptAlerts } from '../receiver/accept.js';
 import { registerAlertsRoute } from './alerts-route.js';
+import type { AcceptSns } from '../receiver/sns/accept-sns.js';
+import { registerSnsRoute } from './sns-route.js';
 import { registerApprovalRoutes } from './approval-routes.js';
 import { registerEfficacyRoutes } from './efficacy-routes.js';
 import type { EfficacyConfig } from '../ledger/ledger.js';
@@ -29,6 +31,8 @@ export interface ApiDeps {
   pause: PauseSwitch;
   logger: Logger;
   acceptAlerts: AcceptAlerts;
+  /** Deliveries of Amazon SNS (config `sns`); undefined: POST /api/v1/alerts/sns is 404. */
+  acceptSns?: AcceptSns;
   /** False until the service has started (readiness). */
   started(): boolean;
   /** The engine's clock, and how a decision on an approval reaches the engine (approvals API). */
@@ -59,6 +63,7 @@ export function createApiApp(d: ApiDeps): express.Express {
 
   registerProbes(app, d);
   registerAlertsRoute(app, requireAuth, json, d.acceptAlerts);
+  if (d.acceptSns) registerSnsRoute(app, express.text({ limit: d.bodyLimit, type: () => true }), d.acceptSns);
   registerReadRoutes(app, requireAuth, d.store);
   registerPauseRoutes(app, requireAuth, json, d.pause, d.logger);
   registerApprovalRoutes(app, requireAuth, json, d);

@@ -140,6 +140,25 @@ const targetSchema = z.strictObject({
   actions: z.partialRecord(actionName, z.unknown()).default({}),
 });
 
+/**
+ * An Amazon SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<topic name> (partitions aws, aws-cn,
+ * aws-us-gov; names of 1 to 256 letters, digits, - and _, a FIFO topic's ending in .fifo).
+ */
+export const SNS_TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const snsTopicArn = z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN, e.g. arn:aws:sns:us-east-1:123456789012:selfheal-alerts');
+
+/** Deliveries from Amazon SNS (alert manager of Amazon Managed Service for Prometheus) at POST /api/v1/alerts/sns. */
+const snsSchema = z.strictObject({
+  /** Only messages of these topics are taken (the rest is 403). */
+  topicArns: z.array(snsTopicArn).min(1, 'name at least one SNS topic ARN whose messages are taken'),
+  /**
+   * A message whose Timestamp (when SNS published it) is older than this is refused. SNS retries an HTTP(S)
+   * delivery for at most an hour (its hard limit), so the default lets every retry in.
+   */
+  maxAge: duration.refine((s) => s >= 60 && s <= 86400, 'must be between 1m and 1d').default(3600),
+});
+export type SnsConfig = z.infer<typeof snsSchema>;
+
 export const configSchema = z.strictObject({
   listen: listenAddress.default('127.0.0.1:9189'),
   auth: authSchema,
@@ -176,6 +195,8 @@ export const configSchema = z.strictObject({
     /** Slack-compatible incoming webhook (JSON {text}) told when every action failed. */
     notify: z.union([z.strictObject({ url, timeout: duration.default(5) }), z.strictObject({ urlFile: nonEmpty, timeout: duration.default(5) })]).optional(),
   }).prefault({}),
+  /** Alerts delivered by Amazon SNS (Amazon Managed Service for Prometheus): the allowed topics. */
+  sns: snsSchema.optional(),
   grafana: z.strictObject({ url, tokenFile: nonEmpty, tags: z.array(z.string()).default(['selfheal']), timeout: duration.default(5) }).optional(),
   /**
    * The efficacy ledger: success rate and time to recover per (feature, action, target) over `window`, and what
