@@ -63,7 +63,7 @@ describe('PrometheusClient (documented wire contract)', () => {
   it('instant() also takes a scalar (as verification conditions may evaluate to one)', async () => {
     handler = () => ok({ resultType: 'scalar', result: [1435781451.781, '2'] });
     expect(await new PrometheusClient(url, { queryMethod: 'GET' }).instant('1 + 1', { time: 1435781451 })).toEqual({ resultType: 'scalar', value: 2, timestamp: 1435781451.781 });
-    expect(seen[0]).toMatchObject({ method: 'GET', path: '/api/v1/query?query=1+%2B+1&time=1435781451' });
+    expect(seen[0]).toMatchObject({ method: 'GET', path: '/api/v1/query?query=1%20%2B%201&time=1435781451' });
     handler = () => ok({ resultType: 'string', result: [1435781451.781, 'x'] });
     await expect(new PrometheusClient(url).instant('"x"')).rejects.toThrow(/query "x" returned a string, expected a vector or a scalar/);
   });

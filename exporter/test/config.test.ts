@@ -77,7 +77,7 @@ describe('exporter config', () => {
     ['detector section not a map', VALID + '    detector: fast\n', /groups\[0\]\.detector: expected a map of detector settings/],
     ['detector setting out of range', VALID + '    detector:\n      trainWindow: 10\n', /groups\[0\]\.detector\.trainWindow: Too small/],
     ['schedule too short for the detector', VALID + '    schedule:\n      interval: 1m\n      trainWindow: 10m\n', /groups\[0\]: invalid detector options: trainWindow: Too small: expected number to be >=20/],
-    ['auth with both kinds', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /t\n    basic: {username: a, passwordFile: /p}\n  url:'), /prometheus\.auth: set either bearerTokenFile or basic/],
+    ['auth with both kinds', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /t\n    basic: {username: a, passwordFile: /p}\n  url:'), /prometheus\.auth: set one kind of authentication, not bearerTokenFile and basic/],
     ['unreadable token file', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /nonexistent/token\n  url:'), /prometheus\.auth\.bearerTokenFile: cannot read \/nonexistent\/token/],
     ['wrong type for listen', VALID + 'listen: 9188\n', /listen: .*expected string/],
     ['features not a map', VALID.replace(/features:\n(\s+\w+: .*\n)+/, 'features: [cpu]\n'), /groups\[0\]\.features: expected a map of feature name to PromQL/],

@@ -5,3 +5,6 @@ export { ManagedProcess, liveProcesses, stopAll, type ManagedProcessOptions, typ
 export { BINARIES, MissingBinaryError, findBinary, requireBinary, type BinarySpec } from './binaries.js';
 export { SHIPPED_DIR, alertmanagerConfig, prometheusConfig, ruleFileWithFor, shippedRuleFiles } from './config.js';
 export { amAlerts, isReady, type AmAlert } from './api.js';
+export { verifySigV4, type SigV4Secret, type ReceivedRequest, type VerifyOptions, type VerifyResult } from './sigv4-verify.js';
+export { startAuthProxy, sigv4Check, bearerCheck, type AuthProxy, type AuthProxyOptions, type AuthCheck, type ProxiedRequest } from './auth-proxy.js';
+export { startImdsTokenEndpoint, type ImdsTokenEndpoint, type ImdsTokenEndpointOptions, type ImdsTokenRequest } from './imds-token-endpoint.js';

@@ -2,7 +2,7 @@
 // receiver that records Alertmanager's notifications, the HTTP API in front, and the timers. Nothing is decided
 // here; each part lives in its folder (audit/, engine/, receiver/, api/, actuators/, scheduling.ts).
 import type { Server } from 'node:http';
-import { ConfigError } from '@selfheal/contracts';
+import { ConfigError, type PrometheusAuthorizerOptions } from '@selfheal/contracts';
 import type express from 'express';
 import { pino, type Logger } from 'pino';
 import { createActuators } from './actuators/registry.js';
@@ -50,6 +50,8 @@ export interface HealerOptions {
    * subscriptions instead of Amazon SNS's hosts, e.g. a local HTTPS server and its certificate.
    */
   testOnlySnsEndpoints?: TestOnlySnsEndpoints;
+  /** Credential sources of prometheus.auth's sigv4 / azure (tests; default: the AWS and Azure SDKs' chains). */
+  prometheusAuth?: PrometheusAuthorizerOptions;
 }
 
 export interface Healer {
@@ -92,7 +94,7 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   }
   const metrics = new HealingMetrics(store, { defaultMetrics: opts.defaultMetrics, now: () => clock.now(), efficacy: config.efficacy });
   const pause = new PauseSwitch(store, config.pauseFile, opts.paused);
-  const prometheus = config.prometheus ? new PrometheusQueries(config.prometheus.url, config.prometheus.timeout) : undefined;
+  const prometheus = config.prometheus ? new PrometheusQueries(config.prometheus.url, config.prometheus.timeout, config.prometheus.auth, opts.prometheusAuth) : undefined;
   const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
   const grafana = config.grafana ? new GrafanaAnnotator(config.grafana) : undefined;
   const engine = new HealingEngine({
@@ -118,6 +120,8 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   return {
     app, store, sqlite: store instanceof SqliteStore ? store.sqlite : undefined, engine, metrics, pause, logger,
     async listen(port?: number, host?: string) {
+      // A missing credential of prometheus.auth (sigv4, azure, token files) is named before anything starts.
+      await prometheus?.checkCredentials();
       // Schema and migrations first (PostgreSQL: waits for the server up to store.connectTimeout).
       await store.open();
       await metrics.restore();

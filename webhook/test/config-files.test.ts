@@ -27,6 +27,14 @@ afterEach(async () => {
 });
 
 describe('files named by the config', () => {
+  it('prometheus.auth\'s bearer token and basic password files are checked at start-up too', () => {
+    dir = tempDir();
+    const bearer = testConfig(dir, { prometheus: { url: 'http://127.0.0.1:9090', auth: { bearerTokenFile: join(dir, 'prom-token') } } });
+    expect(configFileProblems(bearer)).toEqual([`prometheus.auth.bearerTokenFile: the file ${join(dir, 'prom-token')} does not exist`]);
+    const basic = testConfig(dir, { prometheus: { url: 'http://127.0.0.1:9090', auth: { basic: { username: 'u', passwordFile: join(dir, 'prom-password') } } } });
+    expect(configFileProblems(basic)).toEqual([`prometheus.auth.basic.passwordFile: the file ${join(dir, 'prom-password')} does not exist`]);
+  });
+
   it('start-up refuses a missing or non-file secret, naming the key and the path', () => {
     dir = tempDir();
     mkdirSync(join(dir, 'a-directory'));

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { retryWithBackoff, type RetryOptions } from '../retry/backoff.js';
+import { PrometheusCredentialsError, type PrometheusAuthorizer } from './auth/request.js';
 
 /** A failed call: the URL, the HTTP status (if any) and Prometheus's own `errorType: error` (if it sent one). */
 export class PrometheusError extends Error {
@@ -87,6 +88,8 @@ export interface PrometheusClientOptions {
   fetch?: typeof fetch;
   /** How instant queries are sent: POST form (default: long queries fit) or GET (a proxy that only lets GET through). */
   queryMethod?: 'GET' | 'POST';
+  /** Authentication added to every request (`prometheus.auth`: SigV4, an Entra token, bearer, basic). */
+  authorizer?: PrometheusAuthorizer | undefined;
 }
 
 const seconds = (t: number | Date): string => String(t instanceof Date ? t.getTime() / 1000 : t);
@@ -101,6 +104,7 @@ export class PrometheusClient {
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
   private readonly queryMethod: 'GET' | 'POST';
+  private readonly authorizer: PrometheusAuthorizer | undefined;
 
   constructor(baseUrl: string, options: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -108,6 +112,12 @@ export class PrometheusClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
     this.queryMethod = options.queryMethod ?? 'POST';
+    this.authorizer = options.authorizer;
+  }
+
+  /** Resolves the configured credential now (start-up): a PrometheusCredentialsError naming what to set when there is none. */
+  async checkAuth(): Promise<void> {
+    await this.authorizer?.check();
   }
 
   /** Instant query; the vector's samples (a scalar or string result is an error naming the query). */
@@ -192,12 +202,14 @@ export class PrometheusClient {
   private async call<T>(path: string, params: URLSearchParams | undefined, schema: z.ZodType<T>, method?: 'GET' | 'POST', signal?: AbortSignal): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const verb = method ?? (params ? 'POST' : 'GET');
-    const target = verb === 'GET' && params ? `${url}?${params.toString()}` : url;
+    // Spaces as %20, not +: the form SigV4's canonical query uses, so a signing server reads the same query.
+    const target = verb === 'GET' && params ? `${url}?${params.toString().replace(/\+/g, '%20')}` : url;
     const once = async (): Promise<T> => {
       try {
         return this.check(url, schema, await this.attempt(verb, target, url, params, signal));
       } catch (error) {
-        throw error instanceof PrometheusError ? error : new PrometheusError(url, String(error));
+        // A missing credential keeps its own error (it names the config key and what to set).
+        throw error instanceof PrometheusError || error instanceof PrometheusCredentialsError ? error : new PrometheusError(url, String(error));
       }
     };
     // A call the caller aborted is not tried again.
@@ -208,11 +220,15 @@ export class PrometheusClient {
     const what = `${verb} ${url}${params?.has('query') ? ` (query ${params.get('query') ?? ''})` : ''}`;
     let response: Response;
     let text: string;
+    const body = verb === 'POST' && params ? params.toString() : undefined;
+    // Outside the retried-as-unreachable path: a missing credential is not a passing failure.
+    const auth = this.authorizer ? await this.authorizer.headers({ method: verb, url: target, body }) : {};
     try {
       response = await this.fetchFn(target, {
         method: verb,
         signal: signal ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), signal]) : AbortSignal.timeout(this.timeoutMs),
-        ...(verb === 'POST' && params ? { body: params } : {}),
+        headers: { ...auth, ...(body !== undefined ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+        ...(body !== undefined ? { body } : {}),
       });
       text = await response.text();
     } catch (error) {
@@ -224,16 +240,16 @@ export class PrometheusClient {
     } catch {
       throw new PrometheusError(url, `${what}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`, response.status, undefined, response.status >= 500);
     }
-    const body = envelope.safeParse(json);
-    if (!body.success) {
-      const issue = body.error.issues[0];
+    const parsed = envelope.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
       throw new PrometheusError(url, `${what}: HTTP ${response.status}, not an API answer (${issue ? `${fieldPath(issue)}: ${issue.message}` : 'invalid'})`, response.status);
     }
-    if (body.data.status === 'error' || !response.ok) {
-      const { errorType, error } = body.data;
+    if (parsed.data.status === 'error' || !response.ok) {
+      const { errorType, error } = parsed.data;
       const busy = response.status >= 500 || errorType === 'timeout' || errorType === 'unavailable';
       throw new PrometheusError(url, `${what}: HTTP ${response.status}: ${errorType ?? 'error'}: ${error ?? 'no error message'}`, response.status, errorType, busy, error);
     }
-    return body.data.data;
+    return parsed.data.data;
   }
 }

@@ -2,7 +2,7 @@
 // Durations are Prometheus strings in the file ("15s", "6h") and seconds after parsing.
 import { z } from 'zod';
 import { shardProblem } from '../shard/shard.js';
-import { durationSchema, listenAddressSchema } from '@selfheal/contracts';
+import { durationSchema, listenAddressSchema, prometheusAuthSchema } from '@selfheal/contracts';
 import type { DetectorScheduleSettings } from '../detector/factory.js';
 
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
@@ -27,20 +27,6 @@ const labelName = (what: string) =>
     .refine((name) => !(RESERVED_LABELS as readonly string[]).includes(name), {
       error: `the exporter sets the labels ${RESERVED_LABELS.join(', ')} itself; choose another label`,
     });
-
-const authSchema = z
-  .strictObject({
-    bearerTokenFile: nonEmpty('path of a file holding the bearer token').optional(),
-    basic: z
-      .strictObject({
-        username: nonEmpty('basic auth user name'),
-        passwordFile: nonEmpty('path of a file holding the password'),
-      })
-      .optional(),
-  })
-  .refine((auth) => !(auth.bearerTokenFile && auth.basic), {
-    error: 'set either bearerTokenFile or basic, not both',
-  });
 
 const tlsSchema = z.strictObject({
   caFile: nonEmpty('CA certificate file (PEM)').optional(),
@@ -67,7 +53,11 @@ export const prometheusSchema = z.strictObject({
   /** Upper bound of series x points in one query_range answer (memory); longer ranges are split in time. */
   maxPointsPerRequest: z.int().min(11_000).max(50_000_000).default(2_000_000),
   headers: z.record(z.string(), z.string(), { error: 'expected a map of header name to value' }).default({}),
-  auth: authSchema.optional(),
+  /**
+   * bearerTokenFile, basic, sigv4 (Amazon Managed Service for Prometheus) or azure (Azure Monitor managed
+   * Prometheus): one kind; the schema and the signing/token code are shared with the healing service.
+   */
+  auth: prometheusAuthSchema.optional(),
   tls: tlsSchema.optional(),
 });
 

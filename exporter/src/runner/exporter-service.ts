@@ -118,6 +118,8 @@ export class ExporterService<O extends DetectorScheduleSettings = DetectorSchedu
   /** Restores models, serves HTTP, starts the schedules. Resolves with the listening URL. */
   async start(): Promise<string> {
     if (this.started) throw new Error('already started');
+    // A missing credential (prometheus.auth: sigv4, azure, token files) is named now, not as a failed first cycle.
+    await this.client.checkAuth();
     this.started = true;
     // Listen first: /-/healthy answers while a large state is being restored (/-/ready waits for a cycle).
     const url = await this.listen();
@@ -173,6 +175,9 @@ export class ExporterService<O extends DetectorScheduleSettings = DetectorSchedu
    * unchanged keep their models in memory; others start from their saved state (if it matches) or train.
    */
   async reload(next: ExporterConfig<O>): Promise<void> {
+    // The new credential first: when it is missing, the old configuration stays (reloadRejected).
+    const client = prometheusClient(next.prometheus, this.metrics);
+    await client.checkAuth();
     if (next.listen !== this.config.listen) this.logger.warn({ listen: this.config.listen }, 'listen address changes take effect after a restart');
     const previous = this.runners;
     for (const runner of previous) {
@@ -184,7 +189,7 @@ export class ExporterService<O extends DetectorScheduleSettings = DetectorSchedu
     const shardChanged = !sameShard(this.config.shard, next.shard);
     if (shardChanged) this.logger.warn({ from: formatShard(this.config.shard), to: formatShard(next.shard) }, 'shard changed: models are re-partitioned');
     this.config = { ...next, listen: this.config.listen };
-    this.client = prometheusClient(this.config.prometheus, this.metrics);
+    this.client = client;
     const runners: GroupRunner<O>[] = [];
     for (const group of this.config.groups) {
       const runner = this.newRunner(group);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
-import { retryWithBackoff } from '@selfheal/contracts';
+import { createPrometheusAuthorizer, retryWithBackoff, type PrometheusAuth, type PrometheusAuthorizer, type PrometheusAuthorizerOptions } from '@selfheal/contracts';
 import type { IncomingMessage } from 'node:http';
 import { parseMatrixFast, parseSampleValue } from './matrix-parser.js';
 import { MatrixStreamParser } from './matrix-stream.js';
@@ -24,7 +24,10 @@ export interface PrometheusClientOptions {
   acceptEncoding: 'identity' | 'gzip';
   maxPointsPerRequest: number;
   headers?: Record<string, string>;
-  auth?: { bearerTokenFile?: string | undefined; basic?: { username: string; passwordFile: string } | undefined } | undefined;
+  /** `prometheus.auth`: bearer token file, basic, SigV4 (Amazon Managed Service for Prometheus) or an Entra token (Azure). */
+  auth?: PrometheusAuth | undefined;
+  /** Credential sources of the SigV4 and Azure authorizers (tests; default: the SDKs' provider chains). */
+  authOptions?: PrometheusAuthorizerOptions;
   tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; serverName?: string | undefined; insecureSkipVerify: boolean } | undefined;
   /** Called once per HTTP attempt (retries included). */
   onRequest?: (endpoint: Endpoint, outcome: RequestOutcome, seconds: number) => void;
@@ -74,9 +77,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export class PrometheusClient {
   private readonly http: AxiosInstance;
   private readonly random: () => number;
+  private readonly authorizer: PrometheusAuthorizer | undefined;
 
   constructor(private readonly options: PrometheusClientOptions) {
     this.random = options.random ?? Math.random;
+    this.authorizer = createPrometheusAuthorizer(options.auth, options.authOptions);
     const tls = options.tls;
     const httpsAgent = new https.Agent({
       keepAlive: true,
@@ -105,15 +110,22 @@ export class PrometheusClient {
     return this.options.url;
   }
 
-  private authHeaders(): Record<string, string> {
-    const auth = this.options.auth;
-    // Read the secret files per request so that rotated credentials are picked up without a restart.
-    if (auth?.bearerTokenFile) return { Authorization: `Bearer ${readFileSync(auth.bearerTokenFile, 'utf8').trim()}` };
-    if (auth?.basic) {
-      const password = readFileSync(auth.basic.passwordFile, 'utf8').trim();
-      return { Authorization: `Basic ${Buffer.from(`${auth.basic.username}:${password}`).toString('base64')}` };
+  /** Resolves the configured credential now (start-up): a PrometheusCredentialsError naming what to set when there is none. */
+  async checkAuth(): Promise<void> {
+    await this.authorizer?.check();
+  }
+
+  /**
+   * The authentication headers of one POST to `endpoint` with `body` (SigV4 signs the URL and the body; bearer and
+   * basic read their secret files per request so that rotated credentials are picked up without a restart).
+   */
+  private async authHeaders(endpoint: Endpoint, body: string): Promise<Record<string, string>> {
+    if (!this.authorizer) return {};
+    try {
+      return await this.authorizer.headers({ method: 'POST', url: `${this.options.url}/api/v1/${endpoint}`, body });
+    } catch (error) {
+      throw new PrometheusError(`${endpoint}: ${(error as Error).message}`, 'client_error');
     }
-    return {};
   }
 
   /** One attempt: POST form-encoded (long PromQL fits), the API envelope checked. */
@@ -130,10 +142,16 @@ export class PrometheusClient {
       let response: { status: number; data: unknown };
       if (received) response = { status: received.status, data: received.text };
       else try {
-        response = await this.http.post<string>(`/api/v1/${endpoint}`, new URLSearchParams(params).toString(), {
-          headers: { ...this.options.headers, ...this.authHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        const body = new URLSearchParams(params).toString();
+        const auth = await this.authHeaders(endpoint, body);
+        response = await this.http.post<string>(`/api/v1/${endpoint}`, body, {
+          headers: { ...this.options.headers, ...auth, 'Content-Type': 'application/x-www-form-urlencoded' },
         });
       } catch (error) {
+        if (error instanceof PrometheusError) {
+          outcome = error.outcome;
+          throw error;
+        }
         if (error instanceof AxiosError) {
           const timedOut = error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' || /timeout/i.test(error.message);
           outcome = timedOut ? 'timeout' : 'connection_error';
@@ -189,12 +207,18 @@ export class PrometheusClient {
     const started = performance.now();
     let outcome: RequestOutcome = 'success';
     let response;
+    const form = new URLSearchParams(params).toString();
     try {
-      response = await this.http.post<IncomingMessage>('/api/v1/query_range', new URLSearchParams(params).toString(), {
-        headers: { ...this.options.headers, ...this.authHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
+      const auth = await this.authHeaders('query_range', form);
+      response = await this.http.post<IncomingMessage>('/api/v1/query_range', form, {
+        headers: { ...this.options.headers, ...auth, 'Content-Type': 'application/x-www-form-urlencoded' },
         responseType: 'stream',
       });
     } catch (error) {
+      if (error instanceof PrometheusError) {
+        this.options.onRequest?.('query_range', error.outcome, (performance.now() - started) / 1000);
+        throw error;
+      }
       if (error instanceof AxiosError) {
         const timedOut = error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' || /timeout/i.test(error.message);
         outcome = timedOut ? 'timeout' : 'connection_error';

@@ -13,6 +13,9 @@ export function referencedFiles(config: Config): { key: string; path: string }[]
   if (config.auth.type === 'bearer') files.push({ key: 'auth.tokenFile', path: config.auth.tokenFile });
   if (config.auth.type === 'basic') files.push({ key: 'auth.passwordFile', path: config.auth.passwordFile });
   if (config.store.passwordFile) files.push({ key: 'store.passwordFile', path: config.store.passwordFile });
+  const promAuth = config.prometheus?.auth;
+  if (promAuth?.bearerTokenFile) files.push({ key: 'prometheus.auth.bearerTokenFile', path: promAuth.bearerTokenFile });
+  if (promAuth?.basic) files.push({ key: 'prometheus.auth.basic.passwordFile', path: promAuth.basic.passwordFile });
   for (const [name, a] of Object.entries(config.actuators)) {
     if (a.type === 'http' && a.tokenFile) files.push({ key: `actuators.${name}.tokenFile`, path: a.tokenFile });
     if (a.type === 'kubernetes' && a.kubeconfig) files.push({ key: `actuators.${name}.kubeconfig`, path: a.kubeconfig });

@@ -1,5 +1,5 @@
 // The healing service's configuration file (YAML), validated at start-up and by `--check-config`.
-import { listenAddressProblem, listenAddressSchema } from '@selfheal/contracts';
+import { listenAddressProblem, listenAddressSchema, prometheusAuthSchema } from '@selfheal/contracts';
 import { z } from 'zod';
 import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, TRUST_MODES, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
@@ -167,7 +167,11 @@ export const configSchema = z.strictObject({
     if (parseByteSize(text) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a size; write e.g. 512kb, 1mb, 4mb (or bytes as a number)` });
   }).default('1mb'),
   store: storeSchema,
-  prometheus: z.strictObject({ url, timeout: duration.default(5) }).optional(),
+  /**
+   * Where verification, preconditions and revert conditions query. `auth`: the exporter's `prometheus.auth`
+   * (bearerTokenFile, basic, sigv4 for Amazon Managed Service for Prometheus, azure for Azure Monitor).
+   */
+  prometheus: z.strictObject({ url, timeout: duration.default(5), auth: prometheusAuthSchema.optional() }).optional(),
   /** true: every action in shadow mode, whatever rules and actions say (as --dry-run); the old spelling of mode: shadow. */
   dryRun: z.boolean().optional(),
   /** Default trust level of the rules' actions: shadow, approve or auto (default auto). */

@@ -1,14 +1,19 @@
 // What verification and the preconditions ask Prometheus, through the contracts' one client: the samples of an
 // instant query, and whether a condition holds. Failures read as they always have in the audit log.
-import { PrometheusClient, PrometheusError, type PromSample } from '@selfheal/contracts';
+import { createPrometheusAuthorizer, PrometheusClient, PrometheusError, type PrometheusAuth, type PrometheusAuthorizerOptions, type PromSample } from '@selfheal/contracts';
 
 export type { PromSample };
 
 export class PrometheusQueries {
   private readonly client: PrometheusClient;
 
-  constructor(readonly baseUrl: string, timeoutSeconds = 5) {
-    this.client = new PrometheusClient(baseUrl, { timeoutMs: timeoutSeconds * 1000, queryMethod: 'GET' });
+  constructor(readonly baseUrl: string, timeoutSeconds = 5, auth?: PrometheusAuth, authOptions?: PrometheusAuthorizerOptions) {
+    this.client = new PrometheusClient(baseUrl, { timeoutMs: timeoutSeconds * 1000, queryMethod: 'GET', authorizer: createPrometheusAuthorizer(auth, authOptions) });
+  }
+
+  /** Resolves the credential of `prometheus.auth` now (start-up): an error naming what to set when there is none. */
+  checkCredentials(): Promise<void> {
+    return this.client.checkAuth();
   }
 
   /** Runs an instant query; returns the vector (a scalar becomes one sample). Throws with Prometheus's error text. */
