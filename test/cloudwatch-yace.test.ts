@@ -269,6 +269,65 @@ describe('deploy/aws/cloudwatch: exporter.yml and policy.yml pass `selfheal chec
   });
 });
 
+describe('deploy/aws/cloudwatch: what the policy does with the exporter’s alerts (`selfheal replay`, the healing service’s dry run), and the Prometheus agent config', () => {
+  /** An Alertmanager v4 payload with one SelfhealAnomaly alert of an exporter.yml group's entity. */
+  const payload = (labels: Record<string, string>, fingerprint: string): string => {
+    const file = join(tmp, `alert-${fingerprint}.json`);
+    writeFileSync(file, JSON.stringify({
+      version: '4', groupKey: '{}:{alertname="SelfhealAnomaly"}', truncatedAlerts: 0, status: 'firing', receiver: 'selfheal-healer',
+      groupLabels: { alertname: 'SelfhealAnomaly' }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://alertmanager:9093',
+      alerts: [{
+        status: 'firing', labels: { alertname: 'SelfhealAnomaly', severity: 'warning', ...labels }, annotations: { summary: 'test' },
+        startsAt: '2026-12-07T16:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus/graph', fingerprint,
+      }],
+    }));
+    return file;
+  };
+  const replay = (file: string): { labels: Record<string, string>; decisions: { action: string; target: string; outcome: string; reason: string }[] }[] => {
+    const run = spawnSync(process.execPath, [CLI, 'replay', '--json', '--config', join(DIR, 'policy.yml'), file], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    return run.stdout.trim().split('\n').map((l) => JSON.parse(l) as ReturnType<typeof replay>[number]);
+  };
+  const argv = (reason: string): string[] => JSON.parse(/would exec (\[.*\])$/.exec(reason)?.[1] ?? 'null') as string[];
+
+  it('an EC2 instance failing its status check is deregistered from the target group, by its instance id', () => {
+    const [row] = replay(payload({ group: 'aws-ec2', dimension_InstanceId: 'i-0a1b2c3d4e5f60002', tag_aws_autoscaling_groupName: 'web-asg', feature: 'instance_status_check' }, 'a1b2c3d4e5f60001'));
+    expect(row?.decisions.map((d) => [d.action, d.target, d.outcome])).toEqual([['quarantine', 'web-asg', 'succeeded']]);
+    expect(argv(row?.decisions[0]?.reason as string)).toEqual([
+      'aws', 'elbv2', 'deregister-targets', '--target-group-arn', 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067',
+      '--targets', 'Id=i-0a1b2c3d4e5f60002',
+    ]);
+  });
+
+  it('EC2 CPU or the target group’s latency scale the Auto Scaling group; an RDS anomaly reboots the instance once a person approves', () => {
+    const alerts: Record<string, string>[] = [
+      { group: 'aws-ec2', dimension_InstanceId: 'i-0a1b2c3d4e5f60001', tag_aws_autoscaling_groupName: 'web-asg', feature: 'cpu' },
+      { group: 'aws-alb', dimension_LoadBalancer: 'app/web-alb/50dc6c495c0c9188', dimension_TargetGroup: 'targetgroup/web/73e2d6bc24d8a067', feature: 'latency' },
+    ];
+    for (const [i, labels] of alerts.entries()) {
+      const [row] = replay(payload(labels, `b1b2c3d4e5f6000${i}`));
+      expect(row?.decisions.map((d) => [d.action, d.target, d.outcome]), labels.group).toEqual([['scale_up', 'web-asg', 'succeeded']]);
+      expect(argv(row?.decisions[0]?.reason as string)).toEqual(['aws', 'autoscaling', 'set-desired-capacity', '--auto-scaling-group-name', 'web-asg', '--desired-capacity', '6', '--honor-cooldown']);
+    }
+    const [rds] = replay(payload({ group: 'aws-rds', dimension_DBInstanceIdentifier: 'orders-db', feature: 'connections' }, 'c1b2c3d4e5f60003'));
+    expect(rds?.decisions.map((d) => [d.action, d.target])).toEqual([['restart', 'orders-db']]);
+    expect(argv(rds?.decisions[0]?.reason as string)).toEqual(['aws', 'rds', 'reboot-db-instance', '--db-instance-identifier', 'orders-db']);
+    // Replay shows an approve-mode action as it would run once approved; the rule asks a person first.
+    expect((policy.rules.find((r) => r.name === 'rds-orders') as { mode?: string } | undefined)?.mode).toBe('approve');
+  });
+
+  it('an instance outside the Auto Scaling group matches no rule (nothing done)', () => {
+    const [row] = replay(payload({ group: 'aws-ec2', dimension_InstanceId: 'i-0a1b2c3d4e5f60003', feature: 'cpu' }, 'd1b2c3d4e5f60004'));
+    expect(row?.decisions ?? []).toEqual([]);
+  });
+
+  it('prometheus-agent.yml (scrape YACE, remote_write to AMP with sigv4) passes `promtool check config`', () => {
+    const run = spawnSync('promtool', ['check', 'config', join(DIR, 'prometheus-agent.yml')], { encoding: 'utf8' });
+    expect(run.stdout + run.stderr).toMatch(/SUCCESS/);
+    expect(run.status).toBe(0);
+  });
+});
+
 // ------------------------------------------------------------------------------------------- end to end
 
 /** The fixture's value of a series: name plus label matchers (all must match). */
