@@ -21,6 +21,7 @@ import type {
 import * as monitoringV1 from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import * as monitoringV1alpha1 from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1';
 import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as networkingV1 from 'kubernetes-models/networking.k8s.io/v1';
 import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as coreV1 from 'kubernetes-models/v1';
@@ -117,21 +118,25 @@ const NO_KUBECTL =
 const tmp = mkdtempSync(join(tmpdir(), 'selfheal-kustomize-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** `kubectl kustomize` of a copy of deploy/kubernetes with generated secret files, optionally with components. */
-function kustomizeBuild(components: string[] = []): KObject[] {
+/**
+ * `kubectl kustomize` of a copy of deploy/ with generated secret files: deploy/kubernetes, optionally with components,
+ * or a cloud overlay over it (`overlay`: deploy/aws/eks, deploy/azure/aks).
+ */
+function kustomizeBuild(components: string[] = [], overlay?: string): KObject[] {
   if (!kubectl) throw new Error(NO_KUBECTL);
-  const dir = join(tmp, `build-${components.map((c) => basename(c)).join('+') || 'base'}`);
-  cpSync(DEPLOY, join(dir, 'kubernetes'), { recursive: true });
+  const dir = join(tmp, `build-${overlay?.replace(/\//g, '-') ?? (components.map((c) => basename(c)).join('+') || 'base')}`);
+  cpSync(join(ROOT, 'deploy'), join(dir, 'deploy'), { recursive: true });
+  const base = join(dir, 'deploy', 'kubernetes');
   for (const g of kustomization.secretGenerator) {
-    for (const entry of g.files) writeFileSync(join(dir, 'kubernetes', generatorFile(entry).path), `test-${Math.random().toString(36).slice(2)}-${Date.now()}`);
+    for (const entry of g.files) writeFileSync(join(base, generatorFile(entry).path), `test-${Math.random().toString(36).slice(2)}-${Date.now()}`);
   }
-  let target = join(dir, 'kubernetes');
+  let target = overlay ? join(dir, overlay) : base;
   if (components.length > 0) {
     target = join(dir, 'overlay');
     mkdirSync(target, { recursive: true });
     writeFileSync(join(target, 'kustomization.yaml'), [
-      'resources: [../kubernetes]',
-      `components: [${components.map((c) => `../kubernetes/${c}`).join(', ')}]`,
+      'resources: [../deploy/kubernetes]',
+      `components: [${components.map((c) => `../deploy/kubernetes/${c}`).join(', ')}]`,
       '',
     ].join('\n'));
   }
@@ -148,6 +153,7 @@ const MODELS: Record<string, Validatable> = {
   'apps/v1/StatefulSet': appsV1.StatefulSet, 'apps/v1/Deployment': appsV1.Deployment,
   'policy/v1/PodDisruptionBudget': policyV1.PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/Role': rbacV1.Role, 'rbac.authorization.k8s.io/v1/RoleBinding': rbacV1.RoleBinding,
+  'networking.k8s.io/v1/Ingress': networkingV1.Ingress,
   'monitoring.coreos.com/v1/ServiceMonitor': monitoringV1.ServiceMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': monitoringV1.PrometheusRule,
   'monitoring.coreos.com/v1alpha1/AlertmanagerConfig': monitoringV1alpha1.AlertmanagerConfig,
@@ -329,15 +335,25 @@ const exporterConfigFile = join(DEPLOY, 'config', 'exporter.yml');
 const policyFile = join(DEPLOY, 'config', 'policy.yml');
 const sqlitePolicyFile = join(DEPLOY, 'components', 'sqlite-store', 'policy.yml');
 
-/** store: which store the build's healing service uses; policyFile: the policy its ConfigMap must carry. */
+const eksDir = join(ROOT, 'deploy', 'aws', 'eks');
+const aksDir = join(ROOT, 'deploy', 'azure', 'aks');
+/** store: which store the build's healing service uses; policyFile, exporterFile: the configs its ConfigMaps must carry. */
 /** load: the objects, built before the build's cases (a failing build fails them). */
-interface Build { name: string; load: () => KObject[]; built: boolean; store: 'postgres' | 'sqlite'; policyFile: string }
+interface Build { name: string; load: () => KObject[]; built: boolean; store: 'postgres' | 'sqlite'; policyFile: string; exporterFile: string }
 const builds: Build[] = [
-  { name: 'the sources read directly', load: loadSources, built: false, store: 'postgres', policyFile },
-  { name: '`kubectl kustomize` (real kustomize)', load: () => kustomizeBuild(), built: true, store: 'postgres', policyFile },
+  { name: 'the sources read directly', load: loadSources, built: false, store: 'postgres', policyFile, exporterFile: exporterConfigFile },
+  { name: '`kubectl kustomize` (real kustomize)', load: () => kustomizeBuild(), built: true, store: 'postgres', policyFile, exporterFile: exporterConfigFile },
   {
     name: '`kubectl kustomize` with components/sqlite-store', load: () => kustomizeBuild(['components/sqlite-store']),
-    built: true, store: 'sqlite', policyFile: sqlitePolicyFile,
+    built: true, store: 'sqlite', policyFile: sqlitePolicyFile, exporterFile: exporterConfigFile,
+  },
+  {
+    name: '`kubectl kustomize` of the EKS overlay deploy/aws/eks', load: () => kustomizeBuild([], 'deploy/aws/eks'),
+    built: true, store: 'postgres', policyFile: join(eksDir, 'policy.yml'), exporterFile: join(eksDir, 'exporter.yml'),
+  },
+  {
+    name: '`kubectl kustomize` of the AKS overlay deploy/azure/aks', load: () => kustomizeBuild([], 'deploy/azure/aks'),
+    built: true, store: 'postgres', policyFile: join(aksDir, 'policy.yml'), exporterFile: join(aksDir, 'exporter.yml'),
   },
 ];
 interface Policy {
@@ -360,7 +376,7 @@ function mountedFile(objects: KObject[], w: Workload, file: string): string {
   return text as string;
 }
 
-describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ load, built, store, policyFile }) => {
+describe.each(builds)('Kubernetes manifests, static checks without a cluster: $name', ({ load, built, store, policyFile, exporterFile }) => {
   let objects: KObject[] = [];
   beforeAll(() => {
     objects = load();
@@ -655,7 +671,7 @@ describe.each(builds)('Kubernetes manifests, static checks without a cluster: $n
       expect(found, prefix).toHaveLength(1);
       return found[0] as V1ConfigMap;
     };
-    expect(byPrefix('selfheal-exporter-config').data?.['exporter.yml']).toBe(readFileSync(exporterConfigFile, 'utf8'));
+    expect(byPrefix('selfheal-exporter-config').data?.['exporter.yml']).toBe(readFileSync(exporterFile, 'utf8'));
     expect(byPrefix('selfheal-webhook-config').data?.['policy.yml']).toBe(readFileSync(policyFile, 'utf8'));
   });
 });
@@ -679,13 +695,14 @@ describe('Kubernetes configs and the sharded overlay, static (no cluster)', () =
     // ... and --check can fail: a copy whose SQLite policy has drifted is reported.
     const copy = join(tmp, 'generate-check');
     cpSync(DEPLOY, join(copy, 'deploy', 'kubernetes'), { recursive: true });
-    for (const dir of ['prometheus/rules', 'provisioning/dashboards/selfheal']) cpSync(join(ROOT, dir), join(copy, dir), { recursive: true });
+    for (const dir of ['prometheus/rules', 'provisioning/dashboards/selfheal', 'deploy/aws', 'deploy/azure']) cpSync(join(ROOT, dir), join(copy, dir), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules')); // its imports (yaml)
     const drifted = join(copy, 'deploy', 'kubernetes', 'components', 'sqlite-store', 'policy.yml');
     writeFileSync(drifted, readFileSync(drifted, 'utf8').replace('synchronous: full', 'synchronous: normal'));
     const stale = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(copy, 'deploy', 'kubernetes', 'generate.ts'), '--check'], { cwd: ROOT, encoding: 'utf8' });
     expect(stale.status).toBe(1);
     expect(stale.stderr).toMatch(/out of date[^\n]*components\/sqlite-store\/policy\.yml/);
+    expect(stale.stderr).not.toMatch(/deploy\/(aws|azure)/);
   });
 
   it('the image (deploy/container/Dockerfile) runs the `selfheal` CLI as the uid the pods run as', () => {
@@ -751,5 +768,82 @@ describe('components/exporter-shards built with `kubectl kustomize`', () => {
     const offered = helpFlags('exporter');
     expect([...flags(c).keys()]).toContain('--shard');
     for (const flag of flags(c).keys()) expect(offered.has(flag), `selfheal exporter ${flag}`).toBe(true);
+  });
+});
+
+describe('cloud overlays (deploy/aws/eks, deploy/azure/aks) built with `kubectl kustomize`: identities and managed Prometheus, static (no cloud account, no cluster)', () => {
+  let eks: KObject[] = [];
+  let aks: KObject[] = [];
+  beforeAll(() => {
+    eks = kustomizeBuild([], 'deploy/aws/eks');
+    aks = kustomizeBuild([], 'deploy/azure/aks');
+  });
+  type CloudConfig = { prometheus: { url: string; auth?: { sigv4?: { region: string; roleArn?: string }; azure?: { clientId?: string } } }; sns?: { topicArns: string[] } };
+  /** The config a workload's pod reads (the ConfigMap behind its --config). */
+  const mounted = (objects: KObject[], kind: string, name: string): CloudConfig => {
+    const w = workloads(objects).find((x) => x.object.kind === kind && x.object.metadata.name === name) as Workload;
+    return parse(mountedFile(objects, w, flags(w.spec.containers[0] as V1Container).get('--config') as string)) as CloudConfig;
+  };
+  const serviceAccountOf = (objects: KObject[], kind: string, name: string): KObject => {
+    const w = workloads(objects).find((x) => x.object.kind === kind && x.object.metadata.name === name) as Workload;
+    return pick<KObject>(objects, 'ServiceAccount', w.spec.serviceAccountName as string, 'selfheal');
+  };
+  const both = [['StatefulSet', 'selfheal-exporter'], ['Deployment', 'selfheal-webhook']] as const;
+
+  it('EKS: IRSA role on both pods’ ServiceAccounts; both configs read the AMP workspace’s query URL with SigV4 in its region', () => {
+    for (const [kind, name] of both) {
+      const role = serviceAccountOf(eks, kind, name).metadata.annotations?.['eks.amazonaws.com/role-arn'];
+      expect(role, `${name}: eks.amazonaws.com/role-arn`).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/);
+      const config = mounted(eks, kind, name);
+      const url = /^https:\/\/aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com\/workspaces\/(ws-[0-9a-f-]+)$/.exec(config.prometheus.url);
+      expect(url, `${name}: prometheus.url ${config.prometheus.url}`).not.toBeNull();
+      expect(config.prometheus.auth).toEqual({ sigv4: { region: url?.[1] } });
+    }
+    // The base's ServiceAccounts carry no cloud identity (the annotation is the overlay's).
+    expect(loadSources().filter((o) => o.kind === 'ServiceAccount' && o.metadata.annotations)).toEqual([]);
+  });
+
+  it('EKS: the healing service accepts AMP alerts through SNS: topics of the workspace’s region, and an Ingress publishing only POST /api/v1/alerts/sns', () => {
+    const config = mounted(eks, 'Deployment', 'selfheal-webhook');
+    const region = /aps-workspaces\.([a-z0-9-]+)\./.exec(config.prometheus.url)?.[1];
+    expect(config.sns?.topicArns.length).toBeGreaterThan(0);
+    for (const arn of config.sns?.topicArns ?? []) expect(arn).toMatch(new RegExp(`^arn:aws:sns:${region}:\\d{12}:[\\w-]+$`));
+    const ingresses = all<KObject & { spec: { rules: { http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[] } }[] } }>(eks, 'Ingress');
+    expect(ingresses).toHaveLength(1);
+    const paths = ingresses[0]?.spec.rules.flatMap((r) => r.http.paths) ?? [];
+    expect(paths.map((p) => [p.path, p.pathType])).toEqual([['/api/v1/alerts/sns', 'Exact']]);
+    const svc = pick<V1Service>(eks, 'Service', paths[0]?.backend.service.name as string, ingresses[0]?.metadata.namespace);
+    expect(svc.spec?.ports?.map((p) => p.name)).toContain(paths[0]?.backend.service.port.name);
+    expect(ingresses[0]?.metadata.annotations?.['alb.ingress.kubernetes.io/listen-ports']).toBe('[{"HTTPS": 443}]');
+    // Nothing of this in the AKS overlay.
+    expect(all(aks, 'Ingress')).toEqual([]);
+    expect(mounted(aks, 'Deployment', 'selfheal-webhook').sns).toBeUndefined();
+  });
+
+  it('AKS: workload identity (client-id annotation, use: "true" pod label) on both pods; configs read the Azure Monitor workspace with that client id', () => {
+    for (const [kind, name] of both) {
+      const clientId = serviceAccountOf(aks, kind, name).metadata.annotations?.['azure.workload.identity/client-id'];
+      expect(clientId, `${name}: azure.workload.identity/client-id`).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      const w = workloads(aks).find((x) => x.object.kind === kind && x.object.metadata.name === name) as Workload;
+      expect(w.template.metadata?.labels?.['azure.workload.identity/use'], `${name}: pod label`).toBe('true');
+      // The label is on the pods only: the selector (immutable) is the base's.
+      expect(Object.keys(w.selector)).not.toContain('azure.workload.identity/use');
+      const config = mounted(aks, kind, name);
+      expect(config.prometheus.url, `${name}: prometheus.url`).toMatch(/^https:\/\/[a-z0-9-]+\.[a-z0-9]+\.prometheus\.monitor\.azure\.com$/);
+      expect(config.prometheus.auth).toEqual({ azure: { clientId } });
+    }
+    expect(workloads(eks).every((w) => !w.template.metadata?.labels?.['azure.workload.identity/use'])).toBe(true);
+  });
+
+  it('the overlays’ configs are config/*.yml with only prometheus.url and prometheus.auth changed (and sns on EKS); they pass `selfheal check-config`', () => {
+    const read = (f: string): unknown => parse(readFileSync(f, 'utf8'));
+    for (const [dir, extra] of [[eksDir, ['sns']], [aksDir, []]] as const) {
+      expect(diffPaths(read(exporterConfigFile), read(join(dir, 'exporter.yml'))).sort(), dir).toEqual(['prometheus.auth', 'prometheus.url']);
+      expect(diffPaths(read(policyFile), read(join(dir, 'policy.yml'))).sort(), dir).toEqual(['prometheus.auth', 'prometheus.url', ...extra]);
+    }
+    const files = [eksDir, aksDir].flatMap((d) => [join(d, 'exporter.yml'), join(d, 'policy.yml')]);
+    const ok = spawnSync(process.execPath, [CLI, 'check-config', ...files], { encoding: 'utf8' });
+    expect(ok.stderr + ok.stdout).toMatch(/exporter\.yml: OK[\s\S]*policy\.yml: OK[\s\S]*exporter\.yml: OK[\s\S]*policy\.yml: OK/);
+    expect(ok.status).toBe(0);
   });
 });
