@@ -1,7 +1,7 @@
 // The act stage: the claimed action runs through its actuator (with the retry stage). Its answer is recorded
 // with `verifying` in one commit: a `started` row after a crash means nobody saw the result. Replay describes
 // instead of acting.
-import type { Outcome } from '@selfheal/contracts';
+import { ESCALATED_REFUSALS, type Outcome } from '@selfheal/contracts';
 import { escalate, heldBack } from './escalate.js';
 import { executeWithRetry } from './retry.js';
 import type { Claim } from './claim.js';
@@ -38,7 +38,11 @@ export const act: Stage<Extract<Claim, { kind: 'claimed' }>, Applied> = async (c
     ctx.waits.capacityFreed();
     metrics.recordOutcome(service, action, status, ctx.now());
     ctx.d.logger.warn({ incident: inc.id, service, action, reason: result.reason }, `action ${status}`);
-    if (status === 'skipped' && result.refusal) {
+    if (status === 'skipped' && result.refusal && !ESCALATED_REFUSALS.has(result.refusal)) {
+      // Refused with a reason (e.g. a rollback outside the change window): counted; after a failed step the
+      // incident's run escalates it, as any skipped step.
+      metrics.recordRefusal(result.refusal, step > 0 ? 'escalated' : 'skipped');
+    } else if (status === 'skipped' && result.refusal) {
       // Only a person can resolve it (e.g. change Git): tell one now, whatever step this was.
       metrics.recordRefusal(result.refusal, 'escalated');
       await escalate(ctx, inc, plan, { reason: heldBack(await store.actionsOf(inc.id), action, `was refused: ${result.reason}`) });
