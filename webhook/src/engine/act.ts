@@ -28,12 +28,12 @@ export const act: Stage<Extract<Claim, { kind: 'claimed' }>, Applied> = async (c
   }
 
   const t0 = performance.now();
-  const result = await executeWithRetry(s.actuator, { action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, signal: ctx.signal, prometheus: ctx.d.prometheus });
+  const result = await executeWithRetry(s.actuator, { action, targetName: plan.targetName, target: plan.target, params: planned.params, vars, signal: ctx.signal, prometheus: ctx.d.prometheus, changeWindow: ctx.d.config.changes?.window });
   metrics.actionDuration.observe({ action }, (performance.now() - t0) / 1000);
   ctx.checkStopped(); // a stop mid-action leaves `started`: the next start verifies instead of repeating
   if (result.outcome !== 'succeeded') {
     const status: Outcome = result.outcome;
-    await store.finishAction(actionId, status, result.reason, result.detail, { event: status, incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail },
+    await store.finishAction(actionId, status, result.reason, result.detail, { event: status, incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail, change: plan.change },
       status === 'skipped' ? { phase: 'done', result: 'skipped', reason: result.reason } : undefined);
     ctx.waits.capacityFreed();
     metrics.recordOutcome(service, action, status, ctx.now());
@@ -50,7 +50,7 @@ export const act: Stage<Extract<Claim, { kind: 'claimed' }>, Applied> = async (c
     }
     return { end: status === 'skipped' ? 'skipped' : 'failed' };
   }
-  const applied = await store.markVerifying(actionId, inc.id, step, { event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail });
+  const applied = await store.markVerifying(actionId, inc.id, step, { event: 'applied', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: result.reason, detail: result.detail, change: plan.change });
   if (!applied) {
     // Finished meanwhile by another replica that took the incident over (this one looked dead): it owns it now.
     ctx.d.logger.warn({ incident: inc.id, action }, 'action finished by another replica meanwhile; leaving the incident to it');
