@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@selfheal/contracts';
 import { parseConfig } from '../src/config/load.js';
+import { Policy, templateVars } from '../src/policy/policy.js';
 import { deployment, replicaSet, startFakeCluster, type FakeCluster, type Obj } from './support/kube-apiserver.js';
 import { payload, startHealer, tempDir, type TestHealer } from './support/harness.js';
 
@@ -158,5 +159,52 @@ describe('changes: in the config', () => {
       .toEqual([expect.stringMatching(/^rules\[0\]\.when: the kubernetes change source reads a Deployment's ReplicaSets; target "web" is not a Kubernetes target/)]);
     expect(problems({ changes: { window: '30m', source: { kubernetes: {} } }, targets: { ...base.targets, checkout: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'checkout' }, actions: { rollback: { revertAfter: '1h' } } } } }))
       .toEqual([expect.stringMatching(/^targets\.checkout\.actions\.rollback\.revertAfter: /)]);
+  });
+});
+
+describe('rules with when: (the policy, given what the change source said)', () => {
+  const config = parseConfig({
+    auth: 'none',
+    changes: { window: '30m', source: { kubernetes: {} } },
+    actuators: { cluster: { type: 'kubernetes' } },
+    targets: {
+      checkout: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'checkout' } },
+      search: { actuator: 'cluster', kubernetes: { namespace: 'shop', name: 'search' } },
+    },
+    rules: [
+      { name: 'after-deploy', matchers: ['service = checkout'], target: 'checkout', when: 'recentChange', actions: ['rollback'] },
+      { name: 'search-quiet', matchers: ['service = checkout'], target: 'search', when: 'noRecentChange', actions: ['restart'] },
+      { name: 'fallback', matchers: ['service = checkout'], target: 'checkout', actions: ['scale_up'] },
+      { name: 'never-asked', matchers: ['service = checkout'], target: 'search', when: 'recentChange', actions: ['restart'] },
+    ],
+  });
+  const policy = new Policy(config);
+  const labels = { service: 'checkout' };
+  const vars = templateVars({ labels, annotations: {}, fingerprint: 'f', status: 'firing', startsAt: '2026-11-23T22:00:00Z' }, []);
+  const change = { at: '2026-11-23T21:50:00.000Z', revision: '2', source: 'kubernetes' as const };
+  const rule = (d: ReturnType<Policy['decide']>) => (d.kind === 'plan' ? d.plan.rule.name : `skip: ${d.reason}`);
+
+  it('asks the source about the targets of the when: rules up to the first rule without one, and is decided by the engine, not at ingest', () => {
+    expect(policy.changeTargets(labels, vars).map((t) => t.targetName)).toEqual(['checkout', 'search']);
+    expect(policy.needsChange(labels)).toBe(true);
+    expect(policy.needsChange({ service: 'payments' })).toBe(false);
+  });
+
+  it('first match wins among the rules whose when: holds; a rule without when: either way; an unknown change counts as not recent', () => {
+    const recent = new Map([['checkout', { recent: true, change }], ['search', { recent: false }]]);
+    const d = policy.decide(labels, vars, { changes: recent });
+    expect(rule(d)).toBe('after-deploy');
+    expect(d.kind === 'plan' && d.plan.change).toEqual(change);
+    expect(rule(policy.decide(labels, vars, { changes: new Map([['checkout', { recent: false, change }], ['search', { recent: false }]]) }))).toBe('search-quiet');
+    expect(rule(policy.decide(labels, vars, { changes: new Map([['checkout', { recent: false }], ['search', { recent: true }]]) }))).toBe('fallback');
+    const failed = policy.decide(labels, vars, { changes: new Map([['checkout', { recent: false, error: 'the kubernetes change source could not say ...' }]]) });
+    expect(rule(failed)).toBe('search-quiet'); // search: nothing known, so not recent
+    expect(rule(policy.decide(labels, vars))).toBe('search-quiet');
+  });
+
+  it('an incident decided before keeps its rule whatever the change says now (unless the config no longer has it)', () => {
+    const notRecent = new Map([['checkout', { recent: false }], ['search', { recent: true }]]);
+    expect(rule(policy.decide(labels, vars, { changes: notRecent, rule: 'after-deploy' }))).toBe('after-deploy');
+    expect(rule(policy.decide(labels, vars, { changes: notRecent, rule: 'renamed-since' }))).toBe('fallback');
   });
 });

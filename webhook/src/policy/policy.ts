@@ -97,6 +97,8 @@ export class Policy {
   decide(labels: Record<string, string>, vars: TemplateVars, opts: DecideOptions = {}): Decision {
     const matching = this.rules.filter((r) => matchesAll(r.matchers, labels));
     if (matching.length === 0) return { kind: 'skip', reason: 'no policy rule matches the alert' };
+    // Resumed with a rule that still matches: that one (a config changed since decides afresh, as before).
+    const pinned = opts.rule !== undefined && matching.some((r) => r.rule.name === opts.rule) ? opts.rule : undefined;
     // First match wins; a rule with `when:` matches only if the target's change says so. Resumed: the same rule.
     let chosen: { rule: RuleConfig; targetName: string; change?: TargetChange } | undefined;
     for (const { rule } of matching) {
@@ -105,11 +107,11 @@ export class Policy {
       try {
         targetName = render(rule.target, vars);
       } catch (err) {
-        if (rule.when && opts.rule !== rule.name) continue;
+        if (rule.when && pinned !== rule.name) continue;
         return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": cannot resolve the target: ${(err as TemplateError).message}` };
       }
-      if (opts.rule !== undefined) {
-        if (rule.name !== opts.rule) continue;
+      if (pinned !== undefined) {
+        if (rule.name !== pinned) continue;
       } else if (rule.when) {
         const recent = opts.changes?.get(targetName)?.recent ?? false;
         if ((rule.when === 'recentChange') !== recent) continue;
@@ -118,7 +120,7 @@ export class Policy {
       break;
     }
     if (!chosen) {
-      return { kind: 'skip', reason: opts.rule !== undefined ? `rule "${opts.rule}" no longer matches the alert` : 'no policy rule matches the alert and its targets\' changes (when: recentChange / noRecentChange)' };
+      return { kind: 'skip', reason: 'no policy rule matches the alert and its targets\' changes (when: recentChange / noRecentChange)' };
     }
     const { rule, targetName } = chosen;
     const target = TARGET_NAME.test(targetName) ? this.config.targets[targetName] : undefined;
