@@ -311,15 +311,25 @@ function diffPaths(a: unknown, b: unknown, path = ''): string[] {
 
 /** group|resource|verb of every Kubernetes API call in the actuator's source (client-node method names). */
 function actuatorPermissions(): Set<string> {
-  const src = readFileSync(join(ROOT, 'webhook', 'src', 'actuators', 'kubernetes', 'kubernetes-actuator.ts'), 'utf8');
+  // Every file of the actuator: the fixes, their reverts (revert.ts), the rollback and its revision history.
+  const dir = join(ROOT, 'webhook', 'src', 'actuators', 'kubernetes');
+  const src = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
   const groups: Record<string, string> = { apps: 'apps', core: '', autoscaling: 'autoscaling' };
   const verbs: Record<string, string> = { read: 'get', list: 'list', patch: 'patch', create: 'create', replace: 'update', delete: 'delete' };
   const out = new Set<string>();
-  for (const m of src.matchAll(/this\.(\w+)\.(read|list|patch|create|replace|delete)Namespaced(\w+?)(Scale|Status)?\(/g)) {
+  for (const m of src.matchAll(/\b(\w+)\.(read|list|patch|create|replace|delete)Namespaced(\w+?)(Scale|Status)?\(/g)) {
     const [, client, verb, kind, sub] = m as unknown as [string, string, string, string, string | undefined];
-    expect(groups[client], `unknown API client this.${client}`).toBeDefined();
+    if (client === 'custom') continue; // custom resources: below
+    expect(groups[client], `unknown API client ${client}`).toBeDefined();
     const resource = `${kind.toLowerCase()}s${sub ? `/${sub.toLowerCase()}` : ''}`;
     out.add(`${groups[client]}|${resource}|${verbs[verb]}`);
+  }
+  // Custom resources (Argo Rollouts, Flagger): listed through listCustom(api, group, version, plural, ...), the
+  // Rollout aborted through its status subresource, or the object itself where it has none.
+  for (const m of src.matchAll(/listCustom\(api, '([^']+)', '[^']+', '([^']+)'/g)) out.add(`${m[1]}|${m[2]}|list`);
+  for (const m of src.matchAll(/group: '([^']+)', version: '[^']+', namespace: [^,]+, plural: '([^']+)'[^\n]*\n(?:[^\n]*\n){0,3}?[^\n]*patchNamespacedCustomObjectStatus\(/g)) {
+    out.add(`${m[1]}|${m[2]}/status|patch`);
+    out.add(`${m[1]}|${m[2]}|patch`);
   }
   return out;
 }

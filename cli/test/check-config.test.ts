@@ -20,6 +20,7 @@ describe('selfheal check-config', () => {
     ['demo/config/exporter.yml', 'exporter'],
     ['deploy/kubernetes/config/exporter.yml', 'exporter'],
     ['webhook/examples/policy.yml', 'webhook'],
+    ['webhook/examples/change-aware.yml', 'webhook'],
     ['demo/config/policy.yml', 'webhook'],
     ['deploy/kubernetes/config/policy.yml', 'webhook'],
     ['deploy/kubernetes/components/sqlite-store/policy.yml', 'webhook'],

@@ -5,7 +5,7 @@ import { ApiResponseError, parseActionsResponse, parseAuditResponse, parseIncide
 
 const action = {
   id: 3, incident_id: 2, service: 'checkout', action: 'scale_up', target: 'checkout', rule: 'cpu', step: 0, status: 'succeeded',
-  reason: null, detail: { replicas: 4 }, started_at: 1700000000.5, finished_at: 1700000002.25, cooldown_until: 1700000300,
+  reason: null, detail: { replicas: 4 }, change: { at: '2026-12-07T09:50:00.000Z', revision: '2', source: 'kubernetes' }, started_at: 1700000000.5, finished_at: 1700000002.25, cooldown_until: 1700000300,
 };
 const incident = {
   id: 2, key: 'k', fingerprint: 'abc', starts_at: '2026-12-07T10:00:00Z', service: 'checkout', alertname: 'SelfhealAnomaly',
@@ -13,7 +13,7 @@ const incident = {
   reason: null, rule: 'cpu', target: 'checkout', step: 1, notifications: 1, received_at: 1700000000, updated_at: 1700000002,
   resolved_at: null, recovery_seconds: null, owner: null, deferred_until: null, defer_deadline: null,
 };
-const audit = { id: 9, ts: 1700000000, event: 'matched', incident_id: 2, fingerprint: 'abc', service: 'checkout', action: null, target: null, reason: null, detail: null };
+const audit = { id: 9, ts: 1700000000, event: 'matched', incident_id: 2, fingerprint: 'abc', service: 'checkout', action: null, target: null, reason: null, detail: null, change: null };
 
 describe('API row schemas', () => {
   it('read the three endpoints answers into typed rows', () => {

@@ -56,7 +56,7 @@ function tick(seconds: number, spec: TickSpec = {}): Tick {
 }
 
 function row(id: number, status: ActionStatus, action: ActionName = 'scale_up', reason: string | null = null): ActionRow {
-  return { id, incident_id: 1, service: SERVICE, action, target: SERVICE, rule: 'cpu', step: 0, status, reason, detail: null, started_at: 0, finished_at: null, cooldown_until: null };
+  return { id, incident_id: 1, service: SERVICE, action, target: SERVICE, rule: 'cpu', step: 0, status, reason, detail: null, change: null, started_at: 0, finished_at: null, cooldown_until: null };
 }
 
 /** Feeds the observations in order; returns the final state and every milestone reached. */

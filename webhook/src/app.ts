@@ -6,6 +6,7 @@ import { ConfigError, type PrometheusAuthorizerOptions } from '@selfheal/contrac
 import type express from 'express';
 import { pino, type Logger } from 'pino';
 import { createActuators } from './actuators/registry.js';
+import { createChangeSource } from './changes/index.js';
 import type { Actuator } from './actuators/types.js';
 import { createStore } from './audit/create.js';
 import type { HealingStore } from './audit/sqlite-db.js';
@@ -97,8 +98,10 @@ export function createHealer(config: Config, opts: HealerOptions = {}): Healer {
   const prometheus = config.prometheus ? new PrometheusQueries(config.prometheus.url, config.prometheus.timeout, config.prometheus.auth, opts.prometheusAuth) : undefined;
   const notifier = config.escalation.notify ? new Notifier(config.escalation.notify) : undefined;
   const grafana = config.grafana ? new GrafanaAnnotator(config.grafana) : undefined;
+  const actuators = buildActuators(config, opts.actuators);
+  const changes = createChangeSource(config, actuators, prometheus);
   const engine = new HealingEngine({
-    config, store, policy: new Policy(config), actuators: buildActuators(config, opts.actuators), metrics, pause, logger, prometheus, notifier, grafana, clock,
+    config, store, policy: new Policy(config), actuators, metrics, pause, logger, prometheus, changes, notifier, grafana, clock,
   });
   // SQLite: one writer, so one transaction at a time (batches grow under load). PostgreSQL: a commit waits
   // on the network and the server's WAL flush, so a few batches overlap.

@@ -413,7 +413,7 @@ describe('trust levels in the config', () => {
     expect(problems({ dryRun: true, mode: 'shadow', rules: [{ name: 'r', target: 't', dryRun: true, mode: 'shadow' }] })).toEqual([]);
     expect(problems({ mode: 'careful' })).toEqual(['mode: must be one of shadow, approve, auto']);
     expect(problems({ rules: [{ name: 'r', target: 't', actions: [{ action: 'restart', mode: 'sometimes' }] }] })).toEqual(['rules[0].actions[0].mode: must be one of shadow, approve, auto']);
-    expect(problems({ rules: [{ name: 'r', target: 't', actions: ['reboot'] }] })).toEqual(['rules[0].actions[0].action: must be one of scale_up, quarantine, restart, enable_cache, open_circuit_breaker']);
+    expect(problems({ rules: [{ name: 'r', target: 't', actions: ['reboot'] }] })).toEqual(['rules[0].actions[0].action: must be one of scale_up, quarantine, restart, enable_cache, open_circuit_breaker, rollback']);
     expect(problems({ approvalTimeout: 0 })).toEqual(['approvalTimeout: must be more than 0s and at most 7d']);
   });
 

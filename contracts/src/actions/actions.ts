@@ -1,6 +1,7 @@
 // The healing service's fixed vocabulary, shared with the rules, the panel and the docs (docs/contracts.md). Each
 // list is also the complete set of values of a metric label, so label cardinality stays bounded.
-export const ACTIONS = ['scale_up', 'quarantine', 'restart', 'enable_cache', 'open_circuit_breaker'] as const;
+/** `rollback`: a Deployment back to its previous revision (as `kubectl rollout undo`), only right after a rollout (`changes.window`). */
+export const ACTIONS = ['scale_up', 'quarantine', 'restart', 'enable_cache', 'open_circuit_breaker', 'rollback'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 /**
@@ -16,9 +17,33 @@ export type Outcome = (typeof OUTCOMES)[number];
 /**
  * Why a guardrail refused an action (the `reason` label of selfheal_healing_guardrail_refusals_total). `gitops`: the
  * actuator found the object managed by a GitOps controller (Argo CD, Flux) and the target says `gitops: refuse`.
+ * The rollback's own refusals: `no_recent_change` (the anomaly did not begin within changes.window of the
+ * workload's last rollout, or it changed again since), `no_previous_revision` (nothing to roll back to),
+ * `rollback_opt_out` (annotation selfheal.io/no-rollback: "true"), `progressive_delivery` (an Argo Rollout or a
+ * Flagger Canary drives the workload: its own resource must undo the release).
  */
-export const GUARDRAILS = ['paused', 'cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent', 'blast_radius', 'gitops'] as const;
+export const GUARDRAILS = ['paused', 'cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent', 'blast_radius', 'gitops',
+  'no_recent_change', 'no_previous_revision', 'rollback_opt_out', 'progressive_delivery'] as const;
 export type Guardrail = (typeof GUARDRAILS)[number];
+
+/** Refusals an actuator makes (not the engine's guardrails): recorded as `skipped` with the reason. */
+export const ACTUATOR_REFUSALS = ['gitops', 'no_recent_change', 'no_previous_revision', 'rollback_opt_out', 'progressive_delivery'] as const satisfies readonly Guardrail[];
+export type ActuatorRefusal = (typeof ACTUATOR_REFUSALS)[number];
+
+/** Actuator refusals only a person can resolve (change Git, the rollout's own resource): always escalated. */
+export const ESCALATED_REFUSALS: ReadonlySet<ActuatorRefusal> = new Set<ActuatorRefusal>(['gitops', 'progressive_delivery']);
+
+/**
+ * The change a decision relied on (`changes:` in the webhook's config): the workload's last rollout before the
+ * anomaly began. On the audit record and the action row as `change`.
+ */
+export interface ChangeRecord {
+  /** When the rollout happened (RFC 3339). */
+  at: string;
+  /** The Deployment revision (`deployment.kubernetes.io/revision`), when the source knows it. */
+  revision?: string;
+  source: 'kubernetes' | 'prometheus';
+}
 
 /** Guardrails that lift by themselves as time passes: an action they refuse is deferred, not dropped. */
 export const LIFTING_GUARDRAILS: ReadonlySet<Guardrail> = new Set<Guardrail>(['cooldown', 'rate_limit', 'global_rate_limit', 'max_concurrent']);
@@ -47,7 +72,7 @@ export const DEFAULT_FEATURE_ACTIONS: ReadonlyArray<readonly [prefix: string, ac
 /**
  * Actions whose effect Selfheal can undo once the anomaly is over (a fix that undoes itself: `revertAfter`).
  * `restart` is not: a rollout restart replaces the pods and leaves nothing to put back (a rollback would not be
- * either: it is a change of its own, not a temporary fix).
+ * either: it is a change of its own, not a temporary fix; `rollback` is not in this list).
  */
 export const REVERTIBLE_ACTIONS = ['scale_up', 'quarantine', 'enable_cache', 'open_circuit_breaker'] as const satisfies readonly ActionName[];
 export type RevertibleAction = (typeof REVERTIBLE_ACTIONS)[number];

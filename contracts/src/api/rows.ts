@@ -11,6 +11,13 @@ import { APPROVAL_STATUSES, ACTION_STATUSES, INCIDENT_PHASES, REVERT_STATUSES } 
 const epochSeconds = z.number();
 const labelSet = z.record(z.string(), z.string());
 
+/** The change a decision relied on (the workload's last rollout before the anomaly), or null. */
+export const changeRecordSchema = z.strictObject({
+  at: z.string(),
+  revision: z.string().optional(),
+  source: z.enum(['kubernetes', 'prometheus']),
+});
+
 export const actionRowSchema = z.strictObject({
   id: z.number().int(),
   incident_id: z.number().int(),
@@ -23,6 +30,8 @@ export const actionRowSchema = z.strictObject({
   reason: z.string().nullable(),
   /** What the actuator reported (JSON), or null. */
   detail: z.unknown(),
+  /** The change (rollout) the decision relied on (`when: recentChange` / `noRecentChange` rules), or null. */
+  change: changeRecordSchema.nullable(),
   started_at: epochSeconds,
   finished_at: epochSeconds.nullable(),
   cooldown_until: epochSeconds.nullable(),
@@ -67,6 +76,8 @@ export const auditRowSchema = z.strictObject({
   target: z.string().nullable(),
   reason: z.string().nullable(),
   detail: z.unknown(),
+  /** The change (rollout) the decision relied on, or null. */
+  change: changeRecordSchema.nullable(),
 });
 export type AuditRow = z.infer<typeof auditRowSchema>;
 

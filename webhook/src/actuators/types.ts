@@ -1,6 +1,6 @@
 // One interface for every way of acting (Kubernetes, HTTP, exec), typed per actuator by the calls it takes.
 import type { z } from 'zod';
-import type { ActionName, Guardrail } from '@selfheal/contracts';
+import type { ActionName, ActuatorRefusal } from '@selfheal/contracts';
 import type { TemplateVars } from '../util/template.js';
 import type { PrometheusQueries } from '../verify/prometheus.js';
 import type { ActionCall, CallSchemas, CallsOf } from './calls.js';
@@ -19,6 +19,11 @@ interface RequestContext {
   target: ActionTarget;
   vars: TemplateVars;
   prometheus?: PrometheusQueries;
+  /**
+   * `changes.window` in seconds: a `rollback` runs only when the anomaly (`vars.startsAt`) began within this of the
+   * workload's last rollout. Absent: no `changes:` configured, and a rollback is refused.
+   */
+  changeWindow?: number;
 }
 
 /** What `describe` gets: the call (a union of calls stays discriminated by `action`) and its context. */
@@ -35,10 +40,11 @@ export interface ActionResult {
   reason: string;
   detail?: Record<string, unknown>;
   /**
-   * With `skipped`: a refusal only a person can resolve (`gitops`: the fix belongs in Git). Counted in
-   * selfheal_healing_guardrail_refusals_total under this reason, and escalated.
+   * With `skipped`: why the actuator refused, counted in selfheal_healing_guardrail_refusals_total under this reason.
+   * Those only a person can resolve (`gitops`: the fix belongs in Git; `progressive_delivery`: the rollout's own
+   * resource must undo it) are escalated at once (ESCALATED_REFUSALS).
    */
-  refusal?: Extract<Guardrail, 'gitops'>;
+  refusal?: ActuatorRefusal;
   /**
    * With `failed`: the failure is transient (network error, 5xx) and the same call may be tried again. The engine's
    * retry stage decides whether it is, by the actuator's `retry` policy.

@@ -23,7 +23,7 @@ export function registerReadRoutes(app: express.Express, requireAuth: RequestHan
     const since = parseSince(req.query.since);
     if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const rows = await store.listActions({ service: one(req.query.service), since, limit: Number(one(req.query.limit) ?? 500) || 500 });
-    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null, change: r.change ? JSON.parse(r.change) as unknown : null })) });
   });
   app.get('/api/v1/incidents', requireAuth, async (req, res) => {
     const since = parseSince(req.query.since);
@@ -46,6 +46,6 @@ export function registerReadRoutes(app: express.Express, requireAuth: RequestHan
     if (since instanceof Error) { sendError(res, new webhookErrors.InvalidSince(since.message)); return; }
     const incident = one(req.query.incident);
     const rows = await store.listAudit({ since, incidentId: incident ? Number(incident) : undefined, limit: Number(one(req.query.limit) ?? 1000) || 1000 });
-    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null })) });
+    res.json({ status: 'success', data: rows.map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) as unknown : null, change: r.change ? JSON.parse(r.change) as unknown : null })) });
   });
 }

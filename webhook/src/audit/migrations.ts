@@ -200,6 +200,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE UNIQUE INDEX IF NOT EXISTS demotions_active ON demotions(target, action) WHERE status = 'active';`,
   },
+  {
+    version: 8,
+    what: 'change-aware healing: the change (rollout) a decision relied on, on its action rows and audit records',
+    sqlite: `ALTER TABLE actions ADD COLUMN change TEXT;
+      ALTER TABLE audit ADD COLUMN change TEXT;`,
+    postgres: `ALTER TABLE actions ADD COLUMN IF NOT EXISTS change TEXT;
+      ALTER TABLE audit ADD COLUMN IF NOT EXISTS change TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -9,11 +9,11 @@ export const EXECUTED_SQL = `(${EXECUTED_STATUSES.map((st) => `'${st}'`).join(',
 
 export const SQL = {
   incidentById: 'SELECT * FROM incidents WHERE id = ?',
-  insertAudit: 'INSERT INTO audit (ts, event, incident_id, fingerprint, service, action, target, reason, detail) VALUES (?,?,?,?,?,?,?,?,?)',
+  insertAudit: 'INSERT INTO audit (ts, event, incident_id, fingerprint, service, action, target, reason, detail, change) VALUES (?,?,?,?,?,?,?,?,?,?)',
   updateIncident: `UPDATE incidents SET phase = ?, result = ?, reason = ?, rule = COALESCE(?, rule), target = COALESCE(?, target), step = COALESCE(?, step),
     deferred_until = ?, defer_deadline = ?, updated_at = ? WHERE id = ?`,
-  insertAction: `INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, detail, started_at, finished_at, cooldown_until)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+  insertAction: `INSERT INTO actions (incident_id, service, action, target, rule, step, status, reason, detail, change, started_at, finished_at, cooldown_until)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
   finishAction: 'UPDATE actions SET status = ?, reason = ?, detail = COALESCE(?, detail), finished_at = ? WHERE id = ? RETURNING incident_id',
   startedToVerifying: `UPDATE actions SET status = 'verifying', detail = COALESCE(?, detail) WHERE id = ? AND status = 'started'`,
   lastAction: 'SELECT * FROM actions WHERE incident_id = ? ORDER BY id DESC LIMIT 1',
@@ -49,7 +49,7 @@ export function numbered(sql: string): string {
 
 export function auditArgs(e: AuditEvent, ts: number): unknown[] {
   return [ts, e.event, e.incidentId ?? null, e.fingerprint ?? null, e.service ?? null, e.action ?? null, e.target ?? null, e.reason ?? null,
-    e.detail === undefined ? null : JSON.stringify(e.detail)];
+    e.detail === undefined ? null : JSON.stringify(e.detail), e.change === undefined ? null : JSON.stringify(e.change)];
 }
 
 export function incidentUpdateArgs(id: number, u: IncidentUpdate, now: number): unknown[] {
@@ -58,7 +58,7 @@ export function incidentUpdateArgs(id: number, u: IncidentUpdate, now: number): 
 
 export function actionArgs(a: NewAction): unknown[] {
   return [a.incident_id, a.service, a.action, a.target, a.rule, a.step, a.status, a.reason ?? null, a.detail === undefined ? null : JSON.stringify(a.detail),
-    a.started_at, a.finished_at ?? null, a.cooldown_until ?? null];
+    a.change === undefined ? null : JSON.stringify(a.change), a.started_at, a.finished_at ?? null, a.cooldown_until ?? null];
 }
 
 export function finishArgs(id: number, status: string, reason: string | null, detail: unknown, now: number): unknown[] {

@@ -2,7 +2,7 @@
 // several replicas) and the embedded one (SQLite, synchronous underneath) are interchangeable. Every method
 // that must be atomic is one method here (one transaction in the implementation): claiming an action
 // checks the guardrails and records `started` together, so two replicas cannot both pass a limit.
-import type { ActionName, ActionStatus, Guardrail, Phase, ReceivedAlert, RevertStatus } from '@selfheal/contracts';
+import type { ActionName, ActionStatus, ChangeRecord, Guardrail, Phase, ReceivedAlert, RevertStatus } from '@selfheal/contracts';
 
 /**
  * An alert as the store records it: one occurrence (`key` = fingerprint@startsAt) with its labels; the received
@@ -49,6 +49,8 @@ export interface ActionRow {
   status: ActionStatus;
   reason: string | null;
   detail: string | null;
+  /** JSON: the change (rollout) the decision relied on (ChangeRecord), or null. */
+  change: string | null;
   started_at: number;
   finished_at: number | null;
   cooldown_until: number | null;
@@ -65,6 +67,8 @@ export interface AuditRow {
   target: string | null;
   reason: string | null;
   detail: string | null;
+  /** JSON: the change (rollout) the decision relied on (ChangeRecord), or null. */
+  change: string | null;
 }
 
 export interface AuditEvent {
@@ -76,6 +80,8 @@ export interface AuditEvent {
   target?: string;
   reason?: string;
   detail?: unknown;
+  /** The change the decision relied on (rules with `when: recentChange` / `noRecentChange`). */
+  change?: ChangeRecord;
 }
 
 export interface IncidentUpdate {
@@ -90,7 +96,7 @@ export interface IncidentUpdate {
   deferDeadline?: number;
 }
 
-export type NewAction = Omit<ActionRow, 'id' | 'detail' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; finished_at?: number | null; cooldown_until?: number | null };
+export type NewAction = Omit<ActionRow, 'id' | 'detail' | 'change' | 'finished_at' | 'cooldown_until'> & { detail?: unknown; change?: ChangeRecord; finished_at?: number | null; cooldown_until?: number | null };
 
 /** What the engine decided for a new alert without waiting on anything (no rule, skip, dry run): written in the ingest transaction. */
 export interface ImmediateDecision {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ACTIONS, ANOMALY_THRESHOLD, SCORE_FAMILIES, TRUST_MODES, type ActionName } from '@selfheal/contracts';
 import { actionParamsSchema, actuatorConfigSchema, targetSettingsSchemas } from '../actuators/registry.js';
 import { splitRevert } from '../actuators/revert-spec.js';
+import { DEFAULT_CHANGE_QUERY, DEFAULT_TARGET_LABEL } from '../changes/prometheus.js';
 import { parseMatcher } from '../util/matchers.js';
 import { parseByteSize } from '../util/bytes.js';
 import { duration, nonEmpty, template, url } from '../util/schema-parts.js';
@@ -113,11 +114,38 @@ function dryRunContradiction(dryRun: boolean | undefined, mode: string | undefin
   return `dryRun: ${String(dryRun)} contradicts mode: ${mode} (dryRun: true is the old spelling of mode: shadow); keep only mode`;
 }
 
+/**
+ * Change awareness: where rollout times come from, and how soon after one an anomaly counts as caused by it.
+ * Rules may then say `when: recentChange` / `when: noRecentChange`; `rollback` needs it.
+ */
+const changesSchema = z.strictObject({
+  window: duration.refine((s) => s > 0 && s <= 7 * 86400, 'must be more than 0s and at most 7d (e.g. 30m)'),
+  source: z.union([
+    z.strictObject({ kubernetes: z.strictObject({}) }),
+    z.strictObject({
+      prometheus: z.strictObject({
+        /** PromQL returning, per workload, the Unix time (seconds) of its last rollout. Default: kube-state-metrics'. */
+        query: nonEmpty.default(DEFAULT_CHANGE_QUERY),
+        /** The label whose value names the target (its Kubernetes workload name, else the target's name). */
+        targetLabel: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name, e.g. owner_name').default(DEFAULT_TARGET_LABEL),
+      }),
+    }),
+  ], { error: 'give either kubernetes: {} (the Deployment\'s ReplicaSets) or prometheus: {query, targetLabel} (e.g. kube-state-metrics)' }),
+});
+
+/** A rule's condition on the target's last rollout. */
+export const CHANGE_CONDITIONS = ['recentChange', 'noRecentChange'] as const;
+
 const ruleSchema = z.strictObject({
   name: nonEmpty,
   matchers: z.array(matcherString).default([]),
   /** A target name from `targets`, or a template (e.g. `{{ labels.service }}`) that must render to one. */
   target: template,
+  /**
+   * `recentChange`: the rule applies only when the anomaly began within changes.window of the target's last rollout;
+   * `noRecentChange`: only when it did not. Absent: either way.
+   */
+  when: z.enum(CHANGE_CONDITIONS, { error: `must be ${CHANGE_CONDITIONS.join(' or ')}` }).optional(),
   /** Tried in order: the next one only if the previous failed verification. Default: by `feature`. */
   actions: z.array(actionStep).optional(),
   /** The old spelling of `mode: shadow` (still accepted). */
@@ -159,7 +187,7 @@ const snsSchema = z.strictObject({
 });
 export type SnsConfig = z.infer<typeof snsSchema>;
 
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   listen: listenAddress.default('127.0.0.1:9189'),
   auth: authSchema,
   /** Largest accepted webhook body (Alertmanager's max_alerts: 0 sends whole groups). */
@@ -212,12 +240,53 @@ export const configSchema = z.strictObject({
     minAttempts: z.number({ error: 'must be a whole number of attempts, at least 1' }).int('must be a whole number of attempts, at least 1').min(1, 'must be at least 1').default(3),
     demoteBelow: z.number({ error: 'must be a success ratio between 0 and 1, e.g. 0.5' }).gt(0, 'must be more than 0 (0 would never demote; leave demoteBelow out to turn demotion off)').max(1, 'must be at most 1 (a success ratio)').optional(),
   }).prefault({}),
+  /** Change awareness (rollouts): `window` and `source`; needed by `when:` rules and the `rollback` action. */
+  changes: changesSchema.optional(),
   /** Overrides of the default feature → action mapping, by feature prefix (e.g. cpu: restart). */
   featureActions: z.record(z.string(), actionName).default({}),
   actuators: z.record(z.string(), actuatorConfigSchema).default({}),
   targets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'target names use letters, digits, . _ -'), targetSchema).default({}),
   rules: z.array(ruleSchema).default([]),
-}).superRefine((cfg, ctx) => {
+});
+
+/**
+ * `when:` rules and `rollback` need `changes:`; its prometheus source needs prometheus.url, its kubernetes source
+ * Kubernetes targets; `rollback` (Kubernetes) rolls back Deployments only.
+ */
+function checkChanges(cfg: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  const needs = 'needs changes: {window, source} (how soon after a rollout an anomaly counts as caused by it, and where rollouts are read)';
+  if (cfg.changes && 'prometheus' in cfg.changes.source && !cfg.prometheus) {
+    ctx.addIssue({ code: 'custom', path: ['changes', 'source', 'prometheus'], message: 'needs prometheus.url: the rollout times are queried from Prometheus' });
+  }
+  const kubernetesSource = cfg.changes !== undefined && 'kubernetes' in cfg.changes.source;
+  const rollbackOn = (targetName: string, path: (string | number)[]) => {
+    const target = cfg.targets[targetName];
+    const type = target ? cfg.actuators[target.actuator]?.type : undefined;
+    if (type === 'kubernetes' && target?.kubernetes?.kind !== 'Deployment') ctx.addIssue({ code: 'custom', path, message: `rollback rolls back Deployments; target "${targetName}" is a ${target?.kubernetes?.kind ?? '?'}` });
+  };
+  for (const [name, target] of Object.entries(cfg.targets)) {
+    if (target.actions.rollback === undefined) continue;
+    if (!cfg.changes) ctx.addIssue({ code: 'custom', path: ['targets', name, 'actions', 'rollback'], message: `rollback ${needs}` });
+    rollbackOn(name, ['targets', name, 'actions', 'rollback']);
+  }
+  for (const [prefix, action] of Object.entries(cfg.featureActions)) {
+    if (action === 'rollback' && !cfg.changes) ctx.addIssue({ code: 'custom', path: ['featureActions', prefix], message: `rollback ${needs}` });
+  }
+  cfg.rules.forEach((rule, i) => {
+    if (rule.when && !cfg.changes) ctx.addIssue({ code: 'custom', path: ['rules', i, 'when'], message: `when: ${rule.when} ${needs}` });
+    const named = rule.target.includes('{{') ? undefined : rule.target;
+    if (rule.when && kubernetesSource && named && cfg.targets[named] && !cfg.targets[named].kubernetes) {
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'when'], message: `the kubernetes change source reads a Deployment's ReplicaSets; target "${named}" is not a Kubernetes target (use changes.source.prometheus)` });
+    }
+    (rule.actions ?? []).forEach((entry, j) => {
+      if (entry.action !== 'rollback') return;
+      if (!cfg.changes) ctx.addIssue({ code: 'custom', path: ['rules', i, 'actions', j], message: `rollback ${needs}` });
+      if (named) rollbackOn(named, ['rules', i, 'actions', j]);
+    });
+  });
+}
+
+export const configSchema = configObject.superRefine((cfg, ctx) => {
   // Cross-references: each target's actuator exists and its action parameters fit that actuator.
   for (const [name, target] of Object.entries(cfg.targets)) {
     const actuator = cfg.actuators[target.actuator];
@@ -248,6 +317,7 @@ export const configSchema = z.strictObject({
   if (cfg.efficacy.window > cfg.store.retention) {
     ctx.addIssue({ code: 'custom', path: ['efficacy', 'window'], message: `must be at most store.retention (${cfg.store.retention}s): older actions are pruned from the store the ledger is read from` });
   }
+  checkChanges(cfg, ctx);
   const top = dryRunContradiction(cfg.dryRun, cfg.mode);
   if (top) ctx.addIssue({ code: 'custom', path: ['dryRun'], message: top });
   cfg.rules.forEach((rule, i) => {

@@ -86,7 +86,7 @@ async function waitForDecision(ctx: EngineContext, s: StepRun, requested: Approv
     if (row.status === 'pending' && current.resolved_at) {
       const reason = `the alert resolved while ${action} awaited approval ${row.id}; not run`;
       const closed = await approvals.close(row.id, 'cancelled', reason, now,
-        { event: 'cancelled', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason, detail: { approval: row.id } },
+        { event: 'cancelled', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason, detail: { approval: row.id } },
         { phase: 'done', result: 'resolved', reason, step });
       if (!closed) continue; // decided meanwhile
       logger.info({ incident: inc.id, action, approval: row.id }, 'approval cancelled: the alert resolved');
@@ -96,7 +96,7 @@ async function waitForDecision(ctx: EngineContext, s: StepRun, requested: Approv
       const timeout = roughDuration(row.expires_at - row.requested_at);
       const reason = `nobody approved or rejected ${action} within ${timeout} (approval ${row.id} expired)`;
       const closed = await approvals.close(row.id, 'expired', reason, now,
-        { event: 'expired', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason, detail: { approval: row.id } });
+        { event: 'expired', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason, detail: { approval: row.id } });
       if (!closed) continue;
       metrics.recordOutcome(service, action, 'expired', now);
     }

@@ -19,8 +19,8 @@ export const claim: Stage<Admission, Claim> = async (ctx, s, { announce, deferra
   if (planned.mode === 'shadow') {
     await store.recordStep({
       announce,
-      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
-      event: { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: `would ${description}` },
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, change: plan.change, step, status: 'dry_run', reason: `dry run: would ${description}`, started_at: now, finished_at: now },
+      event: { event: 'dry_run', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason: `would ${description}` },
       update: { phase: 'done', result: 'dry_run', reason: null },
     });
     metrics.recordOutcome(service, action, 'dry_run', now);
@@ -35,8 +35,8 @@ export const claim: Stage<Admission, Claim> = async (ctx, s, { announce, deferra
     check: (snapshot) => guardReason(config.guardrails, snapshot, input, local ? (local.reason ?? local.source) : undefined),
     announce,
     update: { phase: 'acting', step },
-    action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'started', reason: description, started_at: now, cooldown_until: cooldown > 0 ? now + cooldown : null },
-    event: { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: description },
+    action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, change: plan.change, step, status: 'started', reason: description, started_at: now, cooldown_until: cooldown > 0 ? now + cooldown : null },
+    event: { event: 'started', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason: description },
   });
   if (result.ok) return { next: { kind: 'claimed', actionId: result.actionId, startedAt: now, description } };
   if (result.lost) {

@@ -28,8 +28,8 @@ export async function deferOrSkip(ctx: EngineContext, s: StepRef, verdict: Guard
     const reason = `${verdict.reason}; it cannot run within maxDefer (${roughDuration(limit)} after it was first held back)`;
     await store.recordStep({
       announce,
-      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
-      event: { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason },
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, change: plan.change, step, status: 'skipped', reason, started_at: now, finished_at: now },
+      event: { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason },
     });
     metrics.recordOutcome(service, action, 'skipped', now);
     metrics.recordRefusal(verdict.guardrail, 'escalated');
@@ -39,13 +39,13 @@ export async function deferOrSkip(ctx: EngineContext, s: StepRef, verdict: Guard
   const until = liftsAt ?? Math.min(now + DEFER_RECHECK_SECONDS, deadline);
   const reason = `deferred: ${verdict.reason}; decided again at ${iso(until)} (given up at ${iso(deadline)})`;
   const update: IncidentUpdate = { phase: 'deferred', step, reason, deferredUntil: until, deferDeadline: deadline };
-  const event: AuditEvent = { event: 'deferred', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason: verdict.reason,
+  const event: AuditEvent = { event: 'deferred', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason: verdict.reason,
     detail: { guardrail: verdict.guardrail, until: iso(until), deadline: iso(deadline) } };
   if (!current) {
     // First refusal of this step: an action row (`deferred`) and the audit event, with the incident's new phase.
     await store.recordStep({
       announce,
-      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'deferred', reason: verdict.reason, started_at: now, finished_at: now },
+      action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, change: plan.change, step, status: 'deferred', reason: verdict.reason, started_at: now, finished_at: now },
       event, update,
     });
     metrics.recordOutcome(service, action, 'deferred', now);

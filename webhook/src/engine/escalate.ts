@@ -24,7 +24,7 @@ export async function escalate(ctx: EngineContext, inc: IncidentRow, plan: Plan,
     }
   }
   await store.updateIncident(inc.id, { phase: 'done', result, reason: `${o.reason}; ${notified}` },
-    { event: 'escalated', incidentId: inc.id, fingerprint: inc.fingerprint, service, target: plan.targetName, reason: `${o.reason}; ${notified}` });
+    { event: 'escalated', incidentId: inc.id, fingerprint: inc.fingerprint, service, target: plan.targetName, change: plan.change, reason: `${o.reason}; ${notified}` });
 }
 
 /** "scale_up failed and restart was skipped: ..." (or without the first part when nothing failed before). */

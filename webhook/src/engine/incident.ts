@@ -1,7 +1,9 @@
 // One incident from start to end: claimed in the store (several replicas may have received it), decided by the
 // policy, then each step of the plan through the stages until one heals it; when none can, people are told.
-import type { Policy } from '../policy/policy.js';
+import { changeVerdict } from '../changes/index.js';
+import type { Policy, TargetChange } from '../policy/policy.js';
 import { templateVars } from '../policy/policy.js';
+import type { TemplateVars } from '../util/template.js';
 import { escalate, heldBack } from './escalate.js';
 import type { Admission } from './guard.js';
 import { matchedEvent } from './ingest-decision.js';
@@ -23,7 +25,10 @@ export async function runIncident(ctx: EngineContext, policy: Policy, incidentId
     await store.updateIncident(incidentId, { phase: 'done', result: 'resolved', reason: 'resolved before any action' });
     return;
   }
-  const decision = policy.decide(alert.labels, baseVars);
+  // Rules with `when:` need the targets' last rollouts; an incident decided before keeps its rule.
+  const changes = await targetChanges(ctx, policy, alert.labels, baseVars, inc.starts_at);
+  ctx.checkStopped();
+  const decision = policy.decide(alert.labels, baseVars, { changes, ...(inc.phase !== 'pending' && inc.rule ? { rule: inc.rule } : {}) });
   if (decision.kind === 'skip') {
     await store.updateIncident(incidentId, { phase: 'done', result: decision.rule ? 'skipped' : 'no_rule', reason: decision.reason, rule: decision.rule },
       { event: 'skipped', incidentId, fingerprint: inc.fingerprint, service, action: decision.action, reason: decision.reason });
@@ -59,4 +64,19 @@ export async function runIncident(ctx: EngineContext, policy: Policy, incidentId
     return; // succeeded / skipped / dry_run / ended closed the incident themselves; stopped leaves it for the next start
   }
   await escalate(ctx, inc, plan, { reason: `every action failed (${plan.steps.map((s) => s.action).join(' -> ')})` });
+}
+
+/** Whether the anomaly began within changes.window of each `when:` rule's target's last rollout (the change source). */
+async function targetChanges(ctx: EngineContext, policy: Policy, labels: Record<string, string>, vars: TemplateVars, startsAt: string): Promise<Map<string, TargetChange>> {
+  const out = new Map<string, TargetChange>();
+  const { changes: source, config } = ctx.d;
+  const targets = policy.changeTargets(labels, vars);
+  if (targets.length === 0 || !config.changes) return out;
+  const began = Date.parse(startsAt) / 1000;
+  for (const { targetName, target } of targets) {
+    out.set(targetName, source
+      ? await changeVerdict(source, config.changes.window, targetName, target, began, ctx.signal)
+      : { recent: false, error: 'no change source configured' });
+  }
+  return out;
 }

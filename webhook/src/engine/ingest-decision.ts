@@ -10,6 +10,8 @@ export function decideAtIngest(ctx: EngineContext, alert: StoredAlert, incidentI
   if (ctx.d.simulate) return undefined;
   const baseVars = templateVars(alert, ctx.d.config.verify.nonEntityLabels);
   const service = alert.labels.service ?? 'unknown';
+  // A rule with `when:` needs the target's last rollout (asynchronous): decided by the engine.
+  if (ctx.d.policy.needsChange(alert.labels)) return undefined;
   const decision = ctx.d.policy.decide(alert.labels, baseVars);
   if (decision.kind === 'skip') {
     return {
@@ -40,5 +42,9 @@ export function decideAtIngest(ctx: EngineContext, alert: StoredAlert, incidentI
 
 /** The audit record of the rule an incident matched. */
 export function matchedEvent(incidentId: number, fingerprint: string, service: string, plan: Plan) {
-  return { event: 'matched', incidentId, fingerprint, service, target: plan.targetName, reason: `rule "${plan.rule.name}"`, detail: { actions: plan.steps.map((s) => s.action), dryRun: plan.dryRun } };
+  const when = plan.rule.when ? `; when: ${plan.rule.when} (${plan.changeNote ?? ''})` : '';
+  return {
+    event: 'matched', incidentId, fingerprint, service, target: plan.targetName, reason: `rule "${plan.rule.name}"${when}`, change: plan.change,
+    detail: { actions: plan.steps.map((s) => s.action), dryRun: plan.dryRun, ...(plan.rule.when ? { when: plan.rule.when, change: plan.changeNote } : {}) },
+  };
 }

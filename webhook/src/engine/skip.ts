@@ -8,8 +8,8 @@ export async function skip(ctx: EngineContext, s: StepRef, reason: string, annou
   const now = ctx.now();
   await ctx.d.store.recordStep({
     announce,
-    action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, step, status: 'skipped', reason, started_at: now, finished_at: now },
-    event: { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason },
+    action: { incident_id: inc.id, service, action, target: plan.targetName, rule: plan.rule.name, change: plan.change, step, status: 'skipped', reason, started_at: now, finished_at: now },
+    event: { event: 'skipped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason },
     update: { phase: 'done', result: 'skipped', reason },
   });
   ctx.d.metrics.recordOutcome(service, action, 'skipped', now);
@@ -24,7 +24,7 @@ export async function drop(ctx: EngineContext, s: StepRef): Promise<'ended'> {
   const { inc, plan, step, action, service } = s;
   const reason = `the alert resolved while ${action} was deferred; not run`;
   await ctx.d.store.updateIncident(inc.id, { phase: 'done', result: 'resolved', reason, step },
-    { event: 'dropped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, reason });
+    { event: 'dropped', incidentId: inc.id, fingerprint: inc.fingerprint, service, action, target: plan.targetName, change: plan.change, reason });
   ctx.d.logger.info({ incident: inc.id, service, action }, 'deferred action dropped: the alert resolved');
   return 'ended';
 }

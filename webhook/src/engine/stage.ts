@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ActionName, Guardrail } from '@selfheal/contracts';
 import type { Actuator } from '../actuators/types.js';
+import type { ChangeSource } from '../changes/index.js';
 import type { ActionRow, AuditEvent, IncidentRow, IncidentUpdate, Store } from '../audit/types.js';
 import type { Config } from '../config/schema.js';
 import type { GrafanaAnnotator } from '../escalation/grafana.js';
@@ -26,6 +27,8 @@ export interface EngineDeps {
   pause: PauseSwitch;
   logger: Logger;
   prometheus?: PrometheusQueries;
+  /** Where rollouts are learnt from (`changes.source`), for rules with `when:`. */
+  changes?: ChangeSource;
   notifier?: Notifier;
   grafana?: GrafanaAnnotator;
   /** The time decisions are made with, and waits are made on (replay: the alerts' own clock; tests: a manual one). */

@@ -1,5 +1,5 @@
 // The policy: which rule an alert matches, which allowed target it names, and which actions to try in order.
-import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName, type TrustMode } from '@selfheal/contracts';
+import { DEFAULT_FEATURE_ACTIONS, labelMatchers, type ActionName, type ChangeRecord, type TrustMode } from '@selfheal/contracts';
 import { actionParamsSchema } from '../actuators/registry.js';
 import { splitRevert, type RevertSpec } from '../actuators/revert-spec.js';
 import type { ActuatorConfig, Config, RuleConfig, TargetConfig } from '../config/schema.js';
@@ -24,6 +24,24 @@ export interface Plan {
   steps: PlannedStep[];
   /** Every step in shadow mode. */
   dryRun: boolean;
+  /** The rule said `when:`: the change (last rollout) the decision relied on, if one is known. */
+  change?: ChangeRecord;
+  /** The rule said `when:`: what the change source answered, for the audit (`recentChange: ...`). */
+  changeNote?: string;
+}
+
+/** What the change source said about a target (see changes/source.ts): recent or not, the rollout, or an error. */
+export interface TargetChange {
+  recent: boolean;
+  change?: ChangeRecord;
+  error?: string;
+}
+
+export interface DecideOptions {
+  /** Per target name, whether the anomaly began right after a rollout (rules with `when:`). */
+  changes?: ReadonlyMap<string, TargetChange>;
+  /** An incident decided before (a restart, a deferral): keep its rule, whatever `when:` would say now. */
+  rule?: string;
 }
 
 export type Decision = { kind: 'plan'; plan: Plan } | { kind: 'skip'; reason: string; rule?: string; action?: ActionName };
@@ -51,18 +69,60 @@ export class Policy {
     return undefined;
   }
 
-  decide(labels: Record<string, string>, vars: TemplateVars): Decision {
-    const compiled = this.rules.find((r) => matchesAll(r.matchers, labels));
-    if (!compiled) return { kind: 'skip', reason: 'no policy rule matches the alert' };
-    const { rule } = compiled;
+  /** Whether the first rule the labels match says `when:` (its decision needs the change source: not at ingest). */
+  needsChange(labels: Record<string, string>): boolean {
+    return this.rules.find((r) => matchesAll(r.matchers, labels))?.rule.when !== undefined;
+  }
 
-    // The target comes from the policy; a templated target must render to a name the policy defines.
-    let targetName: string;
-    try {
-      targetName = render(rule.target, vars);
-    } catch (err) {
-      return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": cannot resolve the target: ${(err as TemplateError).message}` };
+  /**
+   * The targets whose last rollout the decision needs: those of the matching rules with `when:`, up to the first
+   * matching rule without one (which is taken whatever the change). Templated targets that do not render are left out.
+   */
+  changeTargets(labels: Record<string, string>, vars: TemplateVars): { targetName: string; target: TargetConfig }[] {
+    const out: { targetName: string; target: TargetConfig }[] = [];
+    for (const { rule } of this.rules.filter((r) => matchesAll(r.matchers, labels))) {
+      if (!rule.when) break;
+      let name: string;
+      try {
+        name = render(rule.target, vars);
+      } catch {
+        continue;
+      }
+      const target = TARGET_NAME.test(name) && Object.hasOwn(this.config.targets, name) ? this.config.targets[name] : undefined;
+      if (target && !out.some((t) => t.targetName === name)) out.push({ targetName: name, target });
     }
+    return out;
+  }
+
+  decide(labels: Record<string, string>, vars: TemplateVars, opts: DecideOptions = {}): Decision {
+    const matching = this.rules.filter((r) => matchesAll(r.matchers, labels));
+    if (matching.length === 0) return { kind: 'skip', reason: 'no policy rule matches the alert' };
+    // Resumed with a rule that still matches: that one (a config changed since decides afresh, as before).
+    const pinned = opts.rule !== undefined && matching.some((r) => r.rule.name === opts.rule) ? opts.rule : undefined;
+    // First match wins; a rule with `when:` matches only if the target's change says so. Resumed: the same rule.
+    let chosen: { rule: RuleConfig; targetName: string; change?: TargetChange } | undefined;
+    for (const { rule } of matching) {
+      // The target comes from the policy; a templated target must render to a name the policy defines.
+      let targetName: string;
+      try {
+        targetName = render(rule.target, vars);
+      } catch (err) {
+        if (rule.when && pinned !== rule.name) continue;
+        return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": cannot resolve the target: ${(err as TemplateError).message}` };
+      }
+      if (pinned !== undefined) {
+        if (rule.name !== pinned) continue;
+      } else if (rule.when) {
+        const recent = opts.changes?.get(targetName)?.recent ?? false;
+        if ((rule.when === 'recentChange') !== recent) continue;
+      }
+      chosen = { rule, targetName, change: rule.when ? opts.changes?.get(targetName) : undefined };
+      break;
+    }
+    if (!chosen) {
+      return { kind: 'skip', reason: 'no policy rule matches the alert and its targets\' changes (when: recentChange / noRecentChange)' };
+    }
+    const { rule, targetName } = chosen;
     const target = TARGET_NAME.test(targetName) ? this.config.targets[targetName] : undefined;
     if (!target || !Object.hasOwn(this.config.targets, targetName)) {
       return { kind: 'skip', rule: rule.name, reason: `rule "${rule.name}": target "${targetName.slice(0, 100)}" is not one of the policy's targets` };
@@ -93,7 +153,13 @@ export class Policy {
       }
       steps.push({ action: entry.action, params: parsed.data, mode: this.modeOf(rule, entry.mode), ...(split.revert ? { revert: split.revert } : {}) });
     }
-    return { kind: 'plan', plan: { rule, targetName, target, actuator, steps, dryRun: steps.every((s) => s.mode === 'shadow') } };
+    const plan: Plan = { rule, targetName, target, actuator, steps, dryRun: steps.every((s) => s.mode === 'shadow') };
+    if (rule.when) {
+      const c = chosen.change;
+      if (c?.change) plan.change = c.change;
+      plan.changeNote = c?.error ?? (c?.change ? `last rollout of ${targetName} at ${c.change.at}${c.change.revision ? ` (revision ${c.change.revision})` : ''} from ${c.change.source}: ${c.recent ? 'recent' : 'not recent'}` : `no rollout of ${targetName} known`);
+    }
+    return { kind: 'plan', plan };
   }
 
   /**

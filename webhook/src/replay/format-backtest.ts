@@ -5,6 +5,8 @@ import type { BacktestReport, HoldReason } from './backtest.js';
 const LABEL: Record<HoldReason, string> = {
   cooldown: 'cooldown', rate_limit: 'rate limit', global_rate_limit: 'global rate limit', max_concurrent: 'max concurrent',
   paused: 'paused', blast_radius: 'blast radius', gitops: 'gitops', refused: 'refused',
+  no_recent_change: 'no recent change', no_previous_revision: 'no previous revision', rollback_opt_out: 'rollback opt-out',
+  progressive_delivery: 'progressive delivery',
 };
 
 const counts = (m: Partial<Record<HoldReason, number>>): string =>

@@ -16,9 +16,12 @@ export class PrometheusQueries {
     return this.client.checkAuth();
   }
 
-  /** Runs an instant query; returns the vector (a scalar becomes one sample). Throws with Prometheus's error text. */
-  async query(promql: string, signal?: AbortSignal): Promise<PromSample[]> {
-    const result = await this.instant(promql, signal);
+  /**
+   * Runs an instant query (at `time`, seconds since the epoch; default now); returns the vector (a scalar becomes one
+   * sample). Throws with Prometheus's error text.
+   */
+  async query(promql: string, signal?: AbortSignal, time?: number): Promise<PromSample[]> {
+    const result = await this.instant(promql, signal, time);
     return result.resultType === 'vector' ? result.samples : [{ metric: {}, value: result.value, timestamp: result.timestamp }];
   }
 
@@ -33,9 +36,9 @@ export class PrometheusQueries {
     return this.client.externalLabelNames(signal);
   }
 
-  private async instant(promql: string, signal?: AbortSignal) {
+  private async instant(promql: string, signal?: AbortSignal, time?: number) {
     try {
-      return await this.client.instant(promql, { signal });
+      return await this.client.instant(promql, { signal, time });
     } catch (error) {
       // Prometheus's own answer (e.g. a parse error) is what a person needs in the audit reason.
       if (error instanceof PrometheusError && error.status !== undefined && error.prometheusError !== undefined) {

@@ -61,6 +61,8 @@ export const kubernetesActionSchemas = {
   }),
   enable_cache: toggle,
   open_circuit_breaker: toggle,
+  /** Back to the previous revision (`kubectl rollout undo`), only within changes.window of the last rollout. */
+  rollback: z.strictObject({}),
 } as const;
 
 /** The calls the Kubernetes actuator takes: each action with its own parameters. */

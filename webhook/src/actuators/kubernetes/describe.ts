@@ -17,6 +17,8 @@ export function describeKubernetesAction(req: DescribeRequest<KubernetesCall>): 
       const p = req.params;
       return `quarantine pod ${req.vars.labels[p.podLabel] ?? '(worst instance)'} of ${ref}: relabel ${p.selectorLabel} out of the Service selector`;
     }
+    case 'rollback':
+      return `rollout undo ${ref} (to its previous revision, if the anomaly began within changes.window of its last rollout)`;
     case 'enable_cache':
     case 'open_circuit_breaker': {
       const p = req.params;

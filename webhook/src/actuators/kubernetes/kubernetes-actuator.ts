@@ -3,12 +3,13 @@
 //  restart             -> pod-template annotation kubectl.kubernetes.io/restartedAt (= `kubectl rollout restart`)
 //  quarantine          -> relabel the bad pod out of its Service's selector (its ReplicaSet replaces it; the pod is kept for debugging)
 //  enable_cache / open_circuit_breaker -> patch a ConfigMap key or a pod-template annotation
+//  rollback            -> the previous revision's pod template (= `kubectl rollout undo`), only right after a rollout (rollback.ts)
 // Each fix records the value it replaced in its detail; `revert` (revert.ts) puts it back.
 // Before changing an object it reads who manages it (ownership.ts): an Argo CD or Flux object is left alone
 // (`gitops: refuse`, escalated) or changed with that recorded (`gitops: act`). Quarantine changes only a pod, which
 // no GitOps controller reconciles (its ReplicaSet made it), so it is not checked.
 import {
-  AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
+  AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions,
   type V1ObjectMeta, type V1Pod, type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { z } from 'zod';
@@ -18,6 +19,8 @@ import { type ActionRequest, type ActionResult, type Actuator, type DescribeRequ
 import { describeKubernetesAction } from './describe.js';
 import { kubeError } from './errors.js';
 import { revertKubernetesFix } from './revert.js';
+import { revisionsOf } from './history.js';
+import { rollback } from './rollback.js';
 import { describeManagers, managersOf, reconciles } from './ownership.js';
 import type { KubernetesActuatorConfig, KubernetesCall, KubernetesTarget, kubernetesActionSchemas } from './config.js';
 
@@ -53,11 +56,25 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly autoscaling: AutoscalingV2Api;
+  private readonly custom: CustomObjectsApi;
 
   constructor(private readonly config: KubernetesActuatorConfig, kc: KubeConfig = loadKubeConfig(config)) {
     this.apps = kc.makeApiClient(AppsV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
     this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /**
+   * The workload's last rollout at or before `before` (seconds): the creation of its newest ReplicaSet revision
+   * created by then (the change source `kubernetes`). Undefined for a StatefulSet or a Deployment without revisions.
+   */
+  async lastRollout(t: KubernetesTarget, before: number): Promise<{ at: number; revision: string } | undefined> {
+    if (t.kind !== 'Deployment') return undefined;
+    const deployment = await this.apps.readNamespacedDeployment({ name: t.name, namespace: t.namespace });
+    const revisions = (await revisionsOf(this.apps, deployment)).filter((r) => r.createdAt <= before);
+    const newest = revisions.sort((a, b) => b.createdAt - a.createdAt || b.revision - a.revision)[0];
+    return newest ? { at: newest.createdAt, revision: String(newest.revision) } : undefined;
   }
 
   describe(req: DescribeRequest<KubernetesCall>): string {
@@ -83,6 +100,8 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
         case 'enable_cache':
         case 'open_circuit_breaker':
           return await this.toggle(target, req.params);
+        case 'rollback':
+          return await rollback({ apps: this.apps, custom: this.custom, fieldManager: this.config.fieldManager, ownership: (object, meta) => this.ownership(target, object, meta) }, target, req);
       }
     } catch (err) {
       return { outcome: 'failed', reason: kubeError(err) };

@@ -3,7 +3,7 @@
 //  scale_up            -> spec.replicas (scale subresource) back to `from`; with an HPA, its minReplicas back to `from`
 //  quarantine          -> the pod's selector label back to its old value, the quarantine markers removed
 //  enable_cache / open_circuit_breaker -> the ConfigMap key or pod-template annotation back to `previous` (removed when it was absent)
-//  restart             -> not revertible (the config refuses revertAfter on it)
+//  restart, rollback   -> not revertible (the config refuses revertAfter on them)
 import { PatchStrategy, setHeaderOptions, type AppsV1Api, type AutoscalingV2Api, type CoreV1Api } from '@kubernetes/client-node';
 import type { ActionResult, RevertRequest } from '../types.js';
 import type { KubernetesCall, KubernetesTarget } from './config.js';
@@ -41,7 +41,8 @@ export async function revertKubernetesFix(api: KubernetesApis, req: RevertReques
       case 'open_circuit_breaker':
         return await untoggle(api, t, req.fixDetail, req.action);
       case 'restart':
-        return { outcome: 'skipped', reason: 'restart cannot be reverted' };
+      case 'rollback':
+        return { outcome: 'skipped', reason: `${req.action} cannot be reverted` };
     }
   } catch (err) {
     return { outcome: 'failed', reason: kubeError(err) };
