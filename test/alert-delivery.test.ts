@@ -2,8 +2,9 @@
 // A tiny target publishes what the exporter would; the alert fires and resolves; Alertmanager delivers webhook
 // payloads (version 4, bearer token) to a receiver in the test.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, liveProcesses, startStack, waitFor, type Stack } from '@selfheal/stack';
+import { liveProcesses, startStack, waitFor, type Stack } from '@selfheal/stack';
 
 interface Delivery {
   headers: IncomingHttpHeaders;
@@ -26,8 +27,12 @@ interface Delivery {
   };
 }
 
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+/** Listens on a port the kernel picks (no window in which another test can take it, as a port probed first has). */
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 function close(server: Server): Promise<void> {
@@ -63,8 +68,7 @@ describe('alert delivery through real Prometheus and Alertmanager', () => {
         res.end('ok');
       });
     });
-    const [targetPort, receiverPort] = [await freePort(), await freePort()];
-    await Promise.all([listen(target, targetPort), listen(receiver, receiverPort)]);
+    const [targetPort, receiverPort] = await Promise.all([listen(target), listen(receiver)]);
     stack = await startStack({
       scrapeTargets: { 'selfheal-exporter': [`127.0.0.1:${targetPort}`] },
       alertFor: '0s',
