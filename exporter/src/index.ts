@@ -1,7 +1,7 @@
 // @selfheal/exporter: the anomaly exporter (Prometheus in, anomaly and health scores out) and its detector.
 export type { DetectorState, StreamingDetector, Verdict } from './detector/types.js';
 export {
-  createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, detectorOptionsSchema, detectorSettingsSchema, parseDetectorSettings,
+  createDetector, restoreDetector, DEFAULT_DETECTOR_OPTIONS, DETECTOR_SETTING_NAMES, detectorOptionsSchema, detectorSettingsSchema, parseDetectorSettings,
   resolveDetectorOptions, DetectorOptionsError, DetectorStateError, IsolationForestDetector, healthScore, type DetectorOptions,
   type DetectorSettings,
 } from './detector/index.js';

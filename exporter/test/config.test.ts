@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '@selfheal/contracts';
 import { loadExporterConfig, parseExporterConfig } from '../src/config/load.js';
+import { groupDetectorOptions } from '../src/config/schema.js';
 import { defaultDetectorFactory } from '../src/detector/default-factory.js';
 import { configProblems } from './helpers.js';
 
@@ -80,11 +81,26 @@ describe('exporter config', () => {
     ['auth with both kinds', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /t\n    basic: {username: a, passwordFile: /p}\n  url:'), /prometheus\.auth: set one kind of authentication, not bearerTokenFile and basic/],
     ['unreadable token file', VALID.replace('  url:', '  auth:\n    bearerTokenFile: /nonexistent/token\n  url:'), /prometheus\.auth\.bearerTokenFile: cannot read \/nonexistent\/token/],
     ['wrong type for listen', VALID + 'listen: 9188\n', /listen: .*expected string/],
+    ['feature control with a bad direction', VALID.replace(/cpu: (.*)\n/, 'cpu:\n        query: $1\n        direction: sideways\n'), /groups\[0\]\.features\.cpu\.direction: expected up, down or both/],
+    ['feature control without a query', VALID.replace(/cpu: (.*)\n/, 'cpu:\n        direction: up\n'), /groups\[0\]\.features\.cpu\.query: expected a string \(PromQL/],
+    ['feature control with an empty minimum', VALID.replace(/cpu: (.*)\n/, 'cpu:\n        query: $1\n        minDeviation: {}\n'), /groups\[0\]\.features\.cpu\.minDeviation: give absolute and\/or relative/],
+    ['detector control of an unknown feature', VALID + '    detector:\n      controls:\n        memory: {direction: up}\n', /groups\[0\]\.detector\.controls\.memory: "memory" is not a feature of this group \(features: cpu, latency_p95\)/],
     ['features not a map', VALID.replace(/features:\n(\s+\w+: .*\n)+/, 'features: [cpu]\n'), /groups\[0\]\.features: expected a map of feature name to PromQL/],
   ];
   it.each(broken)('rejects %s with an actionable message', (_what, text, expected) => {
     const problems = problemsOf(text);
     expect(problems.join('\n')).toMatch(expected);
+  });
+
+  it('a feature may carry controls (direction, minDeviation): its query stays the feature, the controls go to its detectors', () => {
+    const text = VALID.replace(/cpu: (.*)\n/, 'cpu:\n        query: $1\n        direction: up\n        minDeviation: {relative: 0.2}\n');
+    const config = parseExporterConfig(text, 'exporter.yml', DEFAULTS);
+    const group = config.groups[0];
+    expect(group?.features.cpu).toBe('sum by (service) (rate(process_cpu_seconds_total[1m]))');
+    expect(group?.controls).toEqual({ cpu: { direction: 'up', minDeviation: { relative: 0.2 } } });
+    expect(groupDetectorOptions(group!).controls).toEqual({ cpu: { direction: 'up', minDeviation: { relative: 0.2 } } });
+    // Without controls the detector options carry none (saved states keep their bytes).
+    expect('controls' in groupDetectorOptions(parseExporterConfig(VALID, 'exporter.yml', DEFAULTS).groups[0]!)).toBe(false);
   });
 
   it('reports every problem at once, not only the first', () => {

@@ -109,6 +109,14 @@ ${Object.entries(FIXTURE_FEATURES)
       // Exactly one top-feature series per scored entity: the shipped alert rule joins on it.
       expect(series(samples, 'selfheal_anomaly_top_feature_info', { service })).toHaveLength(1);
       expect(series(samples, 'selfheal_anomaly_feature_score', { service })).toHaveLength(4);
+      // Each feature's scored value inside the band its model learnt (the history is normal), for the dashboard.
+      for (const { labels, value } of series(samples, 'selfheal_feature_value', { service })) {
+        const bound = (b: string) => series(samples, 'selfheal_feature_expected', { service, feature: labels.feature ?? '', bound: b })[0]?.value ?? NaN;
+        expect(bound('lower'), `${service} ${labels.feature} lower`).toBeLessThanOrEqual(bound('upper'));
+        expect(value, `${service} ${labels.feature} value`).toBeGreaterThanOrEqual(bound('lower') - 0.5 * (bound('upper') - bound('lower')));
+        expect(value, `${service} ${labels.feature} value`).toBeLessThanOrEqual(bound('upper') + 0.5 * (bound('upper') - bound('lower')));
+      }
+      expect(series(samples, 'selfheal_feature_value', { service })).toHaveLength(4);
       const health = series(samples, 'selfheal_health_score', { service })[0]?.value ?? -1;
       expect(health).toBeGreaterThanOrEqual(0);
       expect(health).toBeLessThanOrEqual(100);

@@ -6,10 +6,14 @@ import { ExporterMetrics, ScoreMetrics, exposition, type EntitySnapshot } from '
 import { matchingSamples as series, parseExposition } from '@selfheal/contracts';
 
 const entities: EntitySnapshot[] = [
-  { labels: { service: 'checkout' }, state: 'ready', scores: { anomalyScore: 2.5, healthScore: 13.8, featureScores: [0.1, 2.5], topFeature: 1 }, trainedAt: 1_700_000_000, trainingSamples: 354 },
+  {
+    labels: { service: 'checkout' }, state: 'ready',
+    scores: { anomalyScore: 2.5, healthScore: 13.8, featureScores: [0.1, 2.5], topFeature: 1, expected: { lower: [0.2, 0.05], upper: [0.6, 0.12] } },
+    trainedAt: 1_700_000_000, trainingSamples: 354, values: [0.4, 0.9],
+  },
   // Label values that need escaping in the text format.
   { labels: { service: 'we"ird\\name\nx' }, state: 'ready', scores: { anomalyScore: 0.2, healthScore: 96, featureScores: [0.2, 0.1], topFeature: -1 }, trainedAt: 1_700_000_000, trainingSamples: 10 },
-  { labels: { service: 'new' }, state: 'warming', scores: undefined, trainedAt: undefined, trainingSamples: 0 },
+  { labels: { service: 'new' }, state: 'warming', scores: undefined, trainedAt: undefined, trainingSamples: 0, values: [NaN, 1] },
   { labels: { service: 'gone' }, state: 'stale', scores: undefined, trainedAt: 1_600_000_000, trainingSamples: 354 },
 ];
 
@@ -25,6 +29,10 @@ describe('exporter metrics exposition', () => {
       { name: 'selfheal_anomaly_top_feature_info', labels: { group: 'services', service: 'we"ird\\name\nx', feature: 'cpu' }, value: 1 },
     ]);
     expect(series(samples, 'selfheal_anomaly_feature_score', { service: 'checkout', feature: 'latency_p95' })[0]?.value).toBe(2.5);
+    // The value and its expected band, where the detector gave one; no value where Prometheus had none (NaN).
+    expect(series(samples, 'selfheal_feature_value', { service: 'checkout' }).map((x) => [x.labels.feature, x.value])).toEqual([['cpu', 0.4], ['latency_p95', 0.9]]);
+    expect(series(samples, 'selfheal_feature_expected', { service: 'checkout', feature: 'latency_p95' }).map((x) => [x.labels.bound, x.value])).toEqual([['lower', 0.05], ['upper', 0.12]]);
+    expect(series(samples, 'selfheal_feature_expected', { service: 'new' })).toEqual([]);
     expect(series(samples, 'selfheal_model_training_samples').map((s) => s.labels.service)).toEqual(['checkout', 'we"ird\\name\nx', 'gone']);
     expect(series(samples, 'selfheal_entities').map((s) => [s.labels.state, s.value])).toEqual([['warming', 1], ['ready', 2], ['stale', 1]]);
     expect(series(samples, 'selfheal_prometheus_requests_total').map((s) => s.labels.outcome)).toContain('connection_error');

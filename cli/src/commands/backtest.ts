@@ -2,7 +2,7 @@
 // defaults) over history and writes `timestamp,score` per series plus summary.json.
 import { parseDuration } from '@selfheal/contracts';
 import { Command, Option } from 'commander';
-import { DEFAULT_DETECTOR_OPTIONS, parseDetectorSettings, runBacktest, type BacktestSummary, type DetectorSettings } from '@selfheal/exporter';
+import { DEFAULT_DETECTOR_OPTIONS, DETECTOR_SETTING_NAMES, parseDetectorSettings, runBacktest, type BacktestSummary, type DetectorSettings } from '@selfheal/exporter';
 
 /** Seconds of a Prometheus duration: "15s", "5m", "1h30m". */
 export function parseDurationSeconds(text: string): number {
@@ -28,8 +28,8 @@ export function parseSettings(pairs: readonly string[]): DetectorSettings {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new Error(`--set expects key=value, got "${pair}"`);
     const key = pair.slice(0, eq);
-    if (!(key in DEFAULT_DETECTOR_OPTIONS)) {
-      throw new Error(`--set: unknown detector setting "${key}"; known: ${Object.keys(DEFAULT_DETECTOR_OPTIONS).join(', ')}`);
+    if (!DETECTOR_SETTING_NAMES.includes(key)) {
+      throw new Error(`--set: unknown detector setting "${key}"; known: ${DETECTOR_SETTING_NAMES.join(', ')}`);
     }
     const raw = pair.slice(eq + 1);
     try {

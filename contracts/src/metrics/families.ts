@@ -11,8 +11,8 @@ export const ANOMALY_THRESHOLD = 1;
  * The fixed labels of the score families (besides the entity's own labels): the configuration group, the feature a
  * series is about, and an entity's state.
  */
-export const SCORE_LABELS = { group: 'group', feature: 'feature', state: 'state' } as const;
-const { group: G, feature: FEATURE, state: STATE } = SCORE_LABELS;
+export const SCORE_LABELS = { group: 'group', feature: 'feature', state: 'state', bound: 'bound' } as const;
+const { group: G, feature: FEATURE, state: STATE, bound: BOUND } = SCORE_LABELS;
 
 /** Per-entity score families, rendered by the exporter from its in-memory snapshot at every scrape. */
 export const SCORE_FAMILIES = {
@@ -27,6 +27,14 @@ export const SCORE_FAMILIES = {
   featureScore: defineFamily({
     name: 'selfheal_anomaly_feature_score', type: 'gauge', labels: [G, FEATURE], entityLabels: true,
     help: 'Per-feature attribution of the anomaly score, on the same scale.',
+  }),
+  featureValue: defineFamily({
+    name: 'selfheal_feature_value', type: 'gauge', labels: [G, FEATURE], entityLabels: true,
+    help: "The feature's value the detector last scored (in the feature's unit; absent where Prometheus had no value).",
+  }),
+  featureExpected: defineFamily({
+    name: 'selfheal_feature_expected', type: 'gauge', labels: [G, FEATURE, BOUND], entityLabels: true,
+    help: 'Per feature, the band of values the current model learnt as normal (bound="lower"|"upper", in the feature\'s unit): a value outside it is unusual.',
   }),
   topFeature: defineFamily({
     name: 'selfheal_anomaly_top_feature_info', type: 'info', labels: [G, FEATURE], entityLabels: true,

@@ -3,10 +3,11 @@
 import { z } from 'zod';
 import { shardProblem } from '../shard/shard.js';
 import { durationSchema, listenAddressSchema, prometheusAuthSchema } from '@selfheal/contracts';
-import type { DetectorScheduleSettings } from '../detector/factory.js';
+import type { DetectorScheduleSettings, FeatureControl } from '../detector/factory.js';
+import { featureControlSchema } from '../detector/controls.js';
 
 /** Labels the exporter sets itself; an entity label with one of these names would collide. */
-export const RESERVED_LABELS = ['group', 'feature', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
+export const RESERVED_LABELS = ['group', 'feature', 'bound', 'phase', 'state', 'outcome', 'job', 'instance'] as const;
 
 /** `listen`: HOST:PORT; port 0 lets the system pick a free one (tests). Also checks `--listen`. */
 export const LISTEN_OPTIONS = { example: '127.0.0.1:9188', ephemeralPort: true } as const;
@@ -18,6 +19,27 @@ const duration = (what: string, options: { min?: number; max?: number } = {}) =>
 
 const nonEmpty = (what: string) =>
   z.string({ error: `expected a string (${what})` }).trim().min(1, { error: `must not be empty (${what})` });
+
+const FEATURE_QUERY = 'PromQL expression returning one series per entity';
+/**
+ * A feature: its PromQL, or {query, direction, minDeviation} with the controls over which of its moves count
+ * (detector/controls.ts).
+ */
+const featureQuerySchema = nonEmpty(FEATURE_QUERY);
+const featureObjectSchema = featureControlSchema.extend({ query: featureQuerySchema });
+// Not a z.union: a union's error would hide which key of the object form is wrong.
+const featureSchema = z.unknown().transform((value, ctx) => {
+  if (typeof value !== 'string' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    ctx.addIssue({ code: 'custom', message: 'expected a PromQL string, or {query: PromQL, direction: up|down|both, minDeviation: {absolute, relative}}' });
+    return z.NEVER;
+  }
+  const parsed = typeof value === 'string' ? featureQuerySchema.safeParse(value) : featureObjectSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const labelName = (what: string) =>
   z
@@ -74,7 +96,7 @@ export function groupSchema<O extends DetectorScheduleSettings>(detectorOptions:
       features: z
         .record(
           z.string().regex(LABEL_NAME_RE, { error: 'feature names are letters, digits and _ (they become a label value)' }),
-          nonEmpty('PromQL expression returning one series per entity'),
+          featureSchema,
           { error: 'expected a map of feature name to PromQL, e.g. {cpu: "sum by (service) (rate(...[1m]))"}' },
         )
         .refine((features) => Object.keys(features).length >= 1, { error: 'define at least one feature' })
@@ -109,7 +131,29 @@ export function groupSchema<O extends DetectorScheduleSettings>(detectorOptions:
       if (maxScoreAge < group.schedule.interval) {
         ctx.addIssue({ code: 'custom', path: ['schedule', 'maxScoreAge'], message: 'must be at least the interval, or no score would ever be published' });
       }
-      return { ...group, schedule: { ...group.schedule, step, maxScoreAge } };
+      // A feature is its query from here on; its controls go to the detector (groupDetectorOptions).
+      const features: Record<string, string> = {};
+      const controls: Record<string, FeatureControl> = {};
+      for (const [name, feature] of Object.entries(group.features)) {
+        if (typeof feature === 'string') {
+          features[name] = feature;
+        } else {
+          const { query, ...control } = feature;
+          features[name] = query;
+          if (control.direction !== undefined || control.minDeviation !== undefined) controls[name] = control;
+        }
+      }
+      const detectorControls = (group.detector as { controls?: Record<string, unknown> } | undefined)?.controls;
+      if (detectorControls !== undefined) {
+        for (const name of Object.keys(detectorControls)) {
+          if (!(name in features)) {
+            ctx.addIssue({ code: 'custom', path: ['detector', 'controls', name], message: `"${name}" is not a feature of this group (features: ${Object.keys(features).join(', ')})` });
+          } else if (name in controls) {
+            ctx.addIssue({ code: 'custom', path: ['detector', 'controls', name], message: `the controls of "${name}" are also set under features.${name}: set them in one place` });
+          }
+        }
+      }
+      return { ...group, features, controls, schedule: { ...group.schedule, step, maxScoreAge } };
     });
 }
 
@@ -175,5 +219,7 @@ function detectorScheduleOptions(group: Pick<GroupConfig, 'schedule'>): Partial<
  */
 export function groupDetectorOptions<O extends DetectorScheduleSettings>(group: GroupConfig<O>): Partial<DetectorScheduleSettings> & Partial<O> {
   const settings: Partial<O> = group.detector ?? {};
-  return Object.assign({}, detectorScheduleOptions(group), settings);
+  const detectorControls = (settings as { controls?: Record<string, FeatureControl> }).controls;
+  const controls = Object.keys(group.controls).length > 0 || detectorControls !== undefined ? { controls: { ...detectorControls, ...group.controls } } : {};
+  return Object.assign({}, detectorScheduleOptions(group), settings, controls);
 }

@@ -1,7 +1,7 @@
 // Attribution of a detector's anomaly score to its input features, and the verdicts that carry it.
 import type { ColumnStats } from './column-stats.js';
 import { healthScore } from './health.js';
-import type { Verdict } from './types.js';
+import type { ExpectedBand, Verdict } from './types.js';
 
 export function argmax(a: Float64Array): number {
   let top = 0;
@@ -29,13 +29,29 @@ export function featureEvidence(row: Float64Array, stats: ColumnStats, columnInp
  * A ready verdict: the anomaly score is shared out by per-feature evidence: the driving feature gets the full
  * score, the others the same fraction their evidence has of the largest.
  */
-export function attributedVerdict(anomalyScore: number, evidence: Float64Array): Verdict {
+export function attributedVerdict(anomalyScore: number, evidence: Float64Array, expected?: ExpectedBand): Verdict {
   const d = evidence.length;
   const featureScores = new Float64Array(d);
   const top = argmax(evidence);
   const max = evidence[top] as number;
   for (let i = 0; i < d; i++) featureScores[i] = max > 0 ? (anomalyScore * (evidence[i] as number)) / max : anomalyScore / d;
-  return Object.freeze({ anomalyScore, healthScore: healthScore(anomalyScore), featureScores, topFeature: top, ready: true });
+  const health = healthScore(anomalyScore);
+  return Object.freeze(
+    expected === undefined
+      ? { anomalyScore, healthScore: health, featureScores, topFeature: top, ready: true }
+      : { anomalyScore, healthScore: health, featureScores, topFeature: top, ready: true, expected },
+  );
+}
+
+/** The expected band of a model: per input feature, the training range of its value column. */
+export function expectedBand(stats: ColumnStats, valueColumns: Int32Array): ExpectedBand {
+  const lower = new Float64Array(valueColumns.length);
+  const upper = new Float64Array(valueColumns.length);
+  for (let i = 0; i < valueColumns.length; i++) {
+    lower[i] = stats.min[valueColumns[i] as number] as number;
+    upper[i] = stats.max[valueColumns[i] as number] as number;
+  }
+  return { lower, upper };
 }
 
 /** The verdict while warming up (nothing to score yet). */

@@ -1,7 +1,10 @@
 // How the runner obtains detectors: injected, so that the runner and the config layer depend only on the detector
 // contract (types.ts and this file). The real factory (default-factory.ts) wraps createDetector/restoreDetector.
 import type { z } from 'zod';
+import type { FeatureControl } from './controls.js';
 import type { StreamingDetector } from './types.js';
+
+export type { FeatureControl } from './controls.js';
 
 /**
  * The settings the runner itself reads, in samples: the stagger of new detectors' history (warmup, retrainEvery), and
@@ -11,6 +14,8 @@ export interface DetectorScheduleSettings {
   readonly warmup: number;
   readonly trainWindow: number;
   readonly retrainEvery: number;
+  /** Per feature: which of its moves count (from the group's `features:`; see controls.ts). */
+  readonly controls?: Readonly<Record<string, FeatureControl>>;
 }
 
 /** What the config layer needs to validate a group's `detector:` section, for a detector of options `O`. */

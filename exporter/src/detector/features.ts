@@ -2,17 +2,24 @@
 // Per input feature (multi-scale): the value, its first difference, its deviation from the trailing mean of each
 // window in units of that window's trailing spread, and the log ratio of short- to long-window spread (a change
 // of volatility); with seasonality 'daily', its deviation from the usual value at this time of day (a 5-minute-bin
-// profile learnt as it goes). Missing values are carried forward (and reported).
+// profile learnt as it goes), with 'weekly' at this time of the week (30-minute bins). Missing values are carried
+// forward (and reported).
 import { BinaryReader, BinaryWriter } from './forest/binary.js';
 
 const Z_LIMIT = 1e4;
-/** Time-of-day profile: 288 bins of 5 minutes, each an exponentially weighted mean and variance of the input. */
-const DAY_BINS = 288;
+/**
+ * Seasonal profiles: per period, its bins, each an exponentially weighted mean and variance of the input. Daily: 288
+ * bins of 5 minutes; weekly: 336 bins of 30 minutes (finer would cost thousands of entities 2016 bins per input).
+ */
+const PROFILES = {
+  daily: { period: 86400, bins: 288, column: 'z_time_of_day' },
+  weekly: { period: 7 * 86400, bins: 336, column: 'z_time_of_week' },
+} as const;
 const PROFILE_ALPHA = 0.1;
 /** Visits counted per bin; beyond 1 / PROFILE_ALPHA the count no longer changes the update. */
 const PROFILE_N_MAX = 1000;
 
-export type Seasonality = 'none' | 'daily';
+export type Seasonality = 'none' | 'daily' | 'weekly';
 
 /** Names of the model's columns, for attribution and debugging. */
 export function derivedColumnNames(inputs: readonly string[], windows: readonly number[], seasonality: Seasonality): string[] {
@@ -22,7 +29,7 @@ export function derivedColumnNames(inputs: readonly string[], windows: readonly 
     for (const w of windows) names.push(`${name}:z${w}`);
     if (windows.length > 1) names.push(`${name}:spread_ratio`);
   }
-  if (seasonality !== 'none') for (const name of inputs) names.push(`${name}:z_time_of_day`);
+  if (seasonality !== 'none') for (const name of inputs) names.push(`${name}:${PROFILES[seasonality].column}`);
   return names;
 }
 
@@ -32,6 +39,8 @@ export class FeatureExtractor {
   readonly columnInput: Int32Array;
   /** 1 for columns already in units of spread (z-scores, log spread ratio), 0 for value and difference. */
   readonly columnUnitless: Uint8Array;
+  /** Input feature -> its value column. */
+  readonly valueColumns: Int32Array;
   private readonly d: number;
   private readonly maxW: number;
   /**
@@ -51,6 +60,9 @@ export class FeatureExtractor {
   private readonly profileN: Uint16Array;
   private readonly profileMean: Float32Array;
   private readonly profileVar: Float32Array;
+  /** The seasonal profile's bins and period (seconds); 0 bins without seasonality. */
+  private readonly bins: number;
+  private readonly period: number;
   /** Per input: the spread of its longest window at the current sample (scratch). */
   private readonly longSpread: Float64Array;
 
@@ -68,7 +80,9 @@ export class FeatureExtractor {
     const per = 2 + windows.length + (windows.length > 1 ? 1 : 0);
     const seasonal = seasonality === 'none' ? 0 : inputs;
     this.columns = per * inputs + seasonal;
-    const bins = seasonality === 'none' ? 0 : DAY_BINS * inputs;
+    this.bins = seasonality === 'none' ? 0 : PROFILES[seasonality].bins;
+    this.period = seasonality === 'none' ? 86400 : PROFILES[seasonality].period;
+    const bins = this.bins * inputs;
     this.profileN = new Uint16Array(bins);
     this.profileMean = new Float32Array(bins);
     this.profileVar = new Float32Array(bins);
@@ -76,6 +90,8 @@ export class FeatureExtractor {
     this.columnInput = new Int32Array(this.columns).fill(-1);
     for (let i = 0; i < inputs; i++) for (let k = 0; k < per; k++) this.columnInput[i * per + k] = i;
     for (let i = 0; i < seasonal; i++) this.columnInput[per * inputs + i] = i;
+    this.valueColumns = new Int32Array(inputs);
+    for (let i = 0; i < inputs; i++) this.valueColumns[i] = i * per;
     this.columnUnitless = new Uint8Array(this.columns).fill(1);
     for (let i = 0; i < inputs; i++) {
       this.columnUnitless[i * per] = 0;
@@ -138,13 +154,14 @@ export class FeatureExtractor {
     }
     const longSpread = this.longSpread;
     let col = offset + d * per;
-    const bin = Math.floor((((timestampSeconds % 86400) + 86400) % 86400) / (86400 / DAY_BINS)) % DAY_BINS;
+    const { period, bins } = this;
+    const bin = bins === 0 ? 0 : Math.floor((((timestampSeconds % period) + period) % period) / (period / bins)) % bins;
     if (this.seasonality !== 'none') {
-      // Deviation from what this time of day usually looks like (the day's profile), in its usual spread.
+      // Deviation from what this time of day (or week) usually looks like (the profile), in its usual spread.
       for (let i = 0; i < d; i++) {
         const raw = (input[from + i] as number);
         const x = Number.isFinite(raw) ? raw : (last[i] as number);
-        const b = i * DAY_BINS + bin;
+        const b = i * bins + bin;
         const n = this.profileN[b] as number;
         let z = 0;
         if (n >= 1) {
@@ -178,7 +195,7 @@ export class FeatureExtractor {
       ring[slot * d + i] = xs;
       last[i] = x;
       if (this.seasonality !== 'none') {
-        const b = i * DAY_BINS + bin;
+        const b = i * bins + bin;
         const n = Math.min((this.profileN[b] as number) + 1, PROFILE_N_MAX);
         const alpha = Math.max(1 / n, PROFILE_ALPHA);
         const mean = this.profileMean[b] as number;

@@ -4,7 +4,7 @@ import type { DetectorSettings } from './options.js';
 import type { StreamingDetector } from './types.js';
 
 export {
-  DEFAULT_DETECTOR_OPTIONS, DetectorOptionsError, detectorOptionsSchema, detectorSettingsSchema, parseDetectorSettings, resolveDetectorOptions,
+  DEFAULT_DETECTOR_OPTIONS, DETECTOR_SETTING_NAMES, DetectorOptionsError, detectorOptionsSchema, detectorSettingsSchema, parseDetectorSettings, resolveDetectorOptions,
   type DetectorOptions, type DetectorSettings,
 } from './options.js';
 export { DetectorStateError, IsolationForestDetector } from './streaming-detector.js';

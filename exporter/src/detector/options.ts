@@ -1,6 +1,7 @@
 // The detector's settings and their defaults: the ones `selfheal backtest` and the exporter use unless told
 // otherwise. Counts are in samples (the exporter converts its schedule durations with its scrape step).
 import { z } from 'zod';
+import { featureControlsSchema, type FeatureControls } from './controls.js';
 
 export interface DetectorOptions {
   /** Samples before the first model is trained and verdicts become `ready`. */
@@ -14,9 +15,10 @@ export interface DetectorOptions {
   /**
    * "daily" adds, per feature, the deviation from its usual value at this time of day (a profile of 5-minute bins
    * learnt as data arrives, in units of that bin's usual spread): daily rhythms stop looking anomalous and a
-   * normal-looking value at an unusual hour does not.
+   * normal-looking value at an unusual hour does not. "weekly" does the same per 30-minute bin of the week (weekday
+   * and weekend rhythms); it needs a week of data before its profile says much.
    */
-  seasonality: 'none' | 'daily';
+  seasonality: 'none' | 'daily' | 'weekly';
   /** Isolation Forest size. */
   trees: number;
   sampleSize: number;
@@ -63,6 +65,12 @@ export interface DetectorOptions {
   smoothing: number;
   /** Seed of the forest's PRNG (reproducible verdicts). */
   seed: number;
+  /**
+   * Per feature (by name): which direction of move counts (`direction: up | down | both`) and the smallest move that
+   * counts (`minDeviation: {absolute, relative}`), against the feature's expected level (controls.ts). Absent = every
+   * move counts; not part of the defaults, so saved states without it keep their bytes.
+   */
+  controls?: FeatureControls;
 }
 
 export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze({
@@ -91,7 +99,9 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze
 const num = (key: keyof DetectorOptions) =>
   z.number({ error: (issue) => (issue.code === 'invalid_type' ? `expected a number (default ${String(DEFAULT_DETECTOR_OPTIONS[key])})` : undefined) });
 const count = (key: keyof DetectorOptions, min: number, max: number) => num(key).int().min(min).max(max);
-const KNOWN = Object.keys(DEFAULT_DETECTOR_OPTIONS).join(', ');
+/** Every setting's name (the defaults' and the optional ones). */
+export const DETECTOR_SETTING_NAMES: readonly string[] = Object.freeze([...Object.keys(DEFAULT_DETECTOR_OPTIONS), 'controls']);
+const KNOWN = DETECTOR_SETTING_NAMES.join(', ');
 
 export const detectorOptionsSchema = z.strictObject(
   {
@@ -104,7 +114,7 @@ export const detectorOptionsSchema = z.strictObject(
       })
       .min(1)
       .max(8),
-    seasonality: z.enum(['none', 'daily']),
+    seasonality: z.enum(['none', 'daily', 'weekly']),
     trees: count('trees', 1, 1000),
     sampleSize: count('sampleSize', 16, 4096),
     calibrationWindow: count('calibrationWindow', 50, 1_000_000),
@@ -119,6 +129,7 @@ export const detectorOptionsSchema = z.strictObject(
     cusumThreshold: num('cusumThreshold').min(0).max(1e6),
     smoothing: count('smoothing', 1, 100),
     seed: num('seed').int(),
+    controls: featureControlsSchema.optional(),
   },
   {
     error: (issue) =>

@@ -11,7 +11,8 @@ import type { FeatureExtractor } from './features.js';
 import { healthScore } from './health.js';
 import { cachedDetectorSettings, type DetectorOptions, type DetectorSettings } from './options.js';
 import type { TrainingRing } from './training-ring.js';
-import type { Verdict } from './types.js';
+import type { ExpectedBand, Verdict } from './types.js';
+import { expectedBand } from './attribution.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
 const STATE_VERSION = 4;
@@ -26,6 +27,8 @@ const READABLE_VERSIONS = new Set([2, 3, 4]);
 export interface TrainedModel {
   forest: IsolationForest;
   stats: ColumnStats;
+  /** Per input feature, the range of values trained on (see Verdict.expected). */
+  band: ExpectedBand;
 }
 
 /**
@@ -179,14 +182,16 @@ export function readDetectorState(bytes: Uint8Array, open: (featureNames: string
     if (forest.features !== t.columns) r.fail('forest does not match the feature layout');
     const [mean, spread, min, max] = [r.f64Array(), r.f64Array(), r.f64Array(), r.f64Array()];
     if ([mean, spread, min, max].some((a) => a.length !== t.columns)) r.fail('column statistics mismatch');
-    s.model = { forest, stats: { mean, spread, min, max, extreme: extremes(mean, spread, min, max) } };
+    const stats = { mean, spread, min, max, extreme: extremes(mean, spread, min, max) };
+    s.model = { forest, stats, band: expectedBand(stats, s.extractor.valueColumns) };
   }
   const anomalyScore = r.f64();
   const featureScores = r.f64Array(features);
   const topFeature = r.f64();
   const ready = r.u8() === 1;
   if (featureScores.length !== features) r.fail('verdict mismatch');
-  s.last = Object.freeze({ anomalyScore, healthScore: ready ? healthScore(anomalyScore) : 100, featureScores, topFeature, ready });
+  const last = { anomalyScore, healthScore: ready ? healthScore(anomalyScore) : 100, featureScores, topFeature, ready };
+  s.last = Object.freeze(ready && s.model !== undefined ? { ...last, expected: s.model.band } : last);
   if (!r.done) r.fail('trailing bytes after the detector state');
   return s;
 }

@@ -3,9 +3,10 @@
 // Its parts: training-ring.ts (training data), calibration.ts (raw -> anomaly score), episode.ts (alarm episodes),
 // attribution.ts (per-feature scores), state-codec.ts (serialize / restore).
 import { IsolationForest } from './forest/isolation-forest.js';
-import { attributedVerdict, featureEvidence, warmingVerdict } from './attribution.js';
+import { attributedVerdict, expectedBand, featureEvidence, warmingVerdict } from './attribution.js';
 import { ScoreCalibrator } from './calibration.js';
 import { columnStats, outOfRange } from './column-stats.js';
+import { ControlGate } from './controls.js';
 import { EpisodeTracker } from './episode.js';
 import { FeatureExtractor } from './features.js';
 import { cachedDetectorOptions, type DetectorOptions, type DetectorSettings } from './options.js';
@@ -25,6 +26,11 @@ export class IsolationForestDetector implements StreamingDetector {
   private readonly training: TrainingRing;
   private readonly calibrator: ScoreCalibrator;
   private readonly episode: EpisodeTracker;
+  /** The per-feature controls (direction, minimum deviation); undefined when there are none that change anything. */
+  private readonly gate: ControlGate | undefined;
+  /** Scratch of the controls: which features' moves do not count, and the row without them. */
+  private ignored: Uint8Array | undefined;
+  private neutral: Float64Array | undefined;
   private model: TrainedModel | undefined;
   private sinceTrain = 0;
   /** The latest raw scores (a ring of `smoothing`), averaged before calibration; and how many were pushed. */
@@ -49,6 +55,11 @@ export class IsolationForestDetector implements StreamingDetector {
     const o = this.options;
     this.extractor = new FeatureExtractor(featureNames.length, o.windows, o.seasonality);
     this.columns = this.extractor.columns;
+    try {
+      this.gate = ControlGate.of(o.controls, this.featureNames, this.extractor.valueColumns);
+    } catch (error) {
+      throw new DetectorStateError((error as Error).message);
+    }
     this.training = new TrainingRing(o.trainWindow, this.columns);
     this.calibrator = new ScoreCalibrator(o.calibrationWindow, o.alertTailProbability, o.tailFraction);
     const training = this.training;
@@ -189,7 +200,8 @@ export class IsolationForestDetector implements StreamingDetector {
     // of its own rows seed the calibration, so it samples at most half of them per tree.
     const sampleSize = Math.max(2, Math.min(o.sampleSize, Math.floor(rows / 2)));
     const forest = IsolationForest.fit(data, C, { trees: o.trees, sampleSize, seed: o.seed + this.training.pushed });
-    this.model = { forest, stats: columnStats(data, C, this.extractor.columnUnitless) };
+    const stats = columnStats(data, C, this.extractor.columnUnitless);
+    this.model = { forest, stats, band: expectedBand(stats, this.extractor.valueColumns) };
     this.sinceTrain = 0;
     this.trainedTs = timestampSeconds;
     this.trainedRows = rows;
@@ -201,7 +213,7 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   /** The verdict on this.row: raw score (forest + out-of-range), smoothed, calibrated, judged by the episode logic. */
-  private scoreRow({ forest, stats }: TrainedModel): Verdict {
+  private scoreRow({ forest, stats, band }: TrainedModel): Verdict {
     const o = this.options;
     const raw = forest.scoreOne(this.row) + o.noveltyWeight * Math.log1p(outOfRange(stats, this.row));
     const k = o.smoothing;
@@ -211,9 +223,33 @@ export class IsolationForestDetector implements StreamingDetector {
     const n = Math.min(this.rawCount, k);
     for (let i = 0; i < n; i++) smooth += this.recentRaw[i] as number;
     smooth /= n;
-    const a = this.calibrator.score(smooth);
+    let a = this.calibrator.score(smooth);
     featureEvidence(this.row, stats, this.extractor.columnInput, this.evidence);
+    // The controls act before the episode logic: a move that does not count neither opens an alarm nor adds up.
+    if (this.gate !== undefined && a > 0) a = this.withoutIgnoredMoves(a, raw, smooth, forest, stats);
     const anomalyScore = this.episode.judge(a, smooth, this.evidence);
-    return attributedVerdict(anomalyScore, this.episode.attribution);
+    return attributedVerdict(anomalyScore, this.episode.attribution, band);
+  }
+
+  /**
+   * The score with the controls applied: when some features' moves do not count (controls.ts), the row is scored again
+   * with their columns at the training mean (what the detector would say without those moves) and the lower score
+   * counts; their evidence is cleared, so the attribution names a feature whose move counts. The calibration history
+   * keeps the sample's own raw score (it describes the data, not the controls).
+   */
+  private withoutIgnoredMoves(a: number, raw: number, smooth: number, forest: IsolationForest, stats: TrainedModel['stats']): number {
+    const gate = this.gate as ControlGate;
+    const ignored = (this.ignored ??= new Uint8Array(this.featureNames.length));
+    if (gate.ignored(this.row, stats, ignored) === 0) return a;
+    const neutral = (this.neutral ??= new Float64Array(this.columns));
+    const columnInput = this.extractor.columnInput;
+    for (let c = 0; c < this.columns; c++) {
+      const i = columnInput[c] as number;
+      neutral[c] = i >= 0 && ignored[i] === 1 ? (stats.mean[c] as number) : (this.row[c] as number);
+    }
+    for (let i = 0; i < ignored.length; i++) if (ignored[i] === 1) this.evidence[i] = 0;
+    const rescored = forest.scoreOne(neutral) + this.options.noveltyWeight * Math.log1p(outOfRange(stats, neutral));
+    const n = Math.min(this.rawCount, this.options.smoothing);
+    return Math.min(a, this.calibrator.score(smooth + (rescored - raw) / n));
   }
 }

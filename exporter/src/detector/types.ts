@@ -13,6 +13,17 @@ export interface Verdict {
   readonly topFeature: number;
   /** False while warming up: the scores are then 0 / 100 and must not be alerted on. */
   readonly ready: boolean;
+  /**
+   * Per feature, in the detector's feature order, the band of values the current model learnt as normal (the range
+   * of its training rows: outside it the detector's out-of-range term adds to the score). Absent while warming up.
+   */
+  readonly expected?: ExpectedBand;
+}
+
+/** Lower and upper bounds per feature (shared by the verdicts of one model: read, do not modify). */
+export interface ExpectedBand {
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
 }
 
 export type DetectorState = 'warming' | 'ready';

@@ -20,10 +20,13 @@ export interface EntitySnapshot {
         readonly healthScore: number;
         readonly featureScores: ArrayLike<number>;
         readonly topFeature: number;
+        readonly expected?: { readonly lower: ArrayLike<number>; readonly upper: ArrayLike<number> };
       }
     | undefined;
   readonly trainedAt: number | undefined;
   readonly trainingSamples: number;
+  /** The feature values last scored (NaN where missing); published only with the scores. */
+  readonly values?: ArrayLike<number>;
 }
 
 export interface GroupSnapshot {
@@ -120,6 +123,8 @@ export class ScoreMetrics {
     const health = metric(S.healthScore);
     const featureScore = metric(S.featureScore);
     const topFeature = metric(S.topFeature);
+    const expected = metric(S.featureExpected);
+    const value = metric(S.featureValue);
     const trained = metric(S.modelTrained);
     const samples = metric(S.trainingSamples);
     const states = metric(S.entities);
@@ -139,6 +144,20 @@ export class ScoreMetrics {
           for (let i = 0; i < featureLabels.length; i++) {
             featureScore.lines.push(`${featureScore.name}{${labels}${featureLabels[i] ?? ''}} ${formatValue(scores.featureScores[i] ?? 0)}`);
           }
+          const values = entity.values;
+          if (values !== undefined) {
+            for (let i = 0; i < featureLabels.length; i++) {
+              const v = values[i] ?? NaN;
+              if (!Number.isNaN(v)) value.lines.push(`${value.name}{${labels}${featureLabels[i] ?? ''}} ${formatValue(v)}`);
+            }
+          }
+          const band = scores.expected;
+          if (band !== undefined) {
+            for (let i = 0; i < featureLabels.length; i++) {
+              const at = `${labels}${featureLabels[i] ?? ''},${SCORE_LABELS.bound}=`;
+              expected.lines.push(`${expected.name}{${at}"lower"} ${formatValue(band.lower[i] ?? NaN)}`, `${expected.name}{${at}"upper"} ${formatValue(band.upper[i] ?? NaN)}`);
+            }
+          }
           // Exactly one series per scored entity: the alert rule joins on it.
           const top = scores.topFeature >= 0 && scores.topFeature < featureLabels.length ? scores.topFeature : 0;
           topFeature.lines.push(`${topFeature.name}{${labels}${featureLabels[top] ?? ''}} 1`);
@@ -154,7 +173,7 @@ export class ScoreMetrics {
     // 90,000 series) lands in V8's large-object space and stays there until a full GC, so a scrape that built four of
     // them grew the heap by ~27 MiB at 10,000 entities.
     const out: string[] = [];
-    for (const m of [anomaly, health, featureScore, topFeature, trained, samples, states]) {
+    for (const m of [anomaly, health, featureScore, value, expected, topFeature, trained, samples, states]) {
       if (out.length > 0) out.push('');
       out.push(`# HELP ${m.name} ${m.family.help}`, `# TYPE ${m.name} ${expositionType(m.family)}`);
       for (const line of m.lines) out.push(line);

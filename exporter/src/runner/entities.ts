@@ -17,6 +17,8 @@ export interface EntityRecord {
   /** Wall time (s) at which Prometheus last returned data for this entity. */
   lastSeenAt: number;
   verdict: Verdict | undefined;
+  /** The feature values of the last row fed (NaN where missing), published beside the expected band. */
+  values?: Float64Array;
   /** Wall time (s) the verdict's data was current at; the score's age is measured from it. */
   freshAt: number;
 }

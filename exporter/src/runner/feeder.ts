@@ -99,6 +99,7 @@ export class DetectorFeeder implements Feeder {
       if (buffer.lastPresentRow >= 0) record.lastSeenAt = now - (to - (from + buffer.lastPresentRow * step));
       if (rows === 0) continue;
       record.verdict = record.detector.updateBatch(timestamps.subarray(0, rows), packed.subarray(0, rows * featureCount));
+      (record.values ??= new Float64Array(featureCount)).set(packed.subarray((rows - 1) * featureCount, rows * featureCount));
       record.lastTimestamp = lastRowTime;
       record.freshAt = now - (to - lastRowTime);
     }
@@ -123,6 +124,7 @@ export class DetectorFeeder implements Feeder {
         continue;
       }
       record.verdict = record.detector.update(evaluateAt, row);
+      (record.values ??= new Float64Array(featureCount)).set(row);
       record.lastTimestamp = evaluateAt;
       record.lastSeenAt = now;
       record.freshAt = now;

@@ -23,6 +23,7 @@ function* entitySnapshots(records: Iterable<EntityRecord>, schedule: Schedule, n
       labels: record.labels,
       state: stateOf(record, schedule, now),
       scores: verdict && publishable(record, schedule, now) ? verdict : undefined,
+      values: record.values,
       trainedAt: record.detector.trainedAt,
       trainingSamples: record.detector.trainingSamples,
     };
