@@ -188,7 +188,12 @@ describe.each(STORES)('the efficacy ledger (%s store)', (kind) => {
 
   it('an action below the floor is demoted on its target: the next incident waits for approval; a person lifts it, recorded, and it runs by itself again', async () => {
     const w = await world();
-    const svc = await start(policy(w, await storeFor(kind), { efficacy: { window: '1d', minAttempts: 3, demoteBelow: 0.5 } }), w.clock);
+    // The team's chat (a Slack-compatible incoming webhook): told of the demotion (and, later, asked to approve).
+    const chat = await server((_req, _b, res) => { res.statusCode = 200; res.end('ok'); });
+    const said = () => chat.requests.map((r) => JSON.parse(r.body) as { text: string; attachments: { fields: { title: string; value: string }[] }[] });
+    const svc = await start(policy(w, await storeFor(kind), {
+      efficacy: { window: '1d', minAttempts: 3, demoteBelow: 0.5 }, escalation: { notify: { url: `${chat.url}/hooks/T000/B000/XXXX` } },
+    }), w.clock);
     await handled(svc, alert(w.clock, 'd1', 'latency_p99', 60), 'd1');
     w.failing = true;
     w.clock.advance(60);
@@ -207,6 +212,14 @@ describe.each(STORES)('the efficacy ledger (%s store)', (kind) => {
     const audit = async () => ((await svc.get('/api/v1/audit')).body.data as Row[]).reverse();
     expect((await audit()).filter((a) => a.event === 'demoted')).toEqual([expect.objectContaining({ target: 'checkout', action: 'restart', reason, ts: demotedAt })]);
     expect(await metric(svc, 'selfheal_healing_demotions', { action: 'restart', target: 'checkout' })).toBe(1);
+    // People are told, with the way to lift it.
+    const demotionNotices = said().filter((m) => m.text.includes('demoted'));
+    expect(demotionNotices).toHaveLength(1);
+    // The link is on the service's externalUrl (here: its configured listen address).
+    expect(demotionNotices[0]?.text.replace(/http:\/\/[^/]+/, 'BASE')).toBe(
+      `:arrow_down: Selfheal demoted restart on checkout to approve mode: ${reason}. To let it run by itself again: POST BASE/api/v1/demotions/checkout/restart/lift with {"by": "<you>", "reason": "..."}`,
+    );
+    expect(demotionNotices[0]?.attachments[0]?.fields).toEqual(expect.arrayContaining([{ title: 'attempts', value: '3', short: true }, { title: 'successes', value: '1', short: true }]));
     expect((await efficacy(svc)).byTarget).toEqual([expect.objectContaining({ target: 'checkout', action: 'restart', attempts: 3, successes: 1, demoted: true })]);
 
     // The next incident there waits for a person (the rule says auto), with the demotion as its evidence; nothing runs.

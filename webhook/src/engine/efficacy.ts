@@ -5,6 +5,7 @@ import type { TrustMode } from '@selfheal/contracts';
 import { errorMessage } from '../actuators/types.js';
 import { ledgerOf } from '../ledger/ledger.js';
 import type { PlannedStep } from '../policy/policy.js';
+import { demotionNotice, type DemotionFacts } from '../escalation/demotion-notice.js';
 import type { EngineContext, StepResult, StepRun } from './stage.js';
 
 /** The step's mode with its demotion applied; `demotion`: why it waits for approval. */
@@ -21,10 +22,25 @@ export async function judgeOutcome(ctx: EngineContext, s: StepRun, result: StepR
   const { config, store, logger } = ctx.d;
   try {
     const demotion = await ledgerOf(store).evaluate(config.efficacy, s.plan.targetName, s.action, ctx.now());
-    if (demotion) logger.warn({ target: demotion.target, action: demotion.action, attempts: demotion.attempts, successes: demotion.successes }, `action demoted to approve mode: ${demotion.reason}`);
+    if (demotion) {
+      logger.warn({ target: demotion.target, action: demotion.action, attempts: demotion.attempts, successes: demotion.successes }, `action demoted to approve mode: ${demotion.reason}`);
+      await tellPeople(ctx, demotion, s);
+    }
   } catch (err) {
     // The ledger is advice: a failed look at it is logged and retried at the next failure; the incident goes on.
     logger.warn({ err: errorMessage(err), target: s.plan.targetName, action: s.action }, 'could not evaluate the efficacy of the action');
   }
   return result;
+}
+
+/** The demotion through the escalation webhook, when one is configured; a failure to send is logged (the demotion stands). */
+async function tellPeople(ctx: EngineContext, demotion: DemotionFacts, s: StepRun): Promise<void> {
+  const { notifier, config, logger } = ctx.d;
+  if (!notifier) return;
+  const notice = demotionNotice(config, demotion, s.service);
+  try {
+    await notifier.send(notice.text, notice.fields);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), target: demotion.target, action: demotion.action }, 'could not send the demotion notice');
+  }
 }
