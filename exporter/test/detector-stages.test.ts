@@ -85,7 +85,7 @@ function tracker(options: Partial<EpisodeOptions> = {}, features = 2) {
   /** Judges one sample of calibrated score `a` driven by feature `top`, trained on unless an episode says not. */
   const step = (a: number, top = 0): number => {
     const evidence = ev(top);
-    const score = episode.judge(a, 100 + a, evidence);
+    const score = episode.judge(a, 100 + a, evidence, evidence);
     episode.rowDone(!episode.skipTraining, evidence);
     return score;
   };

@@ -285,6 +285,23 @@ describe('streaming detector', () => {
     expect(restoreDetector(det.serialize()).samplesSeen).toBe(200);
   });
 
+  it('restores a state saved by state version 4 in the middle of an incident, and continues as that code did', () => {
+    // Made by the code of state version 4 (see the fixture's note): the same rows and settings as the version 3 one.
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/detector-state-v4.json', import.meta.url), 'utf8')) as { state: string; next: number[] };
+    const row = (i: number) => [0.5 + 0.1 * Math.sin(i / 7) + 0.01 * ((i * 7919) % 13), 0.1 + 0.02 * Math.cos(i / 5) + 0.001 * ((i * 104729) % 17) + (i >= 150 && i < 160 ? 0.3 : 0)];
+    const det = restoreDetector(new Uint8Array(Buffer.from(fixture.state, 'base64')));
+    expect(det.inEpisode).toBe(true);
+    const verdicts = [];
+    for (let i = 155; i < 200; i++) verdicts.push(det.update(1_700_000_000 + 15 * i, row(i)));
+    // Version 5 changed what the verdicts name, not the scores: the same scores as that code.
+    verdicts.forEach((v, i) => expect(v.anomalyScore, `row ${155 + i}`).toBe(fixture.next[i] as number));
+    // The episode under way is named by its incident's feature (latency), as version 4 did.
+    expect(verdicts[0]?.topFeature).toBe(1);
+    const again = det.serialize();
+    expect(again[4]).toBe(5);
+    expect(restoreDetector(again).samplesSeen).toBe(200);
+  });
+
   it('updateBatch gives the same verdicts as update', () => {
     const { ts, values } = service(900, 5, 850);
     const a = createDetector(FEATURES);

@@ -49,8 +49,10 @@ export class EpisodeTracker {
   /** Smoothed raw scores of the current episode: they enter the calibration only if it turns out to be a new normal. */
   pending: Float64Array | undefined;
   pendingCount = 0;
-  /** Per input feature: evidence summed over the episode's first samples (its attribution). */
+  /** Per input feature: evidence summed over the episode's first samples (the episode's feature, for the refractory period). */
   readonly evidence: Float64Array;
+  /** Per input feature: the reported evidence summed over the episode's first samples (what its verdicts name). */
+  readonly reported: Float64Array;
   /** Persistence: the calibrated scores' accumulated excess over cusumAllowance since the last episode (CUSUM). */
   cusum = 0;
   /** Rows of the current episode's onset (trained on before its alarm): taken back with it if it is an incident. */
@@ -63,7 +65,7 @@ export class EpisodeTracker {
   readonly onsetTop = new Int32Array(ONSET_MAX);
   /** Whether this sample's row is not trained on (a recovery under way); for the current sample only. */
   skipTraining = false;
-  /** The evidence the last judged score is attributed by: the sample's own, or the open episode's. */
+  /** The reported evidence the last judged score is attributed by: the sample's own, or the open episode's. */
   attribution: Float64Array;
   /** The last judged sample's calibrated score (before the episode logic): whether its row counts towards an onset. */
   private rowScore = 0;
@@ -74,7 +76,8 @@ export class EpisodeTracker {
     private readonly effects: EpisodeEffects,
   ) {
     this.evidence = new Float64Array(features);
-    this.attribution = this.evidence;
+    this.reported = new Float64Array(features);
+    this.attribution = this.reported;
   }
 
   /** True while an alarm episode is open (the score is then above 1). */
@@ -83,13 +86,13 @@ export class EpisodeTracker {
   }
 
   /**
-   * One sample's calibrated score `a` (of smoothed raw score `smooth`, per-feature `evidence`): the anomaly score
-   * to report, attributed by `this.attribution`.
+   * One sample's calibrated score `a` (of smoothed raw score `smooth`, per-feature `evidence` for the episode logic
+   * and `reported` evidence for the verdict): the anomaly score to report, attributed by `this.attribution`.
    */
-  judge(a: number, smooth: number, evidence: Float64Array): number {
+  judge(a: number, smooth: number, evidence: Float64Array, reported: Float64Array): number {
     const o = this.o;
     this.rowScore = a;
-    this.attribution = evidence;
+    this.attribution = reported;
     if (this.age === 0) {
       this.sinceEpisode++;
       // Refractory: shortly after an episode, only what exceeds its peak counts (one incident, one alarm), unless
@@ -126,7 +129,10 @@ export class EpisodeTracker {
     this.pending ??= new Float64Array(o.maxEpisode);
     this.pending[this.pendingCount++] = smooth;
     if (this.age <= ATTRIBUTION_SAMPLES) {
-      for (let i = 0; i < this.evidence.length; i++) this.evidence[i] = (this.evidence[i] as number) + (evidence[i] as number);
+      for (let i = 0; i < this.evidence.length; i++) {
+        this.evidence[i] = (this.evidence[i] as number) + (evidence[i] as number);
+        this.reported[i] = (this.reported[i] as number) + (reported[i] as number);
+      }
     }
     this.belowCount = a < 1 ? this.belowCount + 1 : 0;
     this.peak = Math.max(this.peak, a);
@@ -147,7 +153,7 @@ export class EpisodeTracker {
       return a;
     }
     // Open: the score stays above the threshold, at least just above it while starting or releasing.
-    this.attribution = this.evidence;
+    this.attribution = this.reported;
     return Math.max(a, HOLD_LEVEL);
   }
 
@@ -178,6 +184,7 @@ export class EpisodeTracker {
     this.belowCount = 0;
     this.pendingCount = 0;
     this.evidence.fill(0);
+    this.reported.fill(0);
   }
 
   private end(): void {

@@ -1,5 +1,5 @@
 // The binary form of a detector's state (`serialize()` / `restore()`): a versioned layout over the detector's
-// parts. Version 4 is written; 2, 3 and 4 are read.
+// parts. Version 5 is written; 2, 3, 4 and 5 are read.
 import { BinaryReader, BinaryWriter } from './forest/binary.js';
 import type { IsolationForest } from './forest/isolation-forest.js';
 import { readForest, writeForest } from './forest/serialize.js';
@@ -15,13 +15,14 @@ import type { ExpectedBand, Verdict } from './types.js';
 import { expectedBand } from './attribution.js';
 
 const STATE_MAGIC = 0x54454453; // "SDET"
-const STATE_VERSION = 4;
+const STATE_VERSION = 5;
 /**
  * Older layouts this build still restores. Version 2 lacks the persistence sum (it starts at 0) and the last
  * episode's length (a recovery under way is then calibrated on, as version 2 did); versions 2 and 3 lack the
- * onset (an episode under way then gives back only its own rows).
+ * onset (an episode under way then gives back only its own rows); versions 2-4 lack the episode's reported evidence (an
+ * episode under way is then attributed by its episode evidence, as that code did).
  */
-const READABLE_VERSIONS = new Set([2, 3, 4]);
+const READABLE_VERSIONS = new Set([2, 3, 4, 5]);
 
 /** The model a detector scores with, once trained. */
 export interface TrainedModel {
@@ -29,6 +30,8 @@ export interface TrainedModel {
   stats: ColumnStats;
   /** Per input feature, the range of values trained on (see Verdict.expected). */
   band: ExpectedBand;
+  /** Per input feature, its usual large deviation in training (see usualDeviations). */
+  usual: Float64Array;
 }
 
 /**
@@ -94,11 +97,13 @@ export function writeDetectorState(s: DetectorSnapshot): Uint8Array {
   const onset = Math.min(e.onsetRun, ONSET_MAX);
   w.varint(onset);
   for (let k = e.onsetRun - onset; k < e.onsetRun; k++) w.varint(e.onsetTop[k % ONSET_MAX] as number);
+  w.f64Array(e.reported);
   w.u8(s.model === undefined ? 0 : 1);
   if (s.model !== undefined) {
     writeForest(w, s.model.forest);
     const { mean, spread, min, max } = s.model.stats;
     for (const a of [mean, spread, min, max]) w.f64Array(a);
+    w.f64Array(s.model.usual);
   }
   w.f64(s.last.anomalyScore);
   w.f64Array(s.last.featureScores);
@@ -177,13 +182,29 @@ export function readDetectorState(bytes: Uint8Array, open: (featureNames: string
       e.onsetTop[k] = top;
     }
   }
+  if (version >= 5) {
+    const reported = r.f64Array(features);
+    if (reported.length !== features) r.fail('episode reported evidence mismatch');
+    e.reported.set(reported);
+  } else {
+    e.reported.set(e.evidence);
+  }
   if (r.u8() === 1) {
     const forest = readForest(r);
     if (forest.features !== t.columns) r.fail('forest does not match the feature layout');
     const [mean, spread, min, max] = [r.f64Array(), r.f64Array(), r.f64Array(), r.f64Array()];
     if ([mean, spread, min, max].some((a) => a.length !== t.columns)) r.fail('column statistics mismatch');
     const stats = { mean, spread, min, max, extreme: extremes(mean, spread, min, max) };
-    s.model = { forest, stats, band: expectedBand(stats, s.extractor.valueColumns) };
+    const valueColumns = s.extractor.valueColumns;
+    let usual: Float64Array;
+    if (version >= 5) {
+      usual = r.f64Array(features);
+      if (usual.length !== features) r.fail('usual deviations mismatch');
+    } else {
+      // Older states kept no quantile: the training's largest deviation stands in for it until the next retraining.
+      usual = Float64Array.from(valueColumns, (c) => stats.extreme[c] as number);
+    }
+    s.model = { forest, stats, band: expectedBand(stats, valueColumns), usual };
   }
   const anomalyScore = r.f64();
   const featureScores = r.f64Array(features);

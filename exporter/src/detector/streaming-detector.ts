@@ -3,7 +3,7 @@
 // Its parts: training-ring.ts (training data), calibration.ts (raw -> anomaly score), episode.ts (alarm episodes),
 // attribution.ts (per-feature scores), state-codec.ts (serialize / restore).
 import { IsolationForest } from './forest/isolation-forest.js';
-import { attributedVerdict, expectedBand, featureEvidence, warmingVerdict } from './attribution.js';
+import { attributedVerdict, expectedBand, featureEvidence, reportedEvidence, usualDeviations, warmingVerdict } from './attribution.js';
 import { ScoreCalibrator } from './calibration.js';
 import { columnStats, outOfRange } from './column-stats.js';
 import { ControlGate } from './controls.js';
@@ -44,6 +44,8 @@ export class IsolationForestDetector implements StreamingDetector {
   /** This sample's model columns, and its per-feature evidence (see featureEvidence). */
   private readonly row: Float64Array;
   private readonly evidence: Float64Array;
+  /** This sample's reported per-feature evidence (see reportedEvidence): what its verdict names. */
+  private readonly reported: Float64Array;
 
   constructor(featureNames: readonly string[], options: Readonly<DetectorSettings> = {}) {
     if (featureNames.length < 1) throw new DetectorStateError('a detector needs at least one feature name');
@@ -71,6 +73,7 @@ export class IsolationForestDetector implements StreamingDetector {
     this.recentRaw = new Float64Array(o.smoothing);
     this.row = new Float64Array(this.columns);
     this.evidence = new Float64Array(featureNames.length);
+    this.reported = new Float64Array(featureNames.length);
     this.last = warmingVerdict(featureNames.length);
   }
 
@@ -201,7 +204,8 @@ export class IsolationForestDetector implements StreamingDetector {
     const sampleSize = Math.max(2, Math.min(o.sampleSize, Math.floor(rows / 2)));
     const forest = IsolationForest.fit(data, C, { trees: o.trees, sampleSize, seed: o.seed + this.training.pushed });
     const stats = columnStats(data, C, this.extractor.columnUnitless);
-    this.model = { forest, stats, band: expectedBand(stats, this.extractor.valueColumns) };
+    const valueColumns = this.extractor.valueColumns;
+    this.model = { forest, stats, band: expectedBand(stats, valueColumns), usual: usualDeviations(data, C, stats, valueColumns) };
     this.sinceTrain = 0;
     this.trainedTs = timestampSeconds;
     this.trainedRows = rows;
@@ -213,7 +217,7 @@ export class IsolationForestDetector implements StreamingDetector {
   }
 
   /** The verdict on this.row: raw score (forest + out-of-range), smoothed, calibrated, judged by the episode logic. */
-  private scoreRow({ forest, stats, band }: TrainedModel): Verdict {
+  private scoreRow({ forest, stats, band, usual }: TrainedModel): Verdict {
     const o = this.options;
     const raw = forest.scoreOne(this.row) + o.noveltyWeight * Math.log1p(outOfRange(stats, this.row));
     const k = o.smoothing;
@@ -225,9 +229,10 @@ export class IsolationForestDetector implements StreamingDetector {
     smooth /= n;
     let a = this.calibrator.score(smooth);
     featureEvidence(this.row, stats, this.extractor.columnInput, this.evidence);
+    reportedEvidence(this.row, stats, this.extractor.valueColumns, usual, this.reported);
     // The controls act before the episode logic: a move that does not count neither opens an alarm nor adds up.
     if (this.gate !== undefined && a > 0) a = this.withoutIgnoredMoves(a, raw, smooth, forest, stats);
-    const anomalyScore = this.episode.judge(a, smooth, this.evidence);
+    const anomalyScore = this.episode.judge(a, smooth, this.evidence, this.reported);
     return attributedVerdict(anomalyScore, this.episode.attribution, band);
   }
 
@@ -247,7 +252,12 @@ export class IsolationForestDetector implements StreamingDetector {
       const i = columnInput[c] as number;
       neutral[c] = i >= 0 && ignored[i] === 1 ? (stats.mean[c] as number) : (this.row[c] as number);
     }
-    for (let i = 0; i < ignored.length; i++) if (ignored[i] === 1) this.evidence[i] = 0;
+    for (let i = 0; i < ignored.length; i++) {
+      if (ignored[i] === 1) {
+        this.evidence[i] = 0;
+        this.reported[i] = 0;
+      }
+    }
     const rescored = forest.scoreOne(neutral) + this.options.noveltyWeight * Math.log1p(outOfRange(stats, neutral));
     const n = Math.min(this.rawCount, this.options.smoothing);
     return Math.min(a, this.calibrator.score(smooth + (rescored - raw) / n));
