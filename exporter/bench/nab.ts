@@ -11,8 +11,9 @@
 // --set changes the base settings (the first candidate, "defaults" without it) and is applied under every other
 // candidate. --candidates (default bench/nab-candidates.json) lists the alternatives; `none` = the base alone.
 // Scores are cached per (settings, seed, detector code) under <out>/cache (bench/cached-backtest.ts).
-// Time on the shared 2-core machine (load 3-8): one backtest of the 41 files (~330k rows) ~35-60 s, its evaluation
-// ~10 s; 5 candidates x 3 seeds from scratch ~12 min, a cached rerun ~5 s. CI does not run it.
+// Measured on the shared 2-core machine (load 10-16 from other work, 2026-12-07): one backtest of the 41 files
+// (297,818 rows) 13-16 s, its evaluation a few s; the default run (5 candidates x 3 seeds) 2.8 min from scratch,
+// 6 s cached. CI does not run it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -73,6 +74,11 @@ async function scoreAndEvaluate(c: Candidate, seed: number, cacheRoot: string): 
 }
 
 const fmt = (values: number[], digits = 1): string => formatSpread(spread(values), digits);
+/** Counts: the count for one seed, else "mean (min–max)". */
+const count = (values: number[]): string => {
+  const s = spread(values);
+  return s.n === 1 ? String(s.mean) : s.n === 0 ? '-' : `${s.mean.toFixed(1)} (${s.min}–${s.max})`;
+};
 const get = (bySeed: SetsBySeed, set: string, f: (s: NabSet) => number | undefined): number[] =>
   [...bySeed.values()].map((sets) => { const s = sets[set]; return s === undefined ? NaN : f(s) ?? NaN; });
 
@@ -89,7 +95,7 @@ function printBase(name: string, bySeed: SetsBySeed, seeds: readonly number[]): 
   }
   const cell = (p: (typeof PROFILES)[number], k: 'fixed_score' | 'opt_score'): string => fmt(get(bySeed, 'all', (s) => s.nab?.[p][k]));
   console.log(`| mean ± sd (min–max) | ${PROFILES.map((p) => cell(p, 'fixed_score')).join(' | ')} | ${PROFILES.map((p) => cell(p, 'opt_score')).join(' | ')} | ` +
-    `${fmt(get(bySeed, 'all', (s) => s.detected))} | ${fmt(get(bySeed, 'all', (s) => s.fa_events))} |`);
+    `${count(get(bySeed, 'all', (s) => s.detected))} | ${count(get(bySeed, 'all', (s) => s.fa_events))} |`);
 }
 
 function printCategories(name: string, bySeed: SetsBySeed, categories: readonly string[]): void {
@@ -100,12 +106,12 @@ function printCategories(name: string, bySeed: SetsBySeed, categories: readonly 
   for (const cat of categories) {
     const s = first[cat] as NabSet;
     if (s.nab === null) {
-      console.log(`| ${cat} | ${s.files} | 0 | no windows: raw NAB cost ${fmt(get(bySeed, cat, (x) => x.raw_fixed?.standard), 2)} (0 = no false alarm) | | | | - | ${fmt(get(bySeed, cat, (x) => x.fa_events))} |`);
+      console.log(`| ${cat} | ${s.files} | 0 | no windows: raw NAB cost ${fmt(get(bySeed, cat, (x) => x.raw_fixed?.standard), 2)} (0 = no false alarm) | | | | - | ${count(get(bySeed, cat, (x) => x.fa_events))} |`);
       continue;
     }
     const f = (p: (typeof PROFILES)[number]): string => fmt(get(bySeed, cat, (x) => x.nab?.[p].fixed_score));
     console.log(`| ${cat} | ${s.files} | ${s.windows} | ${PROFILES.map(f).join(' | ')} | ${fmt(get(bySeed, cat, (x) => x.nab?.standard.opt_score))} | ` +
-      `${fmt(get(bySeed, cat, (x) => x.detected))}/${s.windows} | ${fmt(get(bySeed, cat, (x) => x.fa_events))} |`);
+      `${count(get(bySeed, cat, (x) => x.detected))}/${s.windows} | ${count(get(bySeed, cat, (x) => x.fa_events))} |`);
   }
   console.log('\nNAB standard at a = 1 per category (seed mean; scale -50..100, "|" = 0):');
   const rows = categories.filter((c) => first[c]?.nab !== null).map((c) => ({ label: c, value: spread(get(bySeed, c, (x) => x.nab?.standard.fixed_score)).mean }));
@@ -171,19 +177,19 @@ async function main(): Promise<void> {
     const bySeed = results.get(c.name) as SetsBySeed;
     const cells = categories.map((cat) => {
       const v = categoryScore(bySeed, cat);
-      return v === null ? `${fmt(get(bySeed, cat, (s) => s.fa_events))} FA` : v.toFixed(1);
+      return v === null ? `${count(get(bySeed, cat, (s) => s.fa_events))} FA` : v.toFixed(1);
     });
     console.log(`| ${c.name} | ${(categoryScore(bySeed, 'all') ?? NaN).toFixed(1)} | ${cells.join(' | ')} |`);
   }
   const loco = leaveOneCategoryOut(scored, categories);
   console.log('\n### leave-one-category-out (chosen on the other five by mean NAB standard at a = 1, scored on the held-out one)');
-  console.log(`| held out | chosen | its mean on the other five | its held-out score | ${baseName}'s held-out score |`);
+  console.log(`| held out | chosen | its mean on the other five | its held-out score | held-out score of ${baseName} |`);
   console.log('|---|---|---:|---:|---:|');
   for (const f of loco.folds) {
     const bySeed = results.get(f.chosen) as SetsBySeed;
-    const held = f.heldOutScore === null ? `${fmt(get(bySeed, f.heldOut, (s) => s.fa_events))} FA events` : f.heldOutScore.toFixed(1);
+    const held = f.heldOutScore === null ? `${count(get(bySeed, f.heldOut, (s) => s.fa_events))} FA events` : f.heldOutScore.toFixed(1);
     const baseHeld = scored[0]?.perCategory[f.heldOut];
-    console.log(`| ${f.heldOut} | ${f.chosen} | ${f.trainMean.toFixed(1)} | ${held} | ${baseHeld == null ? `${fmt(get(baseResults, f.heldOut, (s) => s.fa_events))} FA events` : baseHeld.toFixed(1)} |`);
+    console.log(`| ${f.heldOut} | ${f.chosen} | ${f.trainMean.toFixed(1)} | ${held} | ${baseHeld == null ? `${count(get(baseResults, f.heldOut, (s) => s.fa_events))} FA events` : baseHeld.toFixed(1)} |`);
   }
   const baseMean = spread(categories.map((c) => scored[0]?.perCategory[c] ?? NaN)).mean;
   console.log(`| mean over the folds with windows | | | **${loco.meanHeldOut.toFixed(1)}** | ${baseMean.toFixed(1)} |`);

@@ -12,8 +12,9 @@
 //
 // The gzipped CSVs are unpacked once into <out>/data (../shared is left untouched); scores are cached per
 // (settings, seed, detector code), the baselines per version of their code (bench/cached-backtest.ts).
-// Time on the shared 2-core machine (load 3-8): unpack ~5 s, Selfheal backtest ~45-70 s per seed, sklearn
-// streaming IF ~3 min, z-score ~5 s, each evaluation ~10 s; a cached rerun ~40 s (the evaluations). CI does not run it.
+// Measured on the shared 2-core machine (load 10-16 from other work, 2026-12-07): one seed from scratch 3.7 min
+// (Selfheal backtest of 331,785 rows x 38 metrics 63 s, sklearn streaming IF ~2.5 min at nice 19, z-score 4 s, four
+// evaluations), a cached rerun 10 s. CI does not run it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
     console.log(`| ${label} | ${own} | ${sk === null ? 'skipped' : cell(pick(sk), digits)} | ${cell(pick(zs), digits)} | ${target} |`);
   }
   if (naive !== null) {
-    console.log(`| HitRate@1 of the naive rule (largest trailing |z|, sklearn_baseline.py) at Selfheal's first-alarm rows (seed ${seeds[0]}) | ${cell(naive.pooled.attribution?.hit_rate_at_1, 3)} | | | to beat |`);
+    console.log(`| HitRate@1 of the naive rule (largest trailing abs z-score, sklearn_baseline.py) at Selfheal's first-alarm rows (seed ${seeds[0]}) | ${cell(naive.pooled.attribution?.hit_rate_at_1, 3)} | | | to beat |`);
   }
   const first = selfheal.get(seeds[0] as number) as SmdEval;
   console.log(`\nSelfheal per machine (seed ${seeds[0]}):`);
