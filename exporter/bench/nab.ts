@@ -182,8 +182,8 @@ async function main(): Promise<void> {
     console.log(`| ${c.name} | ${(categoryScore(bySeed, 'all') ?? NaN).toFixed(1)} | ${cells.join(' | ')} |`);
   }
   const loco = leaveOneCategoryOut(scored, categories);
-  console.log('\n### leave-one-category-out (chosen on the other five by mean NAB standard at a = 1, scored on the held-out one)');
-  console.log(`| held out | chosen | its mean on the other five | its held-out score | held-out score of ${baseName} |`);
+  console.log('\n### leave-one-category-out (chosen by the mean NAB standard at a = 1 over the other categories with windows, scored on the held-out one)');
+  console.log(`| held out | chosen | its mean on the other categories with windows | its held-out score | held-out score of ${baseName} |`);
   console.log('|---|---|---:|---:|---:|');
   for (const f of loco.folds) {
     const bySeed = results.get(f.chosen) as SetsBySeed;
