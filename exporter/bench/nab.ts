@@ -59,10 +59,10 @@ function progress(line: string, final: boolean): void {
   else if (final) process.stderr.write(line + '\n');
 }
 
-async function scoreAndEvaluate(c: Candidate, seed: number, cacheRoot: string): Promise<Record<string, NabSet>> {
+async function scoreAndEvaluate(c: Candidate, seed: number, cacheRoot: string, files: number): Promise<Record<string, NabSet>> {
   const label = `[${c.name}, seed ${seed}]`;
   const run = await cachedBacktest(path.join(nabRoot, 'data'), cacheRoot, c.settings, seed, (name, rows, i) => {
-    progress(`${label} ${i}/41 ${name} (${rows} rows)`, !process.stderr.isTTY && (i % 10 === 0 || i === 41));
+    progress(`${label} ${i}/${files} ${name} (${rows} rows)`, !process.stderr.isTTY && (i % 10 === 0 || i === files));
   });
   progress(`${label} ${run.cached ? 'cached' : `scored ${run.rows} rows in ${run.seconds.toFixed(0)} s`}`, true);
   const json = path.join(run.dir, 'nab-eval.json');
@@ -131,7 +131,18 @@ async function main(): Promise<void> {
   const seeds = parseSeeds(args.seeds ?? '1');
   const base = parseSetPairs(args.set ?? []);
   resolveDetectorOptions(base);
-  const extra = args.candidates === 'none' ? [] : parseCandidates(readFileSync(args.candidates ?? '', 'utf8'), args.candidates ?? '');
+  const candidatesFile = args.candidates ?? 'none';
+  let extra: Candidate[] = [];
+  if (candidatesFile !== 'none') {
+    let text: string;
+    try {
+      text = readFileSync(candidatesFile, 'utf8');
+    } catch (error) {
+      throw new Error(`--candidates ${candidatesFile}: cannot read it (${(error as Error).message}); give a JSON file or none`);
+    }
+    extra = parseCandidates(text, candidatesFile);
+  }
+  const files = Object.keys(JSON.parse(readFileSync(path.join(nabRoot, 'labels/combined_windows.json'), 'utf8')) as Record<string, unknown>).length;
   const candidates: Candidate[] = [
     { name: Object.keys(base).length === 0 ? 'defaults' : `--set ${JSON.stringify(base)}`, settings: base },
     ...extra.map((c) => ({ name: c.name, settings: { ...base, ...c.settings } })),
@@ -149,7 +160,7 @@ async function main(): Promise<void> {
   const results = new Map<string, SetsBySeed>();
   for (const c of candidates) {
     const bySeed: SetsBySeed = new Map();
-    for (const seed of seeds) bySeed.set(seed, await scoreAndEvaluate(c, seed, path.join(out, 'cache')));
+    for (const seed of seeds) bySeed.set(seed, await scoreAndEvaluate(c, seed, path.join(out, 'cache'), files));
     results.set(c.name, bySeed);
   }
   console.log(`scored and evaluated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -195,4 +206,10 @@ async function main(): Promise<void> {
   console.log(`| mean over the folds with windows | | | **${loco.meanHeldOut.toFixed(1)}** | ${baseMean.toFixed(1)} |`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // bad options or input: the message names it; no stack trace
+  console.error(`nab bench: ${(error as Error).message}`);
+  process.exitCode = 2;
+}

@@ -154,7 +154,8 @@ const ROWS: Row[] = [
   ['event F1 @0.5 (label-free), pooled', (e) => e.pooled.at_threshold.F1, 3, '>= 0.40'],
   ['event precision / recall: precision', (e) => e.pooled.at_threshold.P, 3, ''],
   ['event precision / recall: recall', (e) => e.pooled.at_threshold.R, 3, ''],
-  ['segments detected (of 104)', (e) => e.pooled.at_threshold.detected, 0, ''],
+  ['segments detected', (e) => e.pooled.at_threshold.detected, 0, ''],
+  ['segments', (e) => e.pooled.at_threshold.segments, 0, ''],
   ['false-alarm events', (e) => e.pooled.at_threshold.fa_events, 0, ''],
   ['false alarms per machine-day', (e) => e.pooled.at_threshold.fa_per_machine_day, 2, '<= 1'],
   ['median detection delay (rows = minutes)', (e) => e.pooled.at_threshold.median_delay_rows, 1, ''],
@@ -227,4 +228,10 @@ async function main(): Promise<void> {
   if (files !== machines.length) console.log(`note: ${files} CSVs in ${dataDir}, ${machines.length} machines in labels.json`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // bad options or input: the message names it; no stack trace
+  console.error(`smd bench: ${(error as Error).message}`);
+  process.exitCode = 2;
+}
