@@ -15,6 +15,7 @@ import { gaussian } from './helpers.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'selfheal-top-feature-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const smdEval = fileURLToPath(new URL('../../../shared/bench/smd/eval.py', import.meta.url));
+const nabEval = fileURLToPath(new URL('../../../shared/bench/nab/eval.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 describe('backtest top_feature column', () => {
@@ -75,5 +76,26 @@ describe('backtest top_feature column', () => {
     };
     expect(res.pooled.at_threshold.detected).toBe(1);
     expect(res.pooled.attribution).toMatchObject({ segments_scored: 1, hit_rate_at_1: 1 });
+  });
+
+  it.skipIf(!existsSync(nabEval) || !existsSync(PYTHON))('still reads as a NAB score file (../shared/bench/nab/eval.py picks the score column by name)', async () => {
+    const rng = new Random(13);
+    const lines = ['timestamp,value'];
+    const t0 = Date.UTC(2024, 0, 1);
+    const stamp = (i: number): string => new Date(t0 + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
+    for (let i = 0; i < 1500; i++) lines.push(`${stamp(i)},${(50 + gaussian(rng) + (i >= 1200 && i < 1205 ? 40 : 0)).toFixed(3)}`);
+    const data = path.join(dir, 'nab', 'cat');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(path.join(data, 'f.csv'), lines.join('\n') + '\n');
+    const windows = path.join(dir, 'windows.json');
+    writeFileSync(windows, JSON.stringify({ 'cat/f.csv': [[`${stamp(1190)}.000000`, `${stamp(1230)}.000000`]] }));
+    const out = path.join(dir, 'nab-out');
+    await runBacktest({ input: path.join(dir, 'nab'), out, progress: false });
+    const json = path.join(dir, 'nab-eval.json');
+    execFileSync(PYTHON, [nabEval, '--data-dir', path.join(dir, 'nab'), '--windows', windows, '--scores-dir', out, '--nab-threshold', '0.5', '--json', json, '--quiet']);
+    const res = JSON.parse(readFileSync(json, 'utf8').replace(/\bNaN\b/g, 'null')) as { aggregate: { windows: number; nab: { standard: { fixed_score: number } } } };
+    expect(res.aggregate.windows).toBe(1);
+    // the jump is detected early in its window, with no false alarm: close to a perfect score
+    expect(res.aggregate.nab.standard.fixed_score).toBeGreaterThan(80);
   });
 });
