@@ -59,12 +59,14 @@ describe('runBacktest', () => {
     const summary = await runBacktest({ input, out, progress: false });
     expect(summary.series.map((s) => s.name)).toEqual([path.join('cat1', 'quiet.csv'), path.join('cat2', 'spike.csv')]);
     const text = readFileSync(path.join(out, 'cat2', 'spike.csv'), 'utf8').trim().split('\n');
-    expect(text[0]).toBe('timestamp,score');
+    expect(text[0]).toBe('timestamp,score,top_feature');
     expect(text.length).toBe(1501);
     const source = csv(1500, 2, 1200).trim().split('\n');
     const scores = text.slice(1).map((l, i) => {
-      const [ts, s] = l.split(',');
+      const [ts, s, top] = l.split(',');
       expect(ts).toBe(source[i + 1]?.split(',')[0]);
+      // the only column is the top feature once the detector is ready (warmup 200 rows), nothing before
+      expect(top).toBe(i < 200 ? '' : 'value');
       return Number(s);
     });
     for (const s of scores) {

@@ -1,6 +1,8 @@
 // `selfheal backtest`: runs the exporter's streaming detector (same code, same defaults) over history from CSV
-// files or a Prometheus range query and writes `timestamp,score` per series (score = a / (1 + a), so the alerting
-// threshold a = 1 is 0.5) plus a summary, so users can see what the detector would have alerted on.
+// files or a Prometheus range query and writes `timestamp,score,top_feature` per series (score = a / (1 + a), so the
+// alerting threshold a = 1 is 0.5; top_feature = the input column the detector blames at that row, the feature the
+// exporter's alert is labelled with; empty while warming up) plus a summary, so users can see what the detector would
+// have alerted on and why.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrometheusClient } from '../source/client.js';
@@ -84,6 +86,19 @@ function formatScore(a: number): string {
   return (a / (1 + a)).toFixed(6);
 }
 
+/** The header of every score file; readers pick columns by name (NAB's and SMD's evaluators do). */
+export const SCORE_FILE_HEADER = 'timestamp,score,top_feature';
+
+/**
+ * One score-file line: the row's timestamp as written in the input, its score a / (1 + a), and the name of its top
+ * feature (`top` indexes `columns`; -1 = no attribution, an empty cell). A name holding a comma or quote is quoted.
+ */
+export function scoreLine(timestampText: string, anomalyScore: number, top: number, columns: readonly string[]): string {
+  const name = top >= 0 ? (columns[top] ?? '') : '';
+  const cell = /[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
+  return `${timestampText},${formatScore(anomalyScore)},${cell}`;
+}
+
 function summarise(
   name: string, output: string, table: SeriesTable, anomaly: Float64Array, top: Int32Array, readyRows: number,
 ): SeriesSummary {
@@ -125,8 +140,10 @@ async function scoreTable(
   const bar = progressBar(table.timestamps.length, name, process.stderr, (options.progress ?? true) && table.timestamps.length >= 20_000);
   const res = runSeries(table.columns, table.timestamps, table.values, detector, (n) => bar.update(n));
   bar.finish();
-  const lines: string[] = ['timestamp,score'];
-  for (let i = 0; i < res.anomalyScores.length; i++) lines.push(`${table.timestampText[i] as string},${formatScore(res.anomalyScores[i] as number)}`);
+  const lines: string[] = [SCORE_FILE_HEADER];
+  for (let i = 0; i < res.anomalyScores.length; i++) {
+    lines.push(scoreLine(table.timestampText[i] as string, res.anomalyScores[i] as number, res.topFeatures[i] as number, table.columns));
+  }
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, lines.join('\n') + '\n');
   const s = summarise(name, outFile, table, res.anomalyScores, res.topFeatures, res.readyRows);
