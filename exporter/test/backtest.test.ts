@@ -48,7 +48,8 @@ describe('CSV input', () => {
   });
 });
 
-describe('runBacktest', () => {
+// A few thousand rows through the detector: seconds on a busy 2-core machine, beyond vitest's 5 s default.
+describe('runBacktest', { timeout: 30_000 }, () => {
   it('mirrors a folder tree, writes timestamp,score in [0, 1] for every input row, and a summary', async () => {
     const input = path.join(dir, 'in');
     mkdirSync(path.join(input, 'cat1'), { recursive: true });

@@ -47,7 +47,8 @@ const POLICY = {
 const alert = (fingerprint: string, startsAt: string) => payload([{ fingerprint, startsAt }]);
 const spec = () => cluster!.objects.get('deployments/shop/checkout')?.spec as { replicas: number; template: { spec: { containers: { image: string }[] } } };
 
-describe('change-aware policy in the service (Kubernetes wire contract, no API server)', () => {
+// Two services, a fake API server and several incidents: seconds on a busy machine, beyond vitest's 5 s default.
+describe('change-aware policy in the service (Kubernetes wire contract, no API server)', { timeout: 30_000 }, () => {
   it('right after a deploy rolls it back; otherwise scales up; the audit, the action rows and GET /api/v1/actions carry the change the decision relied on', async () => {
     cluster = await startFakeCluster(dir, checkout());
     svc = await startHealer({ ...POLICY, actuators: { cluster: { type: 'kubernetes', kubeconfig: cluster.kubeconfig } } });
