@@ -156,4 +156,5 @@ const REPAIR_NOTE: Record<FaultKind, string> = {
   slow_dependency: 'enable_cache, the cache serves the slow path',
   failing_dependency: 'open_circuit_breaker, fail fast with a fallback',
   bad_instance: 'quarantine, the bad instance leaves the rotation',
+  bad_release: 'rollback, the previous version replaces the new one (the alert began right after a rollout: when: recentChange)',
 };
