@@ -62,6 +62,7 @@ describe('demo configs (real selfheal check-config)', () => {
       enable_cache: /\/admin\/services\/\{\{ target \}\}\/cache$/,
       open_circuit_breaker: /\/admin\/services\/\{\{ target \}\}\/circuit-breaker$/,
       quarantine: /\/admin\/services\/\{\{ target \}\}\/quarantine$/,
+      rollback: /\/admin\/services\/\{\{ target \}\}\/rollback$/,
     };
     for (const target of Object.values(doc.targets)) {
       for (const [action, route] of Object.entries(routes)) expect(target.actions[action]?.url).toMatch(route);

@@ -6,7 +6,8 @@
 // A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
 // once the cooldown ends. Trust levels with the demo's policy: the restart waits for a person (the test approves it
 // through the API, as the demo does). Fixes that undo themselves: the cache is turned off again once the service has
-// been calm for revertAfter, and put back when turning it off brings the anomaly back.
+// been calm for revertAfter, and put back when turning it off brings the anomaly back. A bad release (a rollout
+// to a version that fails requests) is rolled back, the decision resting on the rollout read from Prometheus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchingSamples, scrapeMetrics } from '@selfheal/contracts';
 import {
@@ -153,9 +154,56 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     await waitQuiet(loop, fault.service, 5000, 90_000);
   }, 480_000);
 
+  // A bad deploy: the workload rolls checkout to a new version whose instances fail half their requests. The demo
+  // policy's first rule (when: recentChange) sees, through Prometheus and the default kube-state-metrics query over
+  // the workload's ReplicaSet series, that the anomaly began right after that rollout, and rolls it back through the
+  // admin API. (Checkout: its last repair is minutes old, so no cooldown, and it has no fix that undoes itself.)
+  it('a bad release is rolled back: the anomaly began right after the rollout, the previous revision is restored, the alert resolves', async () => {
+    const fault = { kind: 'bad_release' as const, service: 'checkout' };
+    const result = await runFault(loop, fault, { timeoutMs: 120_000 });
+    results.push(result);
+    const context = JSON.stringify({ ...result, samples: undefined, featureSamples: undefined });
+    expect(result.firingAfter, `alert never fired: ${context}`).toBeDefined();
+    expect(result.action, context).toBe('rollback');
+    expect(result.actionStatus, context).toBe('succeeded');
+    expect(result.recoveredAfter, `metrics not back to normal: ${context}`).toBeDefined();
+    expect(result.resolvedAfter, `alert did not resolve: ${context}`).toBeDefined();
+    expect(result.outcome, context).toBe('healed');
+    expect(result.collateralActions).toEqual([]);
+
+    // The workload is back on its previous revision; the bad one is kept in its history, rolled back.
+    const state = loop.workload.state().find((s) => s.service === fault.service);
+    expect(state, JSON.stringify(state)).toMatchObject({ revision: 1, version: '1.0.0', faults: {} });
+    const bad = state?.revisions.find((r) => r.revision === 2);
+    expect(bad, JSON.stringify(state?.revisions)).toMatchObject({ version: '1.1.0', status: 'rolled_back' });
+    expect(state?.instances.every((i) => i.revision === 1)).toBe(true);
+
+    // The healing service decided by the change: rule demo-release, the rollout read from Prometheus, on the action
+    // row and the audit records of the incident; one rollback, through the HTTP actuator.
+    const rows = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service))
+      .filter((a) => a.started_at * 1000 >= result.injectedAt - 1000 && a.status !== 'deferred');
+    expect(rows.map((a) => [a.action, a.rule, a.status]), JSON.stringify(rows)).toEqual([['rollback', 'demo-release', 'succeeded']]);
+    const change = rows[0]?.change;
+    expect(change?.source, JSON.stringify(rows)).toBe('prometheus');
+    expect(Math.abs(Date.parse(change?.at ?? '') - (bad?.createdAt ?? 0)), JSON.stringify({ change, bad })).toBeLessThan(1000);
+    const audit = await healingAudit(loop.webhookUrl, loop.webhookToken, rows[0]?.incident_id);
+    const applied = audit.find((r) => r.event === 'applied');
+    expect(applied?.change, JSON.stringify(audit)).toEqual(change);
+    expect(applied?.reason, JSON.stringify(applied)).toMatch(/\/admin\/services\/checkout\/rollback answered 200/);
+
+    // Nothing further back: a second rollback is refused by the workload, and nothing changes.
+    const again = await fetch(`${loop.workload.url}/admin/services/${fault.service}/rollback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toMatch(/^checkout has no previous revision to roll back to .*nothing was changed$/);
+    expect(loop.workload.state().find((s) => s.service === fault.service)?.revision).toBe(1);
+
+    await resetService(loop, fault.service);
+    await waitQuiet(loop, fault.service, 5000, 90_000);
+  }, 240_000);
+
   it('took no action on a service without a fault', async () => {
     expect(results.flatMap((r) => r.collateralActions)).toEqual([]);
-    const acted = loop.adminEvents.filter((e) => ['scale', 'restart', 'cache', 'circuit-breaker', 'quarantine'].includes(e.action));
+    const acted = loop.adminEvents.filter((e) => ['scale', 'restart', 'cache', 'circuit-breaker', 'quarantine', 'rollback'].includes(e.action));
     const expected = results.filter((r) => r.action !== undefined).map((r) => ({ service: r.service, at: r.injectedAt }));
     // Besides the faults' repairs, a cache put back by its revert: the test undid a repair by hand (resetService),
     // the revert then found the service calm, turned the cache off and watched, and the next slow dependency on the

@@ -23,7 +23,7 @@ describe('runtime configs', () => {
     expect(doc.listen).toBe('127.0.0.1:2222');
     expect(doc.stateDir).toBe('/tmp/s');
     expect(doc.groups[0]?.detector).toMatchObject({ warmup: 90, refractory: 0 });
-    expect(Object.keys(doc.groups[0]?.features ?? {})).toEqual(Object.values(FEATURE_FOR));
+    expect(Object.keys(doc.groups[0]?.features ?? {})).toEqual([...new Set(Object.values(FEATURE_FOR))]);
   });
 
   it('the policy copy points every action at the running workload and keeps the rules', () => {
@@ -32,12 +32,14 @@ describe('runtime configs', () => {
     const doc = parse(text) as { targets: Record<string, { actions: Record<string, { url: string }> }>; auth: unknown; listen: string; rules: { name: string; actions?: unknown }[] };
     expect(Object.keys(doc.targets)).toEqual(['checkout', 'catalog', 'search']);
     expect(doc.targets.search?.actions.scale_up?.url).toBe('http://127.0.0.1:3333/admin/services/{{ target }}/scale');
-    expect(Object.keys(doc.targets.catalog?.actions ?? {}).sort()).toEqual(['enable_cache', 'open_circuit_breaker', 'quarantine', 'restart', 'scale_up']);
+    expect(Object.keys(doc.targets.catalog?.actions ?? {}).sort()).toEqual(['enable_cache', 'open_circuit_breaker', 'quarantine', 'restart', 'rollback', 'scale_up']);
     expect(doc.auth).toEqual({ type: 'bearer', tokenFile: '/tmp/t' });
     expect(doc.listen).toBe('127.0.0.1:4444');
-    // A restart waits for a person (approve mode); everything else follows the feature.
-    expect(doc.rules.map((r) => r.name)).toEqual(['demo-memory', 'demo-services']);
-    expect(doc.rules[0]?.actions).toEqual([{ action: 'restart', mode: 'approve' }]);
+    // Right after a release, a rollback (first rule, when: recentChange); a restart waits for a person (approve
+    // mode); everything else follows the feature.
+    expect(doc.rules.map((r) => r.name)).toEqual(['demo-release', 'demo-memory', 'demo-services']);
+    expect(doc.rules[0]).toMatchObject({ when: 'recentChange', actions: ['rollback'] });
+    expect(doc.rules[1]?.actions).toEqual([{ action: 'restart', mode: 'approve' }]);
   });
 
   it('every fault kind has a feature query in the shipped exporter config', () => {

@@ -145,6 +145,7 @@ export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
     }
     await burnCpu(config.cpuMsPerRequest);
     const stopLookup = lookupDuration.startTimer();
+    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
     const result = await lookup(req.params.id);
     stopLookup();
     if ('error' in result) finish(502, { error: result.error, instance: config.instance });

@@ -15,8 +15,10 @@ export interface InstanceFaults {
   /** Retain this many bytes per second until restarted (a leak), bounded by leakCapBytes. */
   leakBytesPerSecond: number;
   leakCapBytes: number;
-  /** Share of requests this instance fails with 500 on its own (a bad instance). */
+  /** Share of requests this instance fails with 500 on its own (a bad instance, a bad release). */
   errorRatio: number;
+  /** Added to every dependency lookup, ms (a release with a slower lookup path). */
+  latencyMs: number;
 }
 
 export interface InstanceStartConfig {
@@ -41,4 +43,4 @@ export type InstanceMessage =
   | { type: 'metrics'; requestId: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
   | { type: 'error'; message: string };
 
-export const NO_FAULTS: InstanceFaults = { leakBytesPerSecond: 0, leakCapBytes: 0, errorRatio: 0 };
+export const NO_FAULTS: InstanceFaults = { leakBytesPerSecond: 0, leakCapBytes: 0, errorRatio: 0, latencyMs: 0 };

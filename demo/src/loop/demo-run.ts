@@ -7,6 +7,7 @@ import { startClosedLoop, type ClosedLoop } from './closed-loop.js';
 import type { FaultRunResult } from './fault-milestones.js';
 import { clearFaults, resetService, runFault, waitQuiet, type FaultPlan } from './fault-run.js';
 import { followRevert, type RevertRunResult } from './revert-run.js';
+import { releaseNote } from './release-note.js';
 import { writeReport } from './report.js';
 import { loopFigures, resultsTable, seconds } from './summary.js';
 import { waitForModels } from './warmup.js';
@@ -102,6 +103,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       });
       results.push(result);
       print(`  => ${result.outcome}: MTTD ${seconds(result.firingAfter)}, action after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
+      if (fault.kind === 'bad_release') for (const line of await releaseNote(l, result)) print(`  ${line}`);
       if (result.outcome === 'healed' && result.action === 'enable_cache') {
         // The demo's cache is a fix that undoes itself (revertAfter in demo/config/policy.yml): clear the fault and
         // leave the cache on; once the service has been calm that long the healing service turns it off again.
@@ -156,4 +158,5 @@ const REPAIR_NOTE: Record<FaultKind, string> = {
   slow_dependency: 'enable_cache, the cache serves the slow path',
   failing_dependency: 'open_circuit_breaker, fail fast with a fallback',
   bad_instance: 'quarantine, the bad instance leaves the rotation',
+  bad_release: 'rollback, the previous version replaces the new one (the alert began right after a rollout: when: recentChange)',
 };

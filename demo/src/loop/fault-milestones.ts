@@ -65,6 +65,7 @@ export const ADMIN_TO_ACTION: Readonly<Record<string, ActionName>> = {
   cache: 'enable_cache',
   'circuit-breaker': 'open_circuit_breaker',
   quarantine: 'quarantine',
+  rollback: 'rollback',
 };
 
 /** The healing service's statuses after which the demo stops asking (a `deferred` row is followed by another). */

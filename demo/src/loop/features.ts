@@ -13,6 +13,8 @@ export const FEATURE_FOR: Record<FaultKind, string> = {
   slow_dependency: 'latency_p50',
   failing_dependency: 'error_ratio',
   bad_instance: 'instance_error_skew',
+  // Every instance of the new version fails a share of its requests: the median instance's error ratio.
+  bad_release: 'error_ratio',
 };
 
 /** How far above the normal median a feature may be and still count as normal: relative and absolute slack. */

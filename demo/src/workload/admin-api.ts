@@ -2,6 +2,7 @@
 // and clear faults. Bodies are validated with zod; errors name the field and the service.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import type { Revision } from './revisions.js';
 import { ActionError, type ServicePool } from './service-pool.js';
 import { FAULT_DEFAULTS, FAULT_KINDS, type FaultKind } from './spec.js';
 
@@ -33,6 +34,12 @@ const cacheBody = z.object({ enabled: z.boolean().default(true), ttlSeconds: z.n
 const breakerBody = z.object({ open: z.boolean().default(true) }).strict();
 const quarantineBody = z.object({ instance: z.string().min(1).optional() }).strict();
 const releaseBody = z.object({ quarantined: z.boolean().default(true) }).strict();
+const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'must be 1 to 64 letters, digits, . _ + - (e.g. 1.4.0)');
+const rolloutBody = z.object({ version: version.optional() }).strict();
+const badReleaseBody = z
+  .object({ version: version.optional(), errorRatio: z.number().min(0).max(1).optional(), latencyMs: z.number().int().min(0).max(5000).optional() })
+  .strict()
+  .refine((b) => (b.errorRatio ?? 1) > 0 || (b.latencyMs ?? 0) > 0, 'a bad release fails requests (errorRatio > 0) or slows them (latencyMs > 0); for a good one use POST /services/:service/rollout');
 const faultBody = z
   .object({
     loadMultiplier: z.number().min(1).max(10).optional(),
@@ -149,6 +156,44 @@ export function adminRouter(target: AdminTarget): Router {
     }),
   );
 
+  // Releases (revisions.ts): a rollout to a new version, the bad_release fault (a rollout whose version fails or slows
+  // requests), the rollback the healing service calls (409 with nothing changed when there is no previous revision).
+  router.get('/services/:service/revisions', (req, res) => {
+    const p = pool(req);
+    res.json({ service: p.spec.name, current: p.revisions.current.revision, revisions: p.revisions.list() });
+  });
+  router.post(
+    '/services/:service/rollout',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const body = parse(rolloutBody, req.body, `rollout ${p.spec.name}`);
+      const result = await p.rollout(body.version, { errorRatio: 0, latencyMs: 0 });
+      record(req, p.spec.name, 'rollout', releaseDetail(result));
+      res.json({ service: p.spec.name, ...releaseDetail(result) });
+    }),
+  );
+  router.post(
+    '/services/:service/faults/bad_release',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      const body = parse(badReleaseBody, req.body, `fault bad_release on ${p.spec.name}`);
+      const defect = { errorRatio: body.errorRatio ?? (body.latencyMs ? 0 : FAULT_DEFAULTS.releaseErrorRatio), latencyMs: body.latencyMs ?? 0 };
+      const result = await p.rollout(body.version, defect);
+      record(req, p.spec.name, 'inject bad_release', releaseDetail(result));
+      res.json({ service: p.spec.name, kind: 'bad_release', ...defect, ...releaseDetail(result) });
+    }),
+  );
+  router.post(
+    '/services/:service/rollback',
+    wrap(async (req, res) => {
+      const p = pool(req);
+      parse(z.object({}).strict(), req.body, `rollback ${p.spec.name}`);
+      const result = await p.rollback();
+      record(req, p.spec.name, 'rollback', releaseDetail(result));
+      res.json({ service: p.spec.name, ...releaseDetail(result) });
+    }),
+  );
+
   router.post('/services/:service/faults/:kind', (req, res) => {
     const p = pool(req);
     const kind = String(req.params.kind) as FaultKind;
@@ -183,6 +228,7 @@ export function adminRouter(target: AdminTarget): Router {
     delete p.faults.slow_dependency;
     delete p.faults.failing_dependency;
     p.clearInstanceFaults();
+    p.clearReleaseDefect();
     record(req, p.spec.name, 'clear faults', {});
     res.json({ service: p.spec.name, faults: p.faults });
   });
@@ -214,4 +260,9 @@ export function adminRouter(target: AdminTarget): Router {
     else res.status(500).json({ error: String(error) });
   });
   return router;
+}
+
+/** A rollout's or rollback's answer: from which revision to which, and the instances replaced and started. */
+function releaseDetail(r: { from: Revision; to: Revision; replaced: string[]; started: string[] }): Record<string, unknown> {
+  return { fromRevision: r.from.revision, fromVersion: r.from.version, toRevision: r.to.revision, toVersion: r.to.version, replicaset: r.to.replicaset, replaced: r.replaced, started: r.started };
 }

@@ -3,6 +3,7 @@
 // cache and circuit-breaker settings every instance applies.
 import type { InstanceFaults, InstanceSettings } from '../instance/protocol.js';
 import { InstanceProcess } from './instance-process.js';
+import { RevisionHistory, type ReleaseDefect, type Revision } from './revisions.js';
 import { HEALTHY_INSTANCE, type ActiveFaults, type ServiceSpec } from './spec.js';
 
 export type InstanceState = 'in_rotation' | 'quarantined';
@@ -12,6 +13,8 @@ export interface PoolMember {
   state: InstanceState;
   /** Recent outcomes seen by the load balancer (true = 5xx), newest last; for picking the worst instance. */
   recent: boolean[];
+  /** The release (revision number) this process runs. */
+  revision: number;
 }
 
 export interface InstanceView {
@@ -21,6 +24,7 @@ export interface InstanceView {
   state: InstanceState;
   recentErrorRatio: number;
   inFlight: number;
+  revision: number;
 }
 
 export class ActionError extends Error {
@@ -40,6 +44,8 @@ export class ServicePool {
   readonly members: PoolMember[] = [];
   settings: InstanceSettings = { cacheEnabled: false, cacheTtlMs: DEFAULT_CACHE_TTL_MS, breakerOpen: false };
   readonly faults: ActiveFaults = {};
+  /** Its releases (revisions.ts): rollouts and rollbacks replace the instances with those of another revision. */
+  readonly revisions: RevisionHistory;
   private seq = 0;
   private cursor = 0;
   private lock: Promise<unknown> = Promise.resolve();
@@ -50,6 +56,7 @@ export class ServicePool {
     private readonly dependencyUrl: string,
   ) {
     this.spec = spec;
+    this.revisions = new RevisionHistory(spec.name);
   }
 
   /** Runs mutations one at a time, so a restart and a scale-up never interleave. */
@@ -59,7 +66,7 @@ export class ServicePool {
     return run;
   }
 
-  private async spawn(): Promise<PoolMember> {
+  private async spawn(revision: Revision = this.revisions.current): Promise<PoolMember> {
     if (this.stopped) throw new ActionError(`service ${this.spec.name} is stopping`);
     this.seq += 1;
     const process = await InstanceProcess.start({
@@ -70,7 +77,7 @@ export class ServicePool {
       cpuMsPerRequest: this.spec.cpuMsPerRequest,
       settings: this.settings,
     });
-    return { process, state: 'in_rotation', recent: [] };
+    return { process, state: 'in_rotation', recent: [], revision: revision.revision };
   }
 
   async start(): Promise<void> {
@@ -105,6 +112,7 @@ export class ServicePool {
       state: m.state,
       recentErrorRatio: m.recent.length ? m.recent.filter(Boolean).length / m.recent.length : 0,
       inFlight: m.process.inFlight,
+      revision: m.revision,
     }));
   }
 
@@ -112,10 +120,12 @@ export class ServicePool {
   private instanceFaultsFor(member: PoolMember, leaking: ReadonlySet<PoolMember>): InstanceFaults {
     const leak = this.faults.memory_leak;
     const bad = this.faults.bad_instance;
+    const release = this.revisions.get(member.revision)?.defect;
     return {
       ...HEALTHY_INSTANCE,
       ...(leak && leaking.has(member) ? { leakBytesPerSecond: leak.leakBytesPerSecond, leakCapBytes: leak.leakCapBytes } : {}),
-      ...(bad && bad.instance === member.process.instance ? { errorRatio: bad.errorRatio } : {}),
+      errorRatio: Math.max(bad && bad.instance === member.process.instance ? bad.errorRatio : 0, release?.errorRatio ?? 0),
+      latencyMs: release?.latencyMs ?? 0,
     };
   }
 
@@ -234,7 +244,8 @@ export class ServicePool {
       const bad = this.faults.bad_instance?.instance;
       for (const key of Object.keys(this.faults) as (keyof ActiveFaults)[]) delete this.faults[key];
       this.leaking.clear();
-      const healthy = this.inRotation().filter((m) => !dirty.has(m) && m.process.instance !== bad);
+      this.revisions.reset();
+      const healthy = this.inRotation().filter((m) => !dirty.has(m) && m.process.instance !== bad && m.revision === this.revisions.current.revision);
       const keep = healthy.slice(0, this.spec.replicas);
       const fresh = await Promise.all(Array.from({ length: this.spec.replicas - keep.length }, () => this.spawn()));
       this.members.push(...fresh);
@@ -257,6 +268,54 @@ export class ServicePool {
       this.leaking.delete(m);
     }
     await Promise.all(members.map((m) => m.process.stop()));
+  }
+
+  /**
+   * Rolling update to a new version (a Deployment's rollout): as many fresh processes of the new revision as are in
+   * rotation join it, then every process of the other revisions drains and stops. `defect` makes it a bad release.
+   */
+  rollout(version: string = this.revisions.nextVersion(), defect: ReleaseDefect): Promise<{ from: Revision; to: Revision; replaced: string[]; started: string[] }> {
+    return this.exclusive(async () => {
+      this.revisions.checkRollout(version);
+      const from = this.revisions.current;
+      const to = this.revisions.rollout(version, defect);
+      const { replaced, started } = await this.replaceWith(to);
+      if (defect.errorRatio > 0 || defect.latencyMs > 0) this.faults.bad_release = { revision: to.revision, version, ...defect };
+      else delete this.faults.bad_release;
+      return { from, to, replaced, started };
+    });
+  }
+
+  /**
+   * Back to the previous revision (`kubectl rollout undo`): its fresh processes replace the current release's.
+   * Without a previous revision: ActionError 409, and nothing changes.
+   */
+  rollback(): Promise<{ from: Revision; to: Revision; replaced: string[]; started: string[] }> {
+    return this.exclusive(async () => {
+      const plan = this.revisions.planRollback();
+      const { replaced, started } = await this.replaceWith(plan.to, () => this.revisions.commitRollback(plan));
+      delete this.faults.bad_release;
+      return { ...plan, replaced, started };
+    });
+  }
+
+  /** The current release's defect fixed in place (the demo's "clear faults"). */
+  clearReleaseDefect(): void {
+    this.revisions.clearDefect();
+    delete this.faults.bad_release;
+    this.syncFaults();
+  }
+
+  /** Processes of `revision` (as many as are in rotation) join; all others drain and stop. Inside exclusive(). */
+  private async replaceWith(revision: Revision, commit?: () => void): Promise<{ replaced: string[]; started: string[] }> {
+    const old = this.members.filter((m) => m.revision !== revision.revision);
+    const count = Math.max(1, this.inRotation().length);
+    const fresh = await Promise.all(Array.from({ length: count }, () => this.spawn(revision)));
+    commit?.();
+    this.members.push(...fresh);
+    this.syncFaults();
+    await this.retire(old);
+    return { replaced: old.map((m) => m.process.instance), started: fresh.map((m) => m.process.instance) };
   }
 
   async stop(): Promise<void> {

@@ -23,8 +23,8 @@ export const DEFAULT_SERVICES: readonly ServiceSpec[] = [
   { name: 'search', dependency: 'index', replicas: 3, maxReplicas: 12, rps: 10, cpuMsPerRequest: 10 },
 ];
 
-/** The five fault kinds, one per healing action. */
-export const FAULT_KINDS = ['cpu_saturation', 'memory_leak', 'slow_dependency', 'failing_dependency', 'bad_instance'] as const;
+/** The fault kinds, one per healing action. */
+export const FAULT_KINDS = ['cpu_saturation', 'memory_leak', 'slow_dependency', 'failing_dependency', 'bad_instance', 'bad_release'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The action that repairs each fault kind (the contract's action names). */
@@ -34,6 +34,7 @@ export const REPAIR_FOR: Record<FaultKind, ActionName> = {
   slow_dependency: 'enable_cache',
   failing_dependency: 'open_circuit_breaker',
   bad_instance: 'quarantine',
+  bad_release: 'rollback',
 };
 
 /** Fault parameters; every field has a default that makes a clear, bounded fault. */
@@ -49,6 +50,8 @@ export interface FaultParams {
   errorRatio?: number;
   /** bad_instance: which instance (default: the first in rotation). */
   instance?: string;
+  /** bad_release: the new version (default: the next minor, e.g. 1.1.0); errorRatio and latencyMs are its defect. */
+  version?: string;
 }
 
 export const FAULT_DEFAULTS = {
@@ -58,6 +61,8 @@ export const FAULT_DEFAULTS = {
   latencyMs: 1000,
   dependencyErrorRatio: 0.6,
   instanceErrorRatio: 0.8,
+  /** bad_release: share of requests the new version fails (on every instance of it). */
+  releaseErrorRatio: 0.5,
 } as const;
 
 export interface ActiveFaults {
@@ -66,6 +71,8 @@ export interface ActiveFaults {
   slow_dependency?: { latencyMs: number };
   failing_dependency?: { errorRatio: number };
   bad_instance?: { instance: string; errorRatio: number };
+  /** The current revision is a bad release (cleared by its rollback). */
+  bad_release?: { revision: number; version: string; errorRatio: number; latencyMs: number };
 }
 
-export const HEALTHY_INSTANCE: InstanceFaults = { leakBytesPerSecond: 0, leakCapBytes: 0, errorRatio: 0 };
+export const HEALTHY_INSTANCE: InstanceFaults = { leakBytesPerSecond: 0, leakCapBytes: 0, errorRatio: 0, latencyMs: 0 };

@@ -8,6 +8,8 @@ import { LATENCY_BUCKETS } from '../instance/app.js';
 import { adminRouter, type AdminEvent } from './admin-api.js';
 import { proxy, type LbMetrics } from './load-balancer.js';
 import { LoadGenerator, type Ramp } from './load-generator.js';
+import { registerReleaseMetrics } from './release-metrics.js';
+import type { Revision } from './revisions.js';
 import { ServicePool, type InstanceView } from './service-pool.js';
 import { DEFAULT_SERVICES, FAULT_KINDS, type ActiveFaults, type ServiceSpec } from './spec.js';
 
@@ -32,6 +34,10 @@ export interface ServiceState {
   faults: ActiveFaults;
   targetRps: number;
   instances: InstanceView[];
+  /** The revision it runs, and its release history (oldest first). */
+  revision: number;
+  version: string;
+  revisions: readonly Revision[];
 }
 
 export interface Workload {
@@ -103,6 +109,8 @@ export async function startWorkload(options: WorkloadOptions = {}): Promise<Work
     for (const p of pools.values()) g.set({ service: p.spec.name }, load?.running ? load.targetRps(p) : 0);
   });
 
+  registerReleaseMetrics(registry, pools);
+
   // The load balancer.
   app.use('/svc/:service', (req, res) => {
     const pool = pools.get(String(req.params.service));
@@ -142,6 +150,9 @@ export async function startWorkload(options: WorkloadOptions = {}): Promise<Work
       faults: p.faults,
       targetRps: load?.running ? load.targetRps(p) : 0,
       instances: p.view(),
+      revision: p.revisions.current.revision,
+      version: p.revisions.current.version,
+      revisions: p.revisions.list(),
     }));
 
   app.use(
