@@ -36,7 +36,8 @@ describe('runtime configs', () => {
     expect(doc.auth).toEqual({ type: 'bearer', tokenFile: '/tmp/t' });
     expect(doc.listen).toBe('127.0.0.1:4444');
     // A restart waits for a person (approve mode); everything else follows the feature.
-    expect(doc.rules.map((r) => r.name)).toEqual(['demo-memory', 'demo-services']);
+    // A latency anomaly's cache has a shorter verification (demo-latency) than the rest (demo-services).
+    expect(doc.rules.map((r) => r.name)).toEqual(['demo-memory', 'demo-latency', 'demo-services']);
     expect(doc.rules[0]?.actions).toEqual([{ action: 'restart', mode: 'approve' }]);
   });
 
