@@ -248,6 +248,7 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     expect(run.demotedAudit?.reason, context).toMatch(/below the efficacy floor of 50%/);
     // Demoted: the next alert's cache waited for a person (the test rejected it) and was never turned on.
     expect(run.approval, context).toMatchObject({ action: 'enable_cache', target: 'checkout', status: 'rejected', decided_by: DEMO_APPROVER });
+    expect(run.approval?.evidence.demoted, context).toMatch(/^enable_cache healed \d of its last \d attempts on checkout/);
     expect(run.adminWhileWaiting, context).not.toContain('cache');
     expect(run.lifted, context).toMatchObject({ status: 'lifted', lifted_by: DEMO_APPROVER });
   }, 720_000);
