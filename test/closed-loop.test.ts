@@ -239,10 +239,13 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
   // The efficacy ledger (the demo policy: demoteBelow 0.5 over at least 2 attempts). checkout's enable_cache healed
   // once above (the re-trigger test); a slow dependency whose answers cannot be cached makes it fail twice: 1 of 3.
   it('an action that keeps failing its verification is demoted to approve mode on that target, and the next alert waits for a person', async () => {
-    const run = await runDemotion(loop, 'checkout', { maxAttempts: 3 });
+    const run = await runDemotion(loop, 'checkout', { maxAttempts: 4 });
     const context = JSON.stringify(run);
-    expect(run.attempts.length, context).toBeGreaterThanOrEqual(2);
-    expect(run.attempts.every((a) => a.status === 'failed' && /verification failed/.test(a.reason ?? '')), context).toBe(true);
+    // Each attempt the healing service acted on failed its verification (an attempt whose anomaly was missed has no
+    // verdict and does not count); the second failure demoted it.
+    const judged = run.attempts.filter((a) => a.status !== undefined);
+    expect(judged.length, context).toBeGreaterThanOrEqual(2);
+    expect(judged.every((a) => a.status === 'failed' && /verification failed/.test(a.reason ?? '')), context).toBe(true);
     expect(run.demotion, context).toMatchObject({ target: 'checkout', action: 'enable_cache', status: 'active', floor: 0.5 });
     expect(run.demotion?.success_ratio, context).toBeLessThan(0.5);
     expect(run.demotedAudit?.reason, context).toMatch(/below the efficacy floor of 50%/);

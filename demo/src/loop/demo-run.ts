@@ -135,9 +135,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       print('');
       print(`Demotion: a slow dependency on ${service} whose answers cannot be cached, again and again. The policy answers with`);
       print('enable_cache, which cannot help; below the efficacy floor (demo/config/policy.yml: efficacy) the ledger demotes it to approve mode.');
-      demoted = await runDemotion(l, service, { onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`) });
-      const d = demoted.demotion;
-      print(`  => ${d ? `demoted after ${demoted.attempts.length} failed attempts (${d.successes}/${d.attempts} healed, floor ${Math.round(d.floor * 100)} %)` : 'not demoted'}` +
+      // A failed API call ends this phase, said, and the summary and report still come.
+      demoted = await runDemotion(l, service, { onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`) }).catch((err: unknown) => {
+        print(`  demotion phase stopped: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
+      const d = demoted?.demotion;
+      if (demoted) print(`  => ${d ? `demoted after ${demoted.attempts.length} failed attempts (${d.successes}/${d.attempts} healed, floor ${Math.round(d.floor * 100)} %)` : 'not demoted'}` +
         `${demoted.approval ? `; the next alert waited for approval #${demoted.approval.id} (${demoted.approval.status} by ${demoted.approval.decided_by ?? '?'})` : ''}; took ${seconds(demoted.tookSeconds)}`);
     }
 

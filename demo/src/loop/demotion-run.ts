@@ -15,6 +15,8 @@ export interface DemotionRunOptions {
   maxAttempts?: number;
   /** Per attempt: how long to wait for the action's verdict (default 150 s: detection, the action, its verification). */
   attemptTimeoutMs?: number;
+  /** Per attempt: give up sooner when no enable_cache was started this long after the injection (default 60 s: missed). */
+  noActionTimeoutMs?: number;
   /** How long to wait for the next alert's approval request (default 90 s). */
   approvalTimeoutMs?: number;
   /** Lift the demotion at the end (default true), as a person does once the cause is understood. */
@@ -24,7 +26,7 @@ export interface DemotionRunOptions {
 }
 
 export interface DemotionAttempt {
-  /** The enable_cache row's final status (failed when the cache did not help), undefined: none seen in time. */
+  /** The enable_cache row's final status (failed when the cache did not help), undefined: none seen in time (e.g. not detected). */
   status?: string;
   reason?: string;
   /** Seconds from the injection to the verdict. */
@@ -71,9 +73,11 @@ export async function runDemotion(loop: ClosedLoop, service: string, options: De
     say(`attempt ${i}: slow dependency on ${service} whose answers cannot be cached (cacheable: false) injected`);
     const attempt: DemotionAttempt = {};
     const deadline = injectedAt + (options.attemptTimeoutMs ?? 150_000);
+    const noActionBy = injectedAt + (options.noActionTimeoutMs ?? 60_000);
     let shownStart = false;
     while (Date.now() < deadline) {
       const row = (await healingActions(...api, service).catch(() => [])).find((a) => a.action === ACTION && a.started_at * 1000 >= injectedAt - 1000); // newest first: past a deferral
+      if (!row && Date.now() >= noActionBy) break;
       if (row && !shownStart && !FINAL.includes(row.status)) {
         shownStart = true;
         say(`attempt ${i}: ${ACTION} ${row.status} (the cache is on; verification watches the anomaly score)`);
@@ -85,7 +89,7 @@ export async function runDemotion(loop: ClosedLoop, service: string, options: De
       }
       await sleep(pollMs);
     }
-    if (attempt.status === undefined) say(`attempt ${i}: no verdict on ${ACTION} within ${Math.round((deadline - injectedAt) / 1000)} s`);
+    if (attempt.status === undefined) say(`attempt ${i}: no verdict on ${ACTION} after ${Math.round((Date.now() - injectedAt) / 1000)} s (the anomaly not detected, or no action): it does not count`);
     attempts.push(attempt);
     // The ledger decides right after the failure; the fault is cleared so the alert resolves and the next one is new.
     await clearFaults(loop, service);
