@@ -6,8 +6,10 @@
 // A fault repeated on a service right after its repair, inside the cooldown, is deferred (not dropped) and healed
 // once the cooldown ends. Trust levels with the demo's policy: the restart waits for a person (the test approves it
 // through the API, as the demo does). Fixes that undo themselves: the cache is turned off again once the service has
-// been calm for revertAfter, and put back when turning it off brings the anomaly back. A bad release (a rollout
-// to a version that fails requests) is rolled back, the decision resting on the rollout read from Prometheus.
+// been calm for revertAfter, and put back when turning it off brings the anomaly back; a scale-up goes back to the
+// baseline replicas the same way. A bad release (a rollout to a version that fails requests) is rolled back, the
+// decision resting on the rollout read from Prometheus. The efficacy ledger: a cache that cannot help fails its
+// verification until the action is demoted to approve mode on that service, and the next alert waits for a person.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchingSamples, scrapeMetrics } from '@selfheal/contracts';
 import {
@@ -21,6 +23,7 @@ import {
   healingIncidents,
   healingReverts,
   resetService,
+  runDemotion,
   runFault,
   startClosedLoop,
   waitForModels,
@@ -254,4 +257,50 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     await resetService(loop, fault.service);
     await waitQuiet(loop, fault.service, 5000, 90_000);
   }, 480_000);
+  // A scale-up undoes itself too (the demo policy's scale_up has revertAfter: 20s and a revert call back to the
+  // baseline replicas). catalog: its reverts were not stopped by a re-trigger above (checkout's were).
+  it('a scale-up that undoes itself: the replicas go back to the baseline once the service has been calm for revertAfter', async () => {
+    const fault = { kind: 'cpu_saturation' as const, service: 'catalog' };
+    const baseline = DEFAULT_SERVICES.find((s) => s.name === fault.service)?.replicas;
+    const replicas = (): number | undefined => loop.workload.state().find((s) => s.service === fault.service)?.replicas;
+    const healed = await runFault(loop, fault, { timeoutMs: 120_000 });
+    expect(healed.outcome, JSON.stringify({ ...healed, samples: undefined, featureSamples: undefined })).toBe('healed');
+    expect(healed.action).toBe('scale_up');
+    expect(replicas()).toBeGreaterThan(baseline ?? Infinity);
+    // The surge is over; the extra instances stay until the healing service scales the service back.
+    await clearFaults(loop, fault.service);
+    const run = await followRevert(loop, { service: fault.service, action: 'scale_up', since: healed.injectedAt }, { timeoutMs: 240_000 });
+    const context = JSON.stringify({ ...run, replicas: replicas() });
+    expect(run.revert?.status, context).toBe('reverted');
+    expect(run.revert?.after_seconds, context).toBe(20);
+    // The revert's call reached the workload (a scale-down), nothing scaled it up again, and it is back at its baseline.
+    expect(run.adminActions, context).toContain('scale-down');
+    expect(run.adminActions, context).not.toContain('scale');
+    expect(replicas(), context).toBe(baseline);
+    const events = (await healingAudit(loop.webhookUrl, loop.webhookToken, run.revert?.incident_id)).map((e) => e.event).reverse();
+    const order = ['succeeded', 'revert_scheduled', 'revert_started', 'revert_applied', 'reverted'].map((e) => events.indexOf(e));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > (order[i - 1] ?? -1))), events.join(' ')).toBe(true);
+    await resetService(loop, fault.service);
+    await waitQuiet(loop, fault.service, 5000, 90_000);
+  }, 480_000);
+
+  // The efficacy ledger (the demo policy: demoteBelow 0.5 over at least 2 attempts). checkout's enable_cache healed
+  // once above (the re-trigger test); a slow dependency whose answers cannot be cached makes it fail twice: 1 of 3.
+  it('an action that keeps failing its verification is demoted to approve mode on that target, and the next alert waits for a person', async () => {
+    const run = await runDemotion(loop, 'checkout', { maxAttempts: 4 });
+    const context = JSON.stringify(run);
+    // Each attempt the healing service acted on failed its verification (an attempt whose anomaly was missed has no
+    // verdict and does not count); the second failure demoted it.
+    const judged = run.attempts.filter((a) => a.status !== undefined);
+    expect(judged.length, context).toBeGreaterThanOrEqual(2);
+    expect(judged.every((a) => a.status === 'failed' && /verification failed/.test(a.reason ?? '')), context).toBe(true);
+    expect(run.demotion, context).toMatchObject({ target: 'checkout', action: 'enable_cache', status: 'active', floor: 0.5 });
+    expect(run.demotion?.success_ratio, context).toBeLessThan(0.5);
+    expect(run.demotedAudit?.reason, context).toMatch(/below the efficacy floor of 50%/);
+    // Demoted: the next alert's cache waited for a person (the test rejected it) and was never turned on.
+    expect(run.approval, context).toMatchObject({ action: 'enable_cache', target: 'checkout', status: 'rejected', decided_by: DEMO_APPROVER });
+    expect(run.approval?.evidence.demoted, context).toMatch(/^enable_cache healed \d of its last \d attempts on checkout/);
+    expect(run.adminWhileWaiting, context).not.toContain('cache');
+    expect(run.lifted, context).toMatchObject({ status: 'lifted', lifted_by: DEMO_APPROVER });
+  }, 720_000);
 });

@@ -15,3 +15,5 @@ export { loopFigures, resultsTable, quantile, table, seconds, type LoopFigures }
 export { runDemo, faultPlan, type DemoOptions } from './loop/demo-run.js';
 export { serveWorkload } from './workload/serve.js';
 export { injectOverHttp, parseParams } from './workload/inject.js';
+export { runDemotion, type DemotionRunResult, type DemotionRunOptions, type DemotionAttempt } from './loop/demotion-run.js';
+export { healingDemotions, liftDemotion, demotionRowSchema, type DemotionRow } from './loop/demotion-rows.js';

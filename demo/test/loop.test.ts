@@ -36,8 +36,9 @@ describe('runtime configs', () => {
     expect(doc.auth).toEqual({ type: 'bearer', tokenFile: '/tmp/t' });
     expect(doc.listen).toBe('127.0.0.1:4444');
     // Right after a release, a rollback (first rule, when: recentChange); a restart waits for a person (approve
-    // mode); everything else follows the feature.
-    expect(doc.rules.map((r) => r.name)).toEqual(['demo-release', 'demo-memory', 'demo-services']);
+    // mode); everything else follows the feature. A latency anomaly's cache has a shorter verification (demo-latency)
+    // than the rest (demo-services).
+    expect(doc.rules.map((r) => r.name)).toEqual(['demo-release', 'demo-memory', 'demo-latency', 'demo-services']);
     expect(doc.rules[0]).toMatchObject({ when: 'recentChange', actions: ['rollback'] });
     expect(doc.rules[1]?.actions).toEqual([{ action: 'restart', mode: 'approve' }]);
   });

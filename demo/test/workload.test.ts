@@ -148,6 +148,17 @@ describe('demo workload', () => {
     await admin('/services/shop/faults', undefined, 'DELETE');
   });
 
+  it('a slow dependency whose answers cannot be cached (cacheable: false) stays slow with the cache on', async () => {
+    const injected = await admin('/services/shop/faults/slow_dependency', { latencyMs: 300, cacheable: false });
+    expect(injected.json).toMatchObject({ latencyMs: 300, cacheable: false });
+    await admin('/services/shop/cache', { enabled: true });
+    await burst(3, () => 1);
+    const again = await burst(6, () => 1);
+    expect(again.every((a) => a.status === 200 && a.ms >= 290 && a.body.source === 'dependency')).toBe(true);
+    await admin('/services/shop/cache', { enabled: false });
+    await admin('/services/shop/faults', undefined, 'DELETE');
+  });
+
   it('an open circuit breaker fails fast with a fallback instead of the failing dependency', async () => {
     await admin('/services/shop/faults/failing_dependency', { errorRatio: 1 });
     const failing = await burst(9);

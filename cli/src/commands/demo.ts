@@ -26,13 +26,15 @@ export function registerDemo(program: Command): void {
     .option('--report-dir <dir>', 'where the HTML report and PNG charts go', 'demo-report')
     .option('--warmup <samples>', 'normal-load samples (1 s each) the models learn from before the first fault', positiveInt, 120)
     .option('--keep-running', 'keep everything running after the last fault, until Ctrl-C')
-    .action(async (opts: { faults?: FaultKind[]; reportDir: string; warmup: number; keepRunning?: boolean }) => {
+    .option('--no-demotion', 'skip the demotion shown after the faults (a cache that cannot help, demoted to approve mode; ~3 min)')
+    .action(async (opts: { faults?: FaultKind[]; reportDir: string; warmup: number; keepRunning?: boolean; demotion: boolean }) => {
       try {
         const results = await runDemo({
           ...(opts.faults ? { faults: opts.faults } : {}),
           reportDir: opts.reportDir,
           warmupSamples: opts.warmup,
           ...(opts.keepRunning ? { keepRunning: true } : {}),
+          ...(opts.demotion ? {} : { demotion: false }),
         });
         process.exitCode = results.every((r) => r.outcome === 'healed') ? 0 : 1;
       } catch (error) {

@@ -118,7 +118,8 @@ export function createInstanceApp(config: InstanceStartConfig): InstanceApp {
       }
       const body: unknown = await response.json();
       depCalls.inc({ outcome: 'ok' });
-      if (settings.cacheEnabled) cache.set(id, { body, expires: Date.now() + settings.cacheTtlMs });
+      // `no-store` (an uncacheable slow dependency): the cache may not keep it, so enabling the cache does not help.
+      if (settings.cacheEnabled && !/no-store/i.test(response.headers.get('cache-control') ?? '')) cache.set(id, { body, expires: Date.now() + settings.cacheTtlMs });
       return { body, source: 'dependency' };
     } catch (error) {
       const timeout = error instanceof Error && error.name === 'TimeoutError';

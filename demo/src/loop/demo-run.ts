@@ -8,6 +8,7 @@ import type { FaultRunResult } from './fault-milestones.js';
 import { clearFaults, resetService, runFault, waitQuiet, type FaultPlan } from './fault-run.js';
 import { followRevert, type RevertRunResult } from './revert-run.js';
 import { releaseNote } from './release-note.js';
+import { runDemotion, type DemotionRunResult } from './demotion-run.js';
 import { writeReport } from './report.js';
 import { loopFigures, resultsTable, seconds } from './summary.js';
 import { waitForModels } from './warmup.js';
@@ -19,6 +20,11 @@ export interface DemoOptions {
   warmupSamples?: number;
   /** Stay up after the last fault until Ctrl-C. */
   keepRunning?: boolean;
+  /**
+   * After the faults, show a demotion (demotion-run.ts: a cache that cannot help fails twice, the efficacy ledger
+   * demotes it to approve mode, the next alert waits for a person). Default: when the faults include slow_dependency.
+   */
+  demotion?: boolean;
   out?: NodeJS.WritableStream;
 }
 
@@ -47,7 +53,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
   const kinds = options.faults ?? FAULT_KINDS;
   const warmupSamples = options.warmupSamples ?? 120;
   const plan = faultPlan(kinds, services);
-  const loadMs = (warmupSamples + 60 + plan.length * 150) * 1000 + (options.keepRunning ? 3600_000 : 0);
+  const demotion = options.demotion ?? kinds.includes('slow_dependency');
+  const loadMs = (warmupSamples + 60 + plan.length * 150 + (demotion ? 480 : 0)) * 1000 + (options.keepRunning ? 3600_000 : 0);
 
   let loop: ClosedLoop | undefined;
   let stopping = false;
@@ -104,21 +111,40 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       results.push(result);
       print(`  => ${result.outcome}: MTTD ${seconds(result.firingAfter)}, action after ${seconds(result.actionAfter)}, MTTR ${seconds(result.recoveredAfter)}`);
       if (fault.kind === 'bad_release') for (const line of await releaseNote(l, result)) print(`  ${line}`);
-      if (result.outcome === 'healed' && result.action === 'enable_cache') {
-        // The demo's cache is a fix that undoes itself (revertAfter in demo/config/policy.yml): clear the fault and
-        // leave the cache on; once the service has been calm that long the healing service turns it off again.
+      if (result.outcome === 'healed' && (result.action === 'enable_cache' || result.action === 'scale_up')) {
+        // The demo's cache and scale-up are fixes that undo themselves (revertAfter in demo/config/policy.yml): clear
+        // the fault and leave the fix in place; once the service has been calm that long the healing service undoes it
+        // (the cache off; the replicas back to the baseline).
         await clearFaults(l, fault.service);
-        print('  fault cleared, the cache left on: the fix undoes itself once the service has been calm for revertAfter (GET /api/v1/reverts)');
-        const revert = await followRevert(l, { service: fault.service, action: 'enable_cache', since: result.injectedAt }, {
+        const replicas = (): number | undefined => l.workload.state().find((s) => s.service === fault.service)?.replicas;
+        print(`  fault cleared, ${result.action === 'scale_up' ? `the ${replicas() ?? '?'} instances left running` : 'the cache left on'}: the fix undoes itself once the service has been calm for revertAfter (GET /api/v1/reverts)`);
+        const revert = await followRevert(l, { service: fault.service, action: result.action, since: result.injectedAt }, {
           onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`),
         });
         reverts.push(revert);
-        print(`  => revert ${revert.revert?.status ?? 'not seen'}${revert.endedAfter !== undefined ? ` after ${seconds(revert.endedAfter)}` : ''}; workload calls: ${revert.adminActions.join(', ') || 'none'}`);
+        print(`  => revert ${revert.revert?.status ?? 'not seen'}${revert.endedAfter !== undefined ? ` after ${seconds(revert.endedAfter)}` : ''}; workload calls: ${revert.adminActions.join(', ') || 'none'}${result.action === 'scale_up' ? `; replicas now ${replicas() ?? '?'}` : ''}`);
       }
       for (const service of [fault.service, ...result.collateralServices]) await resetService(l, service);
       status('  back to normal: fault cleared, repair undone; waiting for the service to be quiet ...');
       await waitQuiet(l, fault.service, 8000, 120_000);
       endStatus();
+    }
+
+    let demoted: DemotionRunResult | undefined;
+    if (demotion) {
+      // Not one of the plan's slow-dependency services: enable_cache has no successes there to outweigh the failures.
+      const service = services.find((s) => !plan.some((f) => f.kind === 'slow_dependency' && f.service === s)) ?? services[0] ?? 'checkout';
+      print('');
+      print(`Demotion: a slow dependency on ${service} whose answers cannot be cached, again and again. The policy answers with`);
+      print('enable_cache, which cannot help; below the efficacy floor (demo/config/policy.yml: efficacy) the ledger demotes it to approve mode.');
+      // A failed API call ends this phase, said, and the summary and report still come.
+      demoted = await runDemotion(l, service, { onEvent: (message, t) => print(`  +${t.toFixed(1).padStart(5)} s  ${message}`) }).catch((err: unknown) => {
+        print(`  demotion phase stopped: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
+      const d = demoted?.demotion;
+      if (demoted) print(`  => ${d ? `demoted after ${demoted.attempts.length} failed attempts (${d.successes}/${d.attempts} healed, floor ${Math.round(d.floor * 100)} %)` : 'not demoted'}` +
+        `${demoted.approval ? `; the next alert waited for approval #${demoted.approval.id} (${demoted.approval.status} by ${demoted.approval.decided_by ?? '?'})` : ''}; took ${seconds(demoted.tookSeconds)}`);
     }
 
     print('');
@@ -132,7 +158,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
     const approved = results.filter((r) => r.approval !== undefined);
     print(`trust levels: ${approved.length} action(s) waited for a person and were approved through POST /api/v1/approvals/{id}${approved.length ? ` (${approved.map((r) => `${r.expectedAction} on ${r.service}`).join(', ')})` : ''}`);
     const reverted = reverts.filter((r) => r.revert?.status === 'reverted').length;
-    print(`fixes that undo themselves: ${reverts.length} followed, ${reverted} reverted once the service was calm${reverts.length > reverted ? `, ${reverts.length - reverted} not (${reverts.map((r) => r.revert?.status ?? 'none').join(', ')})` : ''}`);
+    print(`fixes that undo themselves: ${reverts.length} followed (${reverts.map((r) => r.revert?.action ?? '?').join(', ') || 'none'}), ${reverted} reverted once the service was calm${reverts.length > reverted ? `, ${reverts.length - reverted} not (${reverts.map((r) => r.revert?.status ?? 'none').join(', ')})` : ''}`);
+    if (demoted) {
+      print(`efficacy ledger: ${demoted.demotion ? `enable_cache demoted to approve mode on ${demoted.service} after ${demoted.attempts.map((a) => a.status ?? 'no verdict').join(', ')} (GET /api/v1/demotions; audit: demoted)${demoted.approval ? ', the next alert waited for a person' : ', but no approval request was seen'}${demoted.lifted ? ', then lifted' : ''}` : `enable_cache not demoted on ${demoted.service} (${demoted.attempts.map((a) => a.status ?? 'no verdict').join(', ')})`}`);
+    }
     const dir = resolve(options.reportDir ?? 'demo-report');
     const report = await writeReport(dir, results, 'Selfheal demo: the closed loop', [`Run at ${new Date(started).toISOString()}.`]);
     print(`report: ${report.html}`);

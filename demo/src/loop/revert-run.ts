@@ -32,6 +32,7 @@ export interface RevertRunResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OPEN: readonly string[] = OPEN_REVERT_STATUSES;
+const PAST_STARTED: readonly string[] = ['verifying', 'reapplying', 'reverted', 'reapplied'];
 
 /** The fix to follow: the first `action` on the service recorded at or after `since` (ms since the epoch). */
 export interface FixRef {
@@ -54,6 +55,11 @@ export async function followRevert(loop: ClosedLoop, fix: FixRef, options: Rever
     // Newest first: the oldest revert of that action created since the fix.
     revert = (await healingReverts(loop.webhookUrl, loop.webhookToken, service)).filter((r) => r.action === fix.action && r.created_at * 1000 >= fix.since - 1000).at(-1);
     if (revert && statuses[statuses.length - 1] !== revert.status) {
+      // `started` lasts as long as the undoing call (often less than a poll): past it, it is told from its start time.
+      if (statuses[statuses.length - 1] === 'waiting' && PAST_STARTED.includes(revert.status) && revert.started_at !== null) {
+        statuses.push('started');
+        options.onEvent?.(`revert of ${revert.action} started: the anomaly score stayed below 1 for ${revert.after_seconds} s`, Math.max(0, revert.started_at * 1000 - started) / 1000);
+      }
       statuses.push(revert.status);
       options.onEvent?.(`revert of ${revert.action} ${revert.status}${revert.reason ? `: ${revert.reason}` : ''}`, (Date.now() - started) / 1000);
     }

@@ -46,6 +46,7 @@ const faultBody = z
     leakBytesPerSecond: z.number().int().positive().max(64 * 1024 * 1024).optional(),
     leakCapBytes: z.number().int().positive().max(1024 * 1024 * 1024).optional(),
     latencyMs: z.number().int().positive().max(5000).optional(),
+    cacheable: z.boolean().optional(),
     errorRatio: z.number().min(0).max(1).optional(),
     instance: z.string().min(1).optional(),
   })
@@ -209,7 +210,7 @@ export function adminRouter(target: AdminTarget): Router {
         detail = p.faults.memory_leak;
         break;
       case 'slow_dependency':
-        detail = p.faults.slow_dependency = { latencyMs: body.latencyMs ?? FAULT_DEFAULTS.latencyMs };
+        detail = p.faults.slow_dependency = { latencyMs: body.latencyMs ?? FAULT_DEFAULTS.latencyMs, ...(body.cacheable === false ? { cacheable: false } : {}) };
         break;
       case 'failing_dependency':
         detail = p.faults.failing_dependency = { errorRatio: body.errorRatio ?? FAULT_DEFAULTS.dependencyErrorRatio };

@@ -45,6 +45,11 @@ export interface FaultParams {
   leakBytesPerSecond?: number;
   leakCapBytes?: number;
   /** slow_dependency: added latency of the dependency, ms. */
+  /**
+   * slow_dependency: false marks the slow answers `cache-control: no-store` (each is fresh), so the cache cannot serve
+   * them and enable_cache does not help: the demo's demotion (an action that keeps failing its verification).
+   */
+  cacheable?: boolean;
   latencyMs?: number;
   /** failing_dependency / bad_instance: share of failed requests. */
   errorRatio?: number;
@@ -68,7 +73,7 @@ export const FAULT_DEFAULTS = {
 export interface ActiveFaults {
   cpu_saturation?: { loadMultiplier: number };
   memory_leak?: { leakBytesPerSecond: number; leakCapBytes: number };
-  slow_dependency?: { latencyMs: number };
+  slow_dependency?: { latencyMs: number; cacheable?: boolean };
   failing_dependency?: { errorRatio: number };
   bad_instance?: { instance: string; errorRatio: number };
   /** The current revision is a bad release (cleared by its rollback). */

@@ -136,6 +136,8 @@ export async function startWorkload(options: WorkloadOptions = {}): Promise<Work
         res.status(503).json({ error: `${pool.spec.dependency} is failing` });
         return;
       }
+      // An uncacheable slow dependency (cacheable: false): instances may not keep its answers.
+      if (pool.faults.slow_dependency?.cacheable === false) res.set('cache-control', 'no-store');
       res.json({ id: req.params.id, dependency: pool.spec.dependency, price: Number(req.params.id) * 3 + 7 });
     }, delay);
   });
