@@ -168,7 +168,8 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     const context = JSON.stringify({ ...result, samples: undefined, featureSamples: undefined });
     expect(result.firingAfter, `alert never fired: ${context}`).toBeDefined();
     expect(result.action, context).toBe('rollback');
-    expect(result.actionStatus, context).toBe('succeeded');
+    // The action's verdict is checked on the healing service's rows below (one CI run: healed, the alert resolved
+    // at 14 s, but the run's poll never saw the row's final status within 120 s; the rows say what it was).
     expect(result.recoveredAfter, `metrics not back to normal: ${context}`).toBeDefined();
     expect(result.resolvedAfter, `alert did not resolve: ${context}`).toBeDefined();
     expect(result.outcome, context).toBe('healed');
@@ -185,7 +186,7 @@ describe('the closed loop (real Prometheus, Alertmanager, exporter, healing serv
     // row and the audit records of the incident; one rollback, through the HTTP actuator.
     const rows = (await healingActions(loop.webhookUrl, loop.webhookToken, fault.service))
       .filter((a) => a.started_at * 1000 >= result.injectedAt - 1000 && a.status !== 'deferred');
-    expect(rows.map((a) => [a.action, a.rule, a.status]), JSON.stringify(rows)).toEqual([['rollback', 'demo-release', 'succeeded']]);
+    expect(rows.map((a) => [a.action, a.rule, a.status]), `${JSON.stringify(rows)}; the run saw status ${String(result.actionStatus)}`).toEqual([['rollback', 'demo-release', 'succeeded']]);
     const change = rows[0]?.change;
     expect(change?.source, JSON.stringify(rows)).toBe('prometheus');
     expect(Math.abs(Date.parse(change?.at ?? '') - (bad?.createdAt ?? 0)), JSON.stringify({ change, bad })).toBeLessThan(1000);
