@@ -254,6 +254,44 @@ describe.each<Kind>(['sqlite', 'postgres'])('approve mode (%s store)', (kind) =>
     expect((await actionsOf(again, 'ap05')).map((a) => a.status)).toEqual(['approved', 'deferred', 'succeeded']);
   }, 30_000);
 
+  it.skipIf(skip)('nobody is asked while a guardrail would hold the action back: deferred first, asked once the cooldown lifts; resolved meanwhile, nobody is asked', async () => {
+    const admin = await server((_q, _b, res) => { res.end('ok'); });
+    const slack = await server((_q, _b, res) => { res.end('ok'); });
+    const clock = new ManualClock();
+    const svc = await start(policy(admin.url, slack.url, await storeConfig(kind)), clock);
+    // An automatic fix on checkout starts its cooldown (60s).
+    expect((await svc.post(cpu('ap09c'))).body).toMatchObject({ new: 1 });
+    await eventually(async () => (await incident(svc, 'ap09c'))?.result === 'healed', 10_000, 'the automatic action');
+    // A restart asked for now could not run for a minute: it is deferred, and no person is asked yet.
+    expect((await svc.post(memory('ap09'))).status).toBe(200);
+    await eventually(async () => (await incident(svc, 'ap09'))?.phase === 'deferred', 10_000, 'the restart to be held back');
+    expect(String((await incident(svc, 'ap09'))?.reason)).toMatch(/^deferred: cooldown: target "checkout" acted on recently; 60s left/);
+    await eventually(() => svc.healer.engine.waitingDeferred === 1, 10_000, 'the deferral');
+    expect(await approvals(svc)).toEqual([]);
+    expect(slack.requests).toHaveLength(0);
+    // The cooldown ends with the alert still firing: now a person is asked, approves, and it runs once.
+    clock.advance(60);
+    await eventually(async () => (await incident(svc, 'ap09'))?.phase === 'awaiting_approval', 10_000, 'the approval request after the cooldown');
+    await eventually(() => svc.healer.engine.waitingApproval === 1, 10_000, 'the engine to wait on the approval');
+    const [approval] = await approvals(svc, '?status=pending');
+    expect(slack.requests).toHaveLength(1);
+    expect((await decide(svc, approval?.id ?? 0, { decision: 'approve', by: 'alice' })).status).toBe(200);
+    await eventually(() => admin.requests.length === 2, 10_000, 'the approved restart');
+    await svc.healer.engine.idle();
+    expect(admin.requests.map((r) => r.url)).toEqual(['/scale', '/restart']);
+    expect((await auditOf(svc, 'ap09')).map((r) => r.event)).toEqual(['received', 'matched', 'deferred', 'approval_requested', 'approved', 'started', 'applied', 'succeeded']);
+
+    // The restart's own cooldown now holds checkout: a memory alert that resolves before it lifts asks nobody.
+    expect((await svc.post(memory('ap10'))).status).toBe(200);
+    await eventually(async () => (await incident(svc, 'ap10'))?.phase === 'deferred', 10_000, 'the second restart to be held back');
+    expect((await svc.post(memory('ap10', 'resolved'))).body).toMatchObject({ resolved: 1 });
+    await eventually(async () => (await incident(svc, 'ap10'))?.phase === 'done', 10_000, 'the deferral to be dropped');
+    await svc.healer.engine.idle();
+    expect((await approvals(svc)).map((a) => a.id)).toEqual([approval?.id]);
+    expect(slack.requests).toHaveLength(1);
+    expect(admin.requests).toHaveLength(2);
+  }, 30_000);
+
   it.skipIf(skip)('the alert resolves while it waits: the approval is cancelled and the action never runs', async () => {
     const admin = await server((_q, _b, res) => { res.end('ok'); });
     const slack = await server((_q, _b, res) => { res.end('ok'); });
@@ -323,7 +361,8 @@ describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing P
     const slack = await server((_q, _b, res) => { res.end('ok'); });
     const store = await storeConfig('postgres');
     const replica = (name: string) => {
-      const raw = policy(admin.url, slack.url, store);
+      // No cooldown: each restart here is asked for at once (a cooldown defers before asking, tested above).
+      const raw = policy(admin.url, slack.url, store, { guardrails: { cooldown: '0s' } });
       return { ...raw, actuators: { admin: { type: 'http', retries: 0, headers: { 'x-replica': name } } } };
     };
     const clockA = new ManualClock();
@@ -364,9 +403,9 @@ describe.skipIf(gate.skip !== undefined)('approve mode on two replicas sharing P
     expect((await decide(b, second!.id, { decision: 'approve', by: 'bob' })).status).toBe(200);
     expect(admin.requests).toHaveLength(1);
     expect(b.healer.engine.busy).toBe(0);
-    // The owner looks again after APPROVAL_RECHECK_SECONDS; by then (moved further) the first action's cooldown (60s) has passed.
-    clockA.advance(60);
-    clockB.advance(60);
+    // The owner looks again after APPROVAL_RECHECK_SECONDS.
+    clockA.advance(APPROVAL_RECHECK_SECONDS);
+    clockB.advance(APPROVAL_RECHECK_SECONDS);
     await eventually(() => admin.requests.length === 2, 10_000, 'the owner to run the action approved through b');
     await a.healer.engine.idle();
     expect(admin.requests.map((r) => r.headers['x-replica'])).toEqual(['a', 'a']);

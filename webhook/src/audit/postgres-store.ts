@@ -279,6 +279,10 @@ export class PostgresStore implements Store {
     return run;
   }
 
+  guardrails(q: GuardQuery): Promise<GuardSnapshot> {
+    return this.tx((c) => this.guardSnapshot(c, q));
+  }
+
   /** Inside the claim's transaction: serialises claims across replicas, then checks this replica may still act. */
   private async claimConflict(c: pg.PoolClient, cl: ClaimRequest): Promise<string | undefined> {
     // Row lock: claims from every replica queue here, so each sees the `started` rows of the ones before.

@@ -4,7 +4,7 @@
 import type { ActionStatus } from '@selfheal/contracts';
 import { HealingStore, type StoreOptions } from './sqlite-db.js';
 import type {
-  ActionRow, ArmRevert, AuditEvent, AuditRow, ClaimRequest, ClaimResult, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
+  ActionRow, ArmRevert, AuditEvent, AuditRow, ClaimRequest, ClaimResult, GuardQuery, GuardSnapshot, HealthReport, IncidentRow, IncidentUpdate, IngestDecider,
   IngestOutcome, RevertClaim, RevertRow, RevertTransition, StepRecord, Store, StoredAlert,
 } from './types.js';
 
@@ -50,6 +50,7 @@ export class SqliteStore implements Store {
   audit(e: AuditEvent): Promise<void> { return call(() => this.sqlite.audit(e)); }
   recordStep(s: StepRecord): Promise<number> { return call(() => this.sqlite.recordStep(s)); }
   claimAction(c: ClaimRequest): Promise<ClaimResult> { return call(() => this.sqlite.claimAction(c)); }
+  guardrails(q: GuardQuery): Promise<GuardSnapshot> { return call(() => this.sqlite.guardSnapshot(q)); }
   finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Promise<void> {
     return call(() => this.sqlite.finishAction(id, status, reason, detail, event, update, revert));
   }

@@ -258,6 +258,11 @@ export interface Store {
   recordStep(s: StepRecord): Promise<number>;
   /** One durable transaction: guardrails read, checked and, if allowed, the `started` row written. */
   claimAction(c: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * The guardrails' inputs as they are now, read outside any claim: a look ahead (may a person be asked to approve
+   * what the guardrails would hold back?). Only the claim's own read decides whether an action runs.
+   */
+  guardrails(q: GuardQuery): Promise<GuardSnapshot>;
   /** `revert`: a fix that undoes itself succeeded: its revert is recorded (`waiting`) in the same transaction. */
   finishAction(id: number, status: ActionStatus, reason: string | null, detail: unknown, event: AuditEvent, update?: IncidentUpdate & { event?: AuditEvent }, revert?: ArmRevert): Promise<void>;
   /**

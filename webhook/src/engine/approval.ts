@@ -11,8 +11,10 @@ import { errorMessage } from '../actuators/types.js';
 import { approvalsOf, type ApprovalRecord } from '../audit/approvals.js';
 import { approvalEvidence, approvalNotice } from '../escalation/approval-notice.js';
 import { escalate, heldBack } from './escalate.js';
+import { guardReason, guardWindows } from '../guardrails/guardrails.js';
+import { deferOrSkip } from './defer.js';
 import { guard, type Admission } from './guard.js';
-import { iso, Stopped, type EngineContext, type Stage, type StepRun } from './stage.js';
+import { iso, Stopped, type EngineContext, type Stage, type StageResult, type StepRun } from './stage.js';
 
 /** How often a pending approval is looked at again (a decision or a resolve taken by another replica); sooner when woken here. */
 export const APPROVAL_RECHECK_SECONDS = 5;
@@ -23,10 +25,14 @@ export const approval: Stage<Admission, Admission> = async (ctx, s, admission) =
   const approvals = approvalsOf(ctx.d.store);
   const { inc, plan, step, action, service } = s;
   let row = await approvals.forStep(inc.id, step);
+  let admitted = admission;
   if (!row) {
-    // Not worth a person's time if the alert resolved already or the blast-radius precondition refuses it.
-    const guarded = await guard(ctx, s, admission);
+    // Not worth a person's time if the alert resolved already, the blast-radius precondition refuses it, or a
+    // guardrail would hold it back now (a cooldown after the last fix on this target, a rate limit): then it is
+    // deferred first, like any action, and asked for once the guardrail lifts, if the alert still fires.
+    const guarded = await lookAhead(ctx, s, admission);
     if ('end' in guarded) return guarded;
+    admitted = guarded.next;
     const now = ctx.now();
     const timeout = plan.rule.approvalTimeout ?? ctx.d.config.approvalTimeout;
     const description = s.actuator.describe({ action, targetName: plan.targetName, target: plan.target, params: s.planned.params, vars: s.vars, prometheus: ctx.d.prometheus });
@@ -47,8 +53,33 @@ export const approval: Stage<Admission, Admission> = async (ctx, s, admission) =
   if (row.status === 'pending' && row.notified_at === null) await notify(ctx, s, row, approvals);
   const decided = await waitForDecision(ctx, s, row);
   // Approved: on to the guard and the claim, in the deferral it was resumed in, if any (its deadline stands).
-  return 'end' in decided ? decided : { next: { deferral: admission.deferral } };
+  return 'end' in decided ? decided : { next: { deferral: admitted.deferral } };
 };
+
+/**
+ * The guard stage, then the guardrails the claim will check, read ahead (pause, cooldown, rate limits; not
+ * maxConcurrent, which is about this moment, not about when a person answers): while one would refuse the action,
+ * it is deferred (or skipped, escalated past maxDefer) as the claim would, and looked at again when it lifts.
+ * The claim still checks them all, in its transaction, after the approval.
+ */
+async function lookAhead(ctx: EngineContext, s: StepRun, admission: Admission): Promise<StageResult<Admission>> {
+  const { store, config } = ctx.d;
+  let current = admission;
+  for (;;) {
+    const guarded = await guard(ctx, s, current);
+    if ('end' in guarded) return guarded;
+    const now = ctx.now();
+    const target = s.plan.targetName;
+    const snapshot = await store.guardrails({ incidentId: s.inc.id, target, now, ...guardWindows(config.guardrails, now) });
+    const local = ctx.d.pause.local();
+    const cooldownSeconds = s.plan.rule.cooldown ?? config.guardrails.cooldown;
+    const verdict = guardReason(config.guardrails, { ...snapshot, inFlight: 0 }, { incidentId: s.inc.id, target, cooldownSeconds, now }, local ? (local.reason ?? local.source) : undefined);
+    if (!verdict) return guarded;
+    const deferral = await deferOrSkip(ctx, s, verdict, guarded.next.announce, guarded.next.deferral);
+    if (deferral === 'skipped' || deferral === 'ended') return { end: deferral };
+    current = { deferral };
+  }
+}
 
 /** Tells people (once: a restart before it was sent sends it then). A failed notification is logged, the wait goes on. */
 async function notify(ctx: EngineContext, s: StepRun, row: ApprovalRecord, approvals: ReturnType<typeof approvalsOf>): Promise<void> {
