@@ -12,7 +12,7 @@ export { exporterScores, scoresFrom, firingAnomalies, healingActions, healingApp
 export { waitForModels, exporterEntities } from './loop/warmup.js';
 export { writeReport, reportHtml, faultChart } from './loop/report.js';
 export { loopFigures, resultsTable, quantile, table, seconds, type LoopFigures } from './loop/summary.js';
-export { runDemo, faultPlan, type DemoOptions } from './loop/demo-run.js';
+export { runDemo, faultPlan, type DemoOptions, type DemoResult } from './loop/demo-run.js';
 export { serveWorkload } from './workload/serve.js';
 export { injectOverHttp, parseParams } from './workload/inject.js';
 export { runDemotion, type DemotionRunResult, type DemotionRunOptions, type DemotionAttempt } from './loop/demotion-run.js';

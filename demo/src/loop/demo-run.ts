@@ -33,7 +33,19 @@ export function faultPlan(kinds: readonly FaultKind[], services: readonly string
   return kinds.map((kind, i) => ({ kind, service: services[i % services.length] ?? 'checkout' }));
 }
 
-export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult[]> {
+/** What a demo run showed: each fault's run, and the demotion phase (when it was asked for). */
+export interface DemoResult {
+  faults: FaultRunResult[];
+  /** The demotion phase's run; undefined when not asked for or when it stopped on an error. */
+  demotion?: DemotionRunResult;
+  /**
+   * Whether the run showed what it set out to: every fault healed, and, when the demotion phase was asked for, the
+   * action demoted and the next alert waiting for a person (the CLI's exit code).
+   */
+  ok: boolean;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? process.stdout;
   const tty = 'isTTY' in out && Boolean((out as NodeJS.WriteStream).isTTY);
   const print = (line = ''): void => void out.write(`${line}\n`);
@@ -173,7 +185,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<FaultRunResult
       print('Everything keeps running; Ctrl-C stops it.');
       await new Promise(() => undefined);
     }
-    return results;
+    const demotionShown = !demotion || (demoted?.demotion !== undefined && demoted.approval !== undefined);
+    if (!demotionShown) print('the demotion phase did not show a demotion followed by an approval request (see above): exit code 1');
+    return { faults: results, ...(demoted ? { demotion: demoted } : {}), ok: results.every((r) => r.outcome === 'healed') && demotionShown };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
