@@ -55,8 +55,9 @@ function tick(seconds: number, spec: TickSpec = {}): Tick {
   };
 }
 
-function row(id: number, status: ActionStatus, action: ActionName = 'scale_up', reason: string | null = null): ActionRow {
-  return { id, incident_id: 1, service: SERVICE, action, target: SERVICE, rule: 'cpu', step: 0, status, reason, detail: null, change: null, started_at: 0, finished_at: null, cooldown_until: null };
+/** An action row of the service, started `startedAfter` seconds after the injection (epoch seconds, as the API gives them). */
+function row(id: number, status: ActionStatus, action: ActionName = 'scale_up', reason: string | null = null, startedAfter = 2): ActionRow {
+  return { id, incident_id: id, service: SERVICE, action, target: SERVICE, rule: 'cpu', step: 0, status, reason, detail: null, change: null, started_at: at(startedAfter) / 1000, finished_at: null, cooldown_until: null };
 }
 
 /** Feeds the observations in order; returns the final state and every milestone reached. */
@@ -151,6 +152,20 @@ describe('fault milestones (pure reducer)', () => {
     ]);
     expect(milestones(events)).toEqual(['detected', 'alert_firing', 'action_started', 'action_deferred', 'action_finished']);
     expect(events[3]?.message).toBe('healing service: scale_up deferred (cooldown: target "checkout" acted on recently)');
+    expect(state.result.actionStatus).toBe('succeeded');
+  });
+
+  it('follows the row that acted: a newer row of the same action (another alert occurrence, deferred by the cooldown) and rows from before the injection do not hide its verdict', () => {
+    const earlier = row(1, 'succeeded', 'rollback', null, -300);
+    const { state, events } = run(start(), [
+      tick(2, { score: 2, firing: true, admin: [{ action: 'rollback' }] }),
+      { kind: 'verdict', at: at(2), rows: [earlier, row(4, 'verifying', 'rollback')] },
+      tick(3, { score: 2, firing: true }),
+      { kind: 'verdict', at: at(3), rows: [earlier, row(4, 'verifying', 'rollback'), row(5, 'deferred', 'rollback', 'cooldown: target "checkout" acted on recently', 3)] },
+      tick(9, { score: 0.5, firing: true }),
+      { kind: 'verdict', at: at(9), rows: [earlier, row(4, 'succeeded', 'rollback'), row(5, 'deferred', 'rollback', 'cooldown: target "checkout" acted on recently', 3)] },
+    ]);
+    expect(milestones(events)).toEqual(['detected', 'alert_firing', 'action_started', 'action_finished']);
     expect(state.result.actionStatus).toBe('succeeded');
   });
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { matchingSamples, sampleValue, scrapeMetrics } from '@selfheal/contracts';
 import { startWorkload, type ServiceState, type Workload } from '../src/index.js';
+import { callAdmin, type AdminAnswer } from './support/admin.js';
 
 const SERVICES = [{ name: 'shop', dependency: 'payments', replicas: 3, maxReplicas: 6, rps: 5, cpuMsPerRequest: 1 }];
 
@@ -19,14 +20,7 @@ beforeEach(async () => {
   await fetch(`${w.url}/admin/reset`, { method: 'POST' });
 });
 
-async function admin(path: string, body?: unknown, method = 'POST'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${w.url}/admin${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(w.url, path, body, method);
 
 async function codes(n: number): Promise<{ status: number; instance: string }[]> {
   const out: { status: number; instance: string }[] = [];

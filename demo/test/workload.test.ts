@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sampleValue, scrapeMetrics } from '@selfheal/contracts';
 import { startWorkload, type Workload } from '../src/index.js';
+import { callAdmin, type AdminAnswer } from './support/admin.js';
 
 const SERVICES = [
   { name: 'shop', dependency: 'payments', replicas: 3, maxReplicas: 6, rps: 5, cpuMsPerRequest: 1 },
@@ -45,14 +46,7 @@ async function burst(n: number, item = (i: number) => i % 5, parallel = 3): Prom
   return answers;
 }
 
-async function admin(path: string, body?: unknown, method = 'POST'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${w.url}/admin${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(w.url, path, body, method);
 
 function countBy(answers: Answer[]): Map<string, number> {
   const counts = new Map<string, number>();

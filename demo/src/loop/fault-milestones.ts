@@ -70,6 +70,8 @@ export const ADMIN_TO_ACTION: Readonly<Record<string, ActionName>> = {
 
 /** The healing service's statuses after which the demo stops asking (a `deferred` row is followed by another). */
 const VERDICTS: readonly ActionStatus[] = ['succeeded', 'failed', 'unknown', 'skipped'];
+/** Statuses of a row whose action was carried out (or may have been). */
+const EXECUTED: readonly ActionStatus[] = ['started', 'verifying', 'succeeded', 'failed', 'unknown'];
 /** After the score is back to normal, how long to wait for the alert to resolve before stopping (seconds). */
 const RESOLVE_GRACE_S = 15;
 
@@ -283,7 +285,13 @@ function onTick(state: FaultState, tick: Tick, t: number, reached: (m: Milestone
 
 function onVerdict(state: FaultState, verdict: Verdict, reached: (m: Milestone, message: string) => void): FaultState {
   if (!awaitingVerdict(state)) return state;
-  const row = verdict.rows.filter((r) => r.action === state.result.action).sort((a, b) => b.id - a.id)[0];
+  // This run's rows of the action: the one that acted (the first executed since the injection) is what the run
+  // follows. Another alert occurrence of the same incident (e.g. the same fault under another feature label) may
+  // add a newer row, deferred by the cooldown and then dropped: it must not hide the verdict on the action taken.
+  const injectedAt = state.result.injectedAt;
+  const mine = verdict.rows.filter((r) => r.action === state.result.action && r.started_at * (r.started_at < 1e12 ? 1000 : 1) >= injectedAt - 1000);
+  const acted = mine.filter((r) => EXECUTED.includes(r.status)).sort((a, b) => a.id - b.id)[0];
+  const row = acted ?? mine.sort((a, b) => b.id - a.id)[0];
   if (!row) return state;
   const because = row.reason ? ` (${row.reason})` : '';
   // Final statuses only: a `deferred` row (held back by a guardrail until it lifts) is followed by the action's own.

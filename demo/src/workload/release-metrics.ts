@@ -3,25 +3,15 @@
 // revisionHistoryLimit keeps them), so the healing service's default change query (webhook/src/changes/prometheus.ts:
 // kube_replicaset_created joined with kube_replicaset_owner, by owner_name) reads the demo's rollouts unchanged; and
 // the version each instance runs, as a build_info series.
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { collectedGauge } from './collected-gauge.js';
 import type { ServicePool } from './service-pool.js';
 
 /** The namespace the demo's services are said to run in. */
 export const DEMO_NAMESPACE = 'demo';
 
 export function registerReleaseMetrics(registry: Registry, pools: ReadonlyMap<string, ServicePool>): void {
-  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        collect(this);
-      },
-    });
-  };
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => collectedGauge(registry, name, help, labelNames, collect);
   const replicaSets = function* () {
     for (const pool of pools.values()) for (const revision of pool.revisions.list()) yield { pool, revision };
   };

@@ -3,7 +3,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Histogram, Registry, type Gauge } from 'prom-client';
+import { collectedGauge } from './collected-gauge.js';
 import { LATENCY_BUCKETS } from '../instance/app.js';
 import { adminRouter, type AdminEvent } from './admin-api.js';
 import { proxy, type LbMetrics } from './load-balancer.js';
@@ -79,17 +80,7 @@ export async function startWorkload(options: WorkloadOptions = {}): Promise<Work
     requests: new Counter({ name: 'demo_lb_requests_total', help: 'Requests through the load balancer, by status code.', labelNames: ['service', 'code'], registers: [registry] }),
     duration: new Histogram({ name: 'demo_lb_request_duration_seconds', help: 'Latency seen by clients of the load balancer, in seconds.', labelNames: ['service'], buckets: LATENCY_BUCKETS, registers: [registry] }),
   };
-  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        collect(this);
-      },
-    });
-  };
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => collectedGauge(registry, name, help, labelNames, collect);
   gauge('demo_service_replicas', 'Instances in rotation behind the load balancer.', ['service'], (g) => {
     for (const p of pools.values()) g.set({ service: p.spec.name }, p.inRotation().length);
   });

@@ -9,7 +9,7 @@
 // (`gitops: refuse`, escalated) or changed with that recorded (`gitops: act`). Quarantine changes only a pod, which
 // no GitOps controller reconciles (its ReplicaSet made it), so it is not checked.
 import {
-  AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions,
+  AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig,
   type V1ObjectMeta, type V1Pod, type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { z } from 'zod';
@@ -23,13 +23,12 @@ import { revisionsOf } from './history.js';
 import { rollback } from './rollback.js';
 import { describeManagers, managersOf, reconciles } from './ownership.js';
 import type { KubernetesActuatorConfig, KubernetesCall, KubernetesTarget, kubernetesActionSchemas } from './config.js';
+import { mergePatch, strategicMergePatch } from './patch.js';
 
 type Params<A extends keyof typeof kubernetesActionSchemas> = z.infer<(typeof kubernetesActionSchemas)[A]>;
 type Toggle = Params<'enable_cache'>;
 
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 /** What the ownership check decided: refuse (the result to return), or act, with what to add to the result. */
 type Ownership = { refused: ActionResult } | { note?: string; detail?: Record<string, unknown> };
@@ -160,7 +159,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
       const ceiling = Math.min(spec?.maxReplicas ?? p.maxReplicas, p.maxReplicas);
       const next = Math.min(current + p.step, ceiling);
       if (next <= (spec?.minReplicas ?? 1)) return { outcome: 'skipped', reason: `HorizontalPodAutoscaler ${name} of ${ref} is already at its ceiling (${ceiling})` };
-      await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: next } }, fieldManager: this.config.fieldManager }, merge);
+      await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: next } }, fieldManager: this.config.fieldManager }, mergePatch);
       return noted({ outcome: 'succeeded', reason: `raised minReplicas of HorizontalPodAutoscaler ${name} from ${spec?.minReplicas ?? 1} to ${next}`, detail: { hpa: name, from: spec?.minReplicas ?? 1, to: next } }, owned);
     }
     const owned = await this.workloadOwnership(t);
@@ -172,16 +171,16 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
     if (next <= current) return { outcome: 'skipped', reason: `${ref} already has ${current} replicas (max ${p.maxReplicas})` };
     const body = { spec: { replicas: next } };
     const patch = { ...args, body, fieldManager: this.config.fieldManager };
-    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeploymentScale(patch, merge);
-    else await this.apps.patchNamespacedStatefulSetScale(patch, merge);
+    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeploymentScale(patch, mergePatch);
+    else await this.apps.patchNamespacedStatefulSetScale(patch, mergePatch);
     return noted({ outcome: 'succeeded', reason: `scaled ${ref} from ${current} to ${next} replicas`, detail: { from: current, to: next } }, owned);
   }
 
   private async patchTemplateAnnotations(t: KubernetesTarget, annotations: Record<string, string>): Promise<void> {
     const body = { spec: { template: { metadata: { annotations } } } };
     const args = { name: t.name, namespace: t.namespace, body, fieldManager: this.config.fieldManager };
-    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeployment(args, strategic);
-    else await this.apps.patchNamespacedStatefulSet(args, strategic);
+    if (t.kind === 'Deployment') await this.apps.patchNamespacedDeployment(args, strategicMergePatch);
+    else await this.apps.patchNamespacedStatefulSet(args, strategicMergePatch);
   }
 
   private async restart(t: KubernetesTarget): Promise<ActionResult> {
@@ -223,7 +222,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
         annotations: { 'selfheal.io/quarantined-at': new Date().toISOString(), 'selfheal.io/quarantined-from': `${p.selectorLabel}=${old}` },
       },
     };
-    await this.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: this.config.fieldManager }, merge);
+    await this.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: this.config.fieldManager }, mergePatch);
     return { outcome: 'succeeded', reason: `quarantined pod ${podName}: ${p.selectorLabel}=${old} -> ${old}-quarantined`, detail: { pod: podName, selectorLabel: p.selectorLabel, previous: old, value: `${old}-quarantined` } };
   }
 
@@ -235,7 +234,7 @@ export class KubernetesActuator implements Actuator<KubernetesCall> {
       if ('refused' in owned) return owned.refused;
       // `previous`: the value replaced (null: the key was absent), what a revert puts back.
       const previous = cm.data?.[key] ?? null;
-      await this.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: { data: { [key]: value } }, fieldManager: this.config.fieldManager }, merge);
+      await this.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: { data: { [key]: value } }, fieldManager: this.config.fieldManager }, mergePatch);
       return noted({ outcome: 'succeeded', reason: `set ${key}=${value} in ConfigMap ${name}`, detail: { configMap: name, key, value, previous } }, owned);
     }
     const workload = await this.readWorkload(t);

@@ -4,13 +4,12 @@
 //  quarantine          -> the pod's selector label back to its old value, the quarantine markers removed
 //  enable_cache / open_circuit_breaker -> the ConfigMap key or pod-template annotation back to `previous` (removed when it was absent)
 //  restart, rollback   -> not revertible (the config refuses revertAfter on them)
-import { PatchStrategy, setHeaderOptions, type AppsV1Api, type AutoscalingV2Api, type CoreV1Api } from '@kubernetes/client-node';
+import { type AppsV1Api, type AutoscalingV2Api, type CoreV1Api } from '@kubernetes/client-node';
 import type { ActionResult, RevertRequest } from '../types.js';
 import type { KubernetesCall, KubernetesTarget } from './config.js';
 import { kubeError } from './errors.js';
+import { mergePatch, strategicMergePatch } from './patch.js';
 
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 export interface KubernetesApis {
   apps: AppsV1Api;
@@ -59,8 +58,8 @@ async function replicas(api: KubernetesApis, t: KubernetesTarget, d: Detail): Pr
   const current = scale.spec?.replicas ?? 0;
   if (current !== to) return leftAlone(`${ref} has ${current} replicas, not the ${to} the fix set`);
   const patch = { ...args, body: { spec: { replicas: from } }, fieldManager: api.fieldManager };
-  if (t.kind === 'Deployment') await api.apps.patchNamespacedDeploymentScale(patch, merge);
-  else await api.apps.patchNamespacedStatefulSetScale(patch, merge);
+  if (t.kind === 'Deployment') await api.apps.patchNamespacedDeploymentScale(patch, mergePatch);
+  else await api.apps.patchNamespacedStatefulSetScale(patch, mergePatch);
   return { outcome: 'succeeded', reason: `scaled ${ref} back from ${to} to ${from} replicas`, detail: { from: to, to: from } };
 }
 
@@ -72,7 +71,7 @@ async function hpaMin(api: KubernetesApis, t: KubernetesTarget, d: Detail): Prom
   const hpa = await api.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace });
   const min = hpa.spec?.minReplicas ?? 1;
   if (min !== to) return leftAlone(`HorizontalPodAutoscaler ${name} has minReplicas ${min}, not the ${to} the fix set`);
-  await api.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: from } }, fieldManager: api.fieldManager }, merge);
+  await api.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace: t.namespace, body: { spec: { minReplicas: from } }, fieldManager: api.fieldManager }, mergePatch);
   return { outcome: 'succeeded', reason: `lowered minReplicas of HorizontalPodAutoscaler ${name} back from ${to} to ${from}`, detail: { hpa: name, from: to, to: from } };
 }
 
@@ -99,7 +98,7 @@ async function unquarantine(api: KubernetesApis, t: KubernetesTarget, d: Detail)
       annotations: { 'selfheal.io/quarantined-at': null, 'selfheal.io/quarantined-from': null },
     },
   };
-  await api.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: api.fieldManager }, merge);
+  await api.core.patchNamespacedPod({ name: podName, namespace: t.namespace, body, fieldManager: api.fieldManager }, mergePatch);
   return { outcome: 'succeeded', reason: `put pod ${podName} back: ${label}=${previous}-quarantined -> ${previous}`, detail: { pod: podName } };
 }
 
@@ -113,7 +112,7 @@ async function untoggle(api: KubernetesApis, t: KubernetesTarget, d: Detail, act
     const cm = await api.core.readNamespacedConfigMap({ name: configMap, namespace: t.namespace });
     const current = cm.data?.[key];
     if (current !== value) return leftAlone(`${key} in ConfigMap ${configMap} is ${current === undefined ? 'absent' : JSON.stringify(current)}, not the ${JSON.stringify(value)} the fix set`);
-    await api.core.patchNamespacedConfigMap({ name: configMap, namespace: t.namespace, body: { data: { [key]: previous } }, fieldManager: api.fieldManager }, merge);
+    await api.core.patchNamespacedConfigMap({ name: configMap, namespace: t.namespace, body: { data: { [key]: previous } }, fieldManager: api.fieldManager }, mergePatch);
     return { outcome: 'succeeded', reason: previous === null ? `removed ${key} from ConfigMap ${configMap} (it was absent before the fix)` : `set ${key}=${previous} in ConfigMap ${configMap} again`, detail: { configMap, key, value: previous } };
   }
   const annotation = str(d.annotation);
@@ -124,7 +123,7 @@ async function untoggle(api: KubernetesApis, t: KubernetesTarget, d: Detail, act
   if (current !== value) return leftAlone(`pod-template annotation ${annotation} of ${t.kind}/${t.name} is ${current === undefined ? 'absent' : JSON.stringify(current)}, not the ${JSON.stringify(value)} the fix set`);
   const body = { spec: { template: { metadata: { annotations: { [annotation]: previous } } } } };
   const patch = { ...args, body, fieldManager: api.fieldManager };
-  if (t.kind === 'Deployment') await api.apps.patchNamespacedDeployment(patch, strategic);
-  else await api.apps.patchNamespacedStatefulSet(patch, strategic);
+  if (t.kind === 'Deployment') await api.apps.patchNamespacedDeployment(patch, strategicMergePatch);
+  else await api.apps.patchNamespacedStatefulSet(patch, strategicMergePatch);
   return { outcome: 'succeeded', reason: previous === null ? `removed the pod-template annotation ${annotation} of ${t.kind}/${t.name} (absent before the fix)` : `annotated ${t.kind}/${t.name} again: ${annotation}=${previous}`, detail: { annotation, value: previous } };
 }

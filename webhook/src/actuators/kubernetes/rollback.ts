@@ -11,11 +11,12 @@
 //  - a GitOps controller owns the Deployment and the target says `gitops: refuse`;
 //  - no previous revision; the anomaly did not begin within changes.window of the current revision's rollout (or
 //    it was rolled out after the anomaly began: that is not the change that caused it).
-import { PatchStrategy, setHeaderOptions, type AppsV1Api, type CustomObjectsApi, type V1Deployment, type V1ObjectMeta, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import { type AppsV1Api, type CustomObjectsApi, type V1Deployment, type V1ObjectMeta, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import { formatDuration } from '@selfheal/contracts';
 import type { ActionRequest, ActionResult } from '../types.js';
 import type { KubernetesCall, KubernetesTarget } from './config.js';
 import { imagesOf, POD_TEMPLATE_HASH, REVISION_ANNOTATION, revisionsOf } from './history.js';
+import { jsonPatch, mergePatch } from './patch.js';
 
 export const NO_ROLLBACK_ANNOTATION = 'selfheal.io/no-rollback';
 
@@ -29,8 +30,6 @@ const ANNOTATIONS_TO_SKIP = new Set([
   'deprecated.deployment.rollback.to',
 ]);
 
-const json = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface RollbackApis {
   apps: AppsV1Api;
@@ -101,7 +100,7 @@ export async function rollback(api: RollbackApis, t: KubernetesTarget, req: Acti
     { op: 'replace', path: '/spec/template', value: target },
     { op: 'replace', path: '/metadata/annotations', value: annotations },
   ];
-  await api.apps.patchNamespacedDeployment({ name: t.name, namespace: t.namespace, body, fieldManager: api.fieldManager }, json);
+  await api.apps.patchNamespacedDeployment({ name: t.name, namespace: t.namespace, body, fieldManager: api.fieldManager }, jsonPatch);
   const from = imagesOf(current.replicaSet).join(', ');
   const to = imagesOf(previous.replicaSet).join(', ');
   const result: ActionResult = {
@@ -148,10 +147,10 @@ async function progressiveDelivery(api: RollbackApis, t: KubernetesTarget, deplo
       // As `kubectl argo rollouts abort`: the status subresource first, the object itself where it has none.
       const patch = { group: 'argoproj.io', version: 'v1alpha1', namespace: t.namespace, plural: 'rollouts', name, body: { status: { abort: true } }, fieldManager: api.fieldManager };
       try {
-        await api.custom.patchNamespacedCustomObjectStatus(patch, merge);
+        await api.custom.patchNamespacedCustomObjectStatus(patch, mergePatch);
       } catch (err) {
         if ((err as { code?: number }).code !== 404) throw err;
-        await api.custom.patchNamespacedCustomObject(patch, merge);
+        await api.custom.patchNamespacedCustomObject(patch, mergePatch);
       }
       return {
         outcome: 'succeeded',
