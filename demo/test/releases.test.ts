@@ -2,30 +2,22 @@
 // a new version (new processes, a new revision, a version that fails requests), the rollback the healing service
 // calls brings back the previous one, a rollback with nowhere to go is refused with nothing changed, and the
 // releases are exported as kube-state-metrics' ReplicaSet series.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { matchingSamples, sampleValue, scrapeMetrics } from '@selfheal/contracts';
-import { startWorkload, type ServiceState, type Workload } from '../src/index.js';
+import type { ServiceState } from '../src/index.js';
 import { callAdmin, type AdminAnswer } from './support/admin.js';
+import { useWorkload } from './support/workload.js';
 
 const SERVICES = [{ name: 'shop', dependency: 'payments', replicas: 3, maxReplicas: 6, rps: 5, cpuMsPerRequest: 1 }];
 
-let w: Workload;
-beforeAll(async () => {
-  w = await startWorkload({ services: SERVICES });
-});
-afterAll(async () => {
-  await w?.stop();
-});
-beforeEach(async () => {
-  await fetch(`${w.url}/admin/reset`, { method: 'POST' });
-});
+const workload = useWorkload(SERVICES);
 
-const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(w.url, path, body, method);
+const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(workload().url, path, body, method);
 
 async function codes(n: number): Promise<{ status: number; instance: string }[]> {
   const out: { status: number; instance: string }[] = [];
   for (let i = 0; i < n; i++) {
-    const response = await fetch(`${w.url}/svc/shop/items/${i % 5}`);
+    const response = await fetch(`${workload().url}/svc/shop/items/${i % 5}`);
     await response.arrayBuffer();
     out.push({ status: response.status, instance: response.headers.get('x-instance') ?? '?' });
   }
@@ -33,7 +25,7 @@ async function codes(n: number): Promise<{ status: number; instance: string }[]>
 }
 
 const shop = (): ServiceState => {
-  const s = w.state().find((x) => x.service === 'shop');
+  const s = workload().state().find((x) => x.service === 'shop');
   if (!s) throw new Error('no shop');
   return s;
 };
@@ -96,7 +88,7 @@ describe('demo workload releases', () => {
 
   it('exports each revision as a kube-state-metrics ReplicaSet of the service\'s Deployment, and the version of each instance', async () => {
     await admin('/services/shop/faults/bad_release', { version: '2.0.0', latencyMs: 200 });
-    const families = await scrapeMetrics(`${w.url}/metrics`);
+    const families = await scrapeMetrics(`${workload().url}/metrics`);
     const created = matchingSamples(families, 'kube_replicaset_created');
     const owners = matchingSamples(families, 'kube_replicaset_owner');
     const revisions = shop().revisions;
@@ -118,7 +110,7 @@ describe('demo workload releases', () => {
 
     // A reset forgets the release: back to revision 1, its ReplicaSet series gone.
     await admin('/reset');
-    const reset = await scrapeMetrics(`${w.url}/metrics`);
+    const reset = await scrapeMetrics(`${workload().url}/metrics`);
     expect(matchingSamples(reset, 'kube_replicaset_created')).toHaveLength(1);
     expect(matchingSamples(reset, 'demo_build_info').map((s) => s.labels.version)).toEqual(['1.0.0', '1.0.0', '1.0.0']);
   });

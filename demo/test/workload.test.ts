@@ -1,26 +1,16 @@
 // The demo workload over real HTTP with real child processes: the load balancer, the metrics, the admin API,
 // and each repair mechanism doing its job for real (no flag that resets a metric).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleValue, scrapeMetrics } from '@selfheal/contracts';
-import { startWorkload, type Workload } from '../src/index.js';
 import { callAdmin, type AdminAnswer } from './support/admin.js';
+import { useWorkload } from './support/workload.js';
 
 const SERVICES = [
   { name: 'shop', dependency: 'payments', replicas: 3, maxReplicas: 6, rps: 5, cpuMsPerRequest: 1 },
   { name: 'tiny', dependency: 'ledger', replicas: 1, maxReplicas: 2, rps: 5, cpuMsPerRequest: 1 },
 ];
 
-let w: Workload;
-beforeAll(async () => {
-  w = await startWorkload({ services: SERVICES });
-});
-afterAll(async () => {
-  await w?.stop();
-});
-// Every test starts from the start state (cheap when nothing changed: healthy instances are kept).
-beforeEach(async () => {
-  await fetch(`${w.url}/admin/reset`, { method: 'POST' });
-});
+const workload = useWorkload(SERVICES);
 
 interface Answer {
   status: number;
@@ -31,7 +21,7 @@ interface Answer {
 
 async function get(path: string): Promise<Answer> {
   const started = performance.now();
-  const response = await fetch(`${w.url}${path}`);
+  const response = await fetch(`${workload().url}${path}`);
   const body = (await response.json()) as Answer['body'];
   return { status: response.status, instance: response.headers.get('x-instance'), ms: performance.now() - started, body };
 }
@@ -46,7 +36,7 @@ async function burst(n: number, item = (i: number) => i % 5, parallel = 3): Prom
   return answers;
 }
 
-const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(w.url, path, body, method);
+const admin = (path: string, body?: unknown, method = 'POST'): Promise<AdminAnswer> => callAdmin(workload().url, path, body, method);
 
 function countBy(answers: Answer[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -55,7 +45,7 @@ function countBy(answers: Answer[]): Map<string, number> {
 }
 
 async function metricValue(name: string, labels: Record<string, string>): Promise<number | undefined> {
-  return sampleValue(await scrapeMetrics(`${w.url}/metrics`), name, labels);
+  return sampleValue(await scrapeMetrics(`${workload().url}/metrics`), name, labels);
 }
 
 describe('demo workload', () => {
@@ -69,7 +59,7 @@ describe('demo workload', () => {
 
   it('exposes RED, CPU and memory metrics labelled by service and instance on one endpoint', async () => {
     await burst(6);
-    const text = await (await fetch(`${w.url}/metrics`)).text();
+    const text = await (await fetch(`${workload().url}/metrics`)).text();
     for (const instance of ['shop-1', 'shop-2', 'shop-3', 'tiny-1']) {
       expect(text).toContain(`demo_http_requests_total{code="200",service="${instance.split('-')[0]}",instance="${instance}"}`);
     }
@@ -97,7 +87,7 @@ describe('demo workload', () => {
     const rss = async (instance: string) => (await metricValue('process_resident_memory_bytes', { instance })) ?? 0;
     const leak = await admin('/services/shop/faults/memory_leak', { leakBytesPerSecond: 32 * 1024 * 1024, leakCapBytes: 48 * 1024 * 1024 });
     expect(leak.status).toBe(200);
-    const [first] = w.state().find((s) => s.service === 'shop')?.instances ?? [];
+    const [first] = workload().state().find((s) => s.service === 'shop')?.instances ?? [];
     const name = first?.instance ?? 'missing';
     const baseline = await rss(name);
     const deadline = Date.now() + 10_000;
@@ -112,7 +102,7 @@ describe('demo workload', () => {
     const fresh = (restarted.json.started as string[]) ?? [];
     expect(fresh).toHaveLength(3);
     expect(restarted.json.replaced).toContain(name);
-    const state = w.state().find((s) => s.service === 'shop');
+    const state = workload().state().find((s) => s.service === 'shop');
     expect(state?.instances.map((i) => i.instance).sort()).toEqual([...fresh].sort());
     expect(state?.instances.some((i) => i.pid === first?.pid)).toBe(false);
     for (const instance of fresh) {
@@ -215,7 +205,7 @@ describe('demo workload', () => {
     await admin('/services/shop/faults/cpu_saturation', { loadMultiplier: 3 });
     const reset = await admin('/reset');
     expect(reset.status).toBe(200);
-    const shop = w.state().find((s) => s.service === 'shop');
+    const shop = workload().state().find((s) => s.service === 'shop');
     expect(shop).toMatchObject({ replicas: 3, cacheEnabled: false, breakerOpen: false, faults: {} });
     expect((await burst(12)).every((a) => a.status === 200)).toBe(true);
   });
