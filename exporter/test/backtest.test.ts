@@ -60,7 +60,7 @@ describe('runBacktest', { timeout: 30_000 }, () => {
     const summary = await runBacktest({ input, out, progress: false });
     expect(summary.series.map((s) => s.name)).toEqual([path.join('cat1', 'quiet.csv'), path.join('cat2', 'spike.csv')]);
     const text = readFileSync(path.join(out, 'cat2', 'spike.csv'), 'utf8').trim().split('\n');
-    expect(text[0]).toBe('timestamp,score,top_feature');
+    expect(text[0]).toBe('timestamp,score,top_feature,raw_score');
     expect(text.length).toBe(1501);
     const source = csv(1500, 2, 1200).trim().split('\n');
     const scores = text.slice(1).map((l, i) => {

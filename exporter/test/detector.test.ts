@@ -239,6 +239,23 @@ describe('streaming detector', () => {
     expect(() => restoreDetector(wrong)).toThrow(/bad magic/);
   });
 
+  it('reports the raw score the calibration judged, also in the last verdict of a restored detector (smoothed)', () => {
+    const { ts, values } = service(1200, 4, 1100);
+    const a = createDetector(FEATURES, { smoothing: 3 });
+    const verdicts = run(a, ts, values, 0, 1105);
+    expect(verdicts[100]?.rawScore).toBe(0); // warming up
+    const ready = verdicts.filter((v) => v.ready);
+    expect(ready.every((v) => v.rawScore > 0)).toBe(true);
+    // the incident's raw scores rank above every normal row's, before any calibration
+    const normalMax = Math.max(...verdicts.slice(300, 1100).map((v) => v.rawScore));
+    expect(Math.max(...verdicts.slice(1100, 1105).map((v) => v.rawScore))).toBeGreaterThan(normalMax);
+    // a sample that is not newer returns the last verdict: the restored detector's equals the original's
+    const last = a.update(ts[1104] as number, values.subarray(0, FEATURES.length));
+    const b = restoreDetector(a.serialize());
+    expect(b.update(ts[1104] as number, values.subarray(0, FEATURES.length)).rawScore).toBe(last.rawScore);
+    expect(last.rawScore).toBe(verdicts[1104]?.rawScore);
+  });
+
   it('restores a state saved by the previous state version (2) and continues as that code did', () => {
     // Made by the code of state version 2 (see the fixture's note): a 2-feature detector after 140 rows.
     const fixture = JSON.parse(readFileSync(new URL('./fixtures/detector-state-v2.json', import.meta.url), 'utf8')) as { state: string; next: number[] };

@@ -1,5 +1,5 @@
 // `selfheal backtest <file-or-folder> --out <folder>`: runs the exporter's streaming detector (same code path and
-// defaults) over history and writes `timestamp,score,top_feature` per series plus summary.json.
+// defaults) over history and writes `timestamp,score,top_feature,raw_score` per series plus summary.json.
 import { parseDuration } from '@selfheal/contracts';
 import { Command, Option } from 'commander';
 import { DEFAULT_DETECTOR_OPTIONS, DETECTOR_SETTING_NAMES, parseDetectorSettings, runBacktest, type BacktestSummary, type DetectorSettings } from '@selfheal/exporter';
@@ -57,7 +57,7 @@ export function registerBacktest(program: Command): void {
     .command('backtest')
     .description("Run the exporter's detector over history (CSV files or a Prometheus range query) and write per-series scores")
     .argument('[input]', 'a CSV file (timestamp,value[,more columns]) or a folder searched recursively for *.csv')
-    .requiredOption('-o, --out <folder>', 'output folder: <out>/<same relative path>.csv with timestamp,score,top_feature (score = a / (1 + a); top_feature = the column the alert would be labelled with, empty while warming up), plus summary.json')
+    .requiredOption('-o, --out <folder>', 'output folder: <out>/<same relative path>.csv with timestamp,score,top_feature,raw_score (score = a / (1 + a); top_feature = the column the alert would be labelled with, empty while warming up; raw_score = the score before calibration, to rank rows across series, not a threshold), plus summary.json')
     .option('--prometheus <url>', 'read a range query from this Prometheus instead of files')
     .option('--query <promql>', 'PromQL of the range query (one output file per returned series)')
     .option('--start <time>', 'range start: RFC 3339, Unix seconds or now-<duration>', 'now-7d')

@@ -1,7 +1,8 @@
 // `selfheal backtest`: runs the exporter's streaming detector (same code, same defaults) over history from CSV
-// files or a Prometheus range query and writes `timestamp,score,top_feature` per series (score = a / (1 + a), so the
-// alerting threshold a = 1 is 0.5; top_feature = the input column the detector blames at that row, the feature the
-// exporter's alert is labelled with; empty while warming up) plus a summary, so users can see what the detector would
+// files or a Prometheus range query and writes `timestamp,score,top_feature,raw_score` per series (score = a / (1 + a),
+// so the alerting threshold a = 1 is 0.5; top_feature = the input column the detector blames at that row, the feature
+// the exporter's alert is labelled with, empty while warming up; raw_score = the score before calibration, which ranks
+// rows across series) plus a summary, so users can see what the detector would
 // have alerted on and why.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -87,16 +88,17 @@ function formatScore(a: number): string {
 }
 
 /** The header of every score file; readers pick columns by name (NAB's and SMD's evaluators do). */
-export const SCORE_FILE_HEADER = 'timestamp,score,top_feature';
+export const SCORE_FILE_HEADER = 'timestamp,score,top_feature,raw_score';
 
 /**
- * One score-file line: the row's timestamp as written in the input, its score a / (1 + a), and the name of its top
- * feature (`top` indexes `columns`; -1 = no attribution, an empty cell). A name holding a comma or quote is quoted.
+ * One score-file line: the row's timestamp as written in the input, its score a / (1 + a), the name of its top
+ * feature (`top` indexes `columns`; -1 = no attribution, an empty cell; a name holding a comma or quote is quoted),
+ * and its raw score before calibration (to rank rows across series; not a threshold).
  */
-export function scoreLine(timestampText: string, anomalyScore: number, top: number, columns: readonly string[]): string {
+export function scoreLine(timestampText: string, anomalyScore: number, top: number, columns: readonly string[], rawScore: number): string {
   const name = top >= 0 ? (columns[top] ?? '') : '';
   const cell = /[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
-  return `${timestampText},${formatScore(anomalyScore)},${cell}`;
+  return `${timestampText},${formatScore(anomalyScore)},${cell},${rawScore.toFixed(6)}`;
 }
 
 function summarise(
@@ -142,7 +144,7 @@ async function scoreTable(
   bar.finish();
   const lines: string[] = [SCORE_FILE_HEADER];
   for (let i = 0; i < res.anomalyScores.length; i++) {
-    lines.push(scoreLine(table.timestampText[i] as string, res.anomalyScores[i] as number, res.topFeatures[i] as number, table.columns));
+    lines.push(scoreLine(table.timestampText[i] as string, res.anomalyScores[i] as number, res.topFeatures[i] as number, table.columns, res.rawScores[i] as number));
   }
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, lines.join('\n') + '\n');

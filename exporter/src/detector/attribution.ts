@@ -75,7 +75,7 @@ export function reportedEvidence(row: Float64Array, stats: ColumnStats, valueCol
  * A ready verdict: the anomaly score is shared out by per-feature evidence: the driving feature gets the full
  * score, the others the same fraction their evidence has of the largest.
  */
-export function attributedVerdict(anomalyScore: number, evidence: Float64Array, expected?: ExpectedBand): Verdict {
+export function attributedVerdict(anomalyScore: number, rawScore: number, evidence: Float64Array, expected?: ExpectedBand): Verdict {
   const d = evidence.length;
   const featureScores = new Float64Array(d);
   const top = argmax(evidence);
@@ -84,8 +84,8 @@ export function attributedVerdict(anomalyScore: number, evidence: Float64Array, 
   const health = healthScore(anomalyScore);
   return Object.freeze(
     expected === undefined
-      ? { anomalyScore, healthScore: health, featureScores, topFeature: top, ready: true }
-      : { anomalyScore, healthScore: health, featureScores, topFeature: top, ready: true, expected },
+      ? { anomalyScore, rawScore, healthScore: health, featureScores, topFeature: top, ready: true }
+      : { anomalyScore, rawScore, healthScore: health, featureScores, topFeature: top, ready: true, expected },
   );
 }
 
@@ -102,5 +102,5 @@ export function expectedBand(stats: ColumnStats, valueColumns: Int32Array): Expe
 
 /** The verdict while warming up (nothing to score yet). */
 export function warmingVerdict(features: number): Verdict {
-  return Object.freeze({ anomalyScore: 0, healthScore: 100, featureScores: new Float64Array(features), topFeature: -1, ready: false });
+  return Object.freeze({ anomalyScore: 0, rawScore: 0, healthScore: 100, featureScores: new Float64Array(features), topFeature: -1, ready: false });
 }

@@ -211,7 +211,14 @@ export function readDetectorState(bytes: Uint8Array, open: (featureNames: string
   const topFeature = r.f64();
   const ready = r.u8() === 1;
   if (featureScores.length !== features) r.fail('verdict mismatch');
-  const last = { anomalyScore, healthScore: ready ? healthScore(anomalyScore) : 100, featureScores, topFeature, ready };
+  // The raw score is not saved: a ready verdict's is the mean of the smoothing ring as it was scored (restored above).
+  const smoothed = Math.min(s.rawCount, s.recentRaw.length);
+  let rawScore = 0;
+  if (ready) {
+    for (let i = 0; i < smoothed; i++) rawScore += s.recentRaw[i] as number;
+    rawScore /= smoothed;
+  }
+  const last = { anomalyScore, rawScore, healthScore: ready ? healthScore(anomalyScore) : 100, featureScores, topFeature, ready };
   s.last = Object.freeze(ready && s.model !== undefined ? { ...last, expected: s.model.band } : last);
   if (!r.done) r.fail('trailing bytes after the detector state');
   return s;

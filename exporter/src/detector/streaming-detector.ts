@@ -233,7 +233,7 @@ export class IsolationForestDetector implements StreamingDetector {
     // The controls act before the episode logic: a move that does not count neither opens an alarm nor adds up.
     if (this.gate !== undefined && a > 0) a = this.withoutIgnoredMoves(a, raw, smooth, forest, stats);
     const anomalyScore = this.episode.judge(a, smooth, this.evidence, this.reported);
-    return attributedVerdict(anomalyScore, this.episode.attribution, band);
+    return attributedVerdict(anomalyScore, smooth, this.episode.attribution, band);
   }
 
   /**

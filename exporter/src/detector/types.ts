@@ -5,6 +5,13 @@
 export interface Verdict {
   /** Calibrated anomaly score: 0 = normal, 1.0 = the alerting threshold, higher = more anomalous. */
   readonly anomalyScore: number;
+  /**
+   * The raw score the calibration judged (the forest's score plus the out-of-range term, averaged over `smoothing`
+   * samples), before calibration and the episode logic; 0 while warming up. It ranks rows across entities of one
+   * model family (the anomaly score is relative to each entity's own history) and is what `selfheal backtest` writes as
+   * `raw_score`. Not a threshold: alert on anomalyScore.
+   */
+  readonly rawScore: number;
   /** 0-100, 100 = healthy; a documented function of anomalyScore. */
   readonly healthScore: number;
   /** Per-feature attribution on the anomalyScore scale, in the detector's feature order. */
