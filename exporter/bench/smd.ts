@@ -23,11 +23,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { ANOMALY_ALERT_FOR_SECONDS } from '@selfheal/contracts';
 import { parseSeriesCsv } from '../src/backtest/csv.js';
 import { resolveDetectorOptions } from '../src/detector/options.js';
 import { cachedBacktest, parseSeeds, parseSetPairs } from './cached-backtest.js';
 import { formatSpread, spread } from './stats.js';
 import { DEFAULT_ZSCORE_OPTIONS, rollingZScores } from './zscore-baseline.js';
+import { alertedScoreFiles, rawScoreFiles } from './score-columns.js';
 
 const repoRoot = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const smdRoot = path.resolve(repoRoot, '../shared/data/smd');
@@ -149,25 +151,14 @@ function mixTop(selfhealDir: string, topDir: string, dataDir: string, dir: strin
   return dir;
 }
 
-/**
- * The backtest's raw_score column (before calibration and episodes) as the score eval.py reads, score = r / (1 + r)
- * (monotone: the ranking is the raw score's), test part only: what the forest and its derived columns rank.
- */
-function rawScoreFiles(selfhealDir: string, dataDir: string, dir: string, machines: readonly string[]): string {
-  mkdirSync(dir, { recursive: true });
-  const labels = JSON.parse(readFileSync(path.join(dataDir, 'labels.json'), 'utf8')) as Record<string, { test_start_row: number }>;
-  for (const m of machines) {
-    const [header = '', ...rows] = readFileSync(path.join(selfhealDir, `${m}.csv`), 'utf8').trimEnd().split('\n');
-    if (!header.endsWith(',raw_score')) throw new Error(`${m}: the last column of ${selfhealDir}/${m}.csv is not raw_score (header ${header})`);
-    const lines = ['timestamp,score'];
-    // raw_score is the last cell and timestamp the first (a quoted top_feature may hold commas)
-    for (const line of rows.slice(labels[m]?.test_start_row ?? 0)) {
-      const r = Math.max(0, Number(line.slice(line.lastIndexOf(',') + 1)));
-      lines.push(`${line.slice(0, line.indexOf(','))},${(r / (1 + r)).toFixed(7)}`);
-    }
-    writeFileSync(path.join(dir, `${m}.csv`), lines.join('\n') + '\n');
-  }
-  return dir;
+/** The ranking figures of `scores` with the alarm figures (at the threshold, attribution) of `alerted`. */
+function withAlarmsOf(scores: SmdEval, alerted: SmdEval): SmdEval {
+  const group = (g: SmdEval['pooled'], a: SmdEval['pooled'] | undefined): SmdEval['pooled'] => ({ ...g, at_threshold: a?.at_threshold ?? g.at_threshold, attribution: a?.attribution ?? null });
+  return {
+    pooled: group(scores.pooled, alerted.pooled),
+    per_machine: Object.fromEntries(Object.entries(scores.per_machine).map(([m, g]) => [m, group(g, alerted.per_machine[m])])),
+    mean_of_machines: { ...scores.mean_of_machines, event_F1_at_threshold: alerted.mean_of_machines.event_F1_at_threshold },
+  };
 }
 
 type Row = [label: string, pick: (e: SmdEval) => number | null | undefined, digits: number, target: string];
@@ -217,10 +208,14 @@ async function main(): Promise<void> {
   for (const seed of seeds) {
     const run = await cachedBacktest(dataDir, path.join(out, 'cache'), settings, seed, (name, rows, i) => log(`[seed ${seed}] ${i}/${machines.length} ${name} (${rows} rows)`));
     console.log(`Selfheal seed ${seed}: ${run.cached ? 'cached scores' : `${run.rows} rows scored in ${run.seconds.toFixed(0)} s`}`);
-    selfheal.set(seed, evaluate(dataDir, run.dir, path.join(run.dir, 'smd-eval.json')));
-    const rawDir = rawScoreFiles(run.dir, dataDir, path.join(run.dir, 'raw-score'), machines);
+    // Ranking from the published score; alarms, delay and attribution from what the alert rule fires.
+    const scores = evaluate(dataDir, run.dir, path.join(run.dir, 'smd-eval.json'));
+    const alertedDir = alertedScoreFiles(run.dir);
+    selfheal.set(seed, withAlarmsOf(scores, evaluate(dataDir, alertedDir, path.join(alertedDir, 'smd-eval.json'))));
+    const labels = JSON.parse(readFileSync(path.join(dataDir, 'labels.json'), 'utf8')) as Record<string, { test_start_row: number }>;
+    const rawDir = rawScoreFiles(run.dir, (file) => labels[path.basename(file, '.csv')]?.test_start_row ?? 0);
     raw.set(seed, evaluate(dataDir, rawDir, path.join(rawDir, 'smd-eval.json')));
-    if (firstDir === '') firstDir = run.dir;
+    if (firstDir === '') firstDir = alertedDir;
   }
   const skDir = sklearnScores(dataDir, out, machines);
   const sk = skDir === null ? null : evaluate(dataDir, skDir, path.join(skDir, '..', 'smd-eval.json'));
@@ -231,6 +226,7 @@ async function main(): Promise<void> {
       path.join(firstDir, `naive-top-${path.basename(path.dirname(skDir))}`));
 
   const cell = (v: number | null | undefined, digits: number): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
+  console.log(`\nSelfheal's alarms are its alerts: the shipped rule, anomaly score > 1 for ${ANOMALY_ALERT_FOR_SECONDS} s (the backtest's alert column); the baselines alarm at every row above 0.5.`);
   console.log(`\n| metric @ threshold 0.5 (a = 1), 7 DEV machines | Selfheal${seeds.length > 1 ? ` (mean ± sd, ${seeds.length} seeds)` : ` (seed ${seeds[0]})`} | sklearn IF streaming | rolling z-score | target |`);
   console.log('|---|---:|---:|---:|---|');
   for (const [label, pick, digits, target] of ROWS) {

@@ -32,7 +32,7 @@ describe('backtest top_feature column', () => {
     const out = path.join(dir, 'multi-out');
     await runBacktest({ input, out, progress: false });
     const text = readFileSync(path.join(out, 'host.csv'), 'utf8').trim().split('\n');
-    expect(text[0]).toBe('timestamp,score,top_feature,raw_score');
+    expect(text[0]).toBe('timestamp,score,top_feature,alert,raw_score');
     const rows = text.slice(1).map((l) => l.split(','));
     expect(rows.length).toBe(1600);
     // exactly the detector's verdicts
@@ -41,11 +41,11 @@ describe('backtest top_feature column', () => {
     for (let i = 0; i < 1600; i++) {
       const t = direct.topFeatures[i] as number;
       expect(rows[i]?.[2]).toBe(t >= 0 ? table.columns[t] : '');
-      expect(rows[i]?.[3]).toBe((direct.rawScores[i] as number).toFixed(6));
+      expect(rows[i]?.[4]).toBe((direct.rawScores[i] as number).toFixed(6));
     }
     // the raw score (before calibration) is 0 while warming up and ranks the injected jumps above the usual rows
-    expect(rows[0]?.[3]).toBe('0.000000');
-    const raw = rows.map((r) => Number(r[3]));
+    expect(rows[0]?.[4]).toBe('0.000000');
+    const raw = rows.map((r) => Number(r[4]));
     const usual = raw.slice(400, 1300).sort((a, b) => a - b)[Math.floor(0.99 * 900)] as number;
     expect(Math.max(...raw.slice(1300, 1310))).toBeGreaterThan(usual);
     expect(Math.max(...raw.slice(1500, 1510))).toBeGreaterThan(usual);
@@ -56,9 +56,9 @@ describe('backtest top_feature column', () => {
   });
 
   it('quotes a column name that holds a comma or a quote, and leaves the cell empty without attribution', () => {
-    expect(scoreLine('10', 1, 0, ['a,b'], 0.61)).toBe('10,0.500000,"a,b",0.610000');
-    expect(scoreLine('10', 0, 0, ['say "hi"'], 0.4)).toBe('10,0.000000,"say ""hi""",0.400000');
-    expect(scoreLine('10', 3, -1, ['x'], 0)).toBe('10,0.750000,,0.000000');
+    expect(scoreLine('10', { anomalyScore: 1, top: 0, firing: false, rawScore: 0.61 }, ['a,b'])).toBe('10,0.500000,"a,b",0,0.610000');
+    expect(scoreLine('10', { anomalyScore: 0, top: 0, firing: false, rawScore: 0.4 }, ['say "hi"'])).toBe('10,0.000000,"say ""hi""",0,0.400000');
+    expect(scoreLine('10', { anomalyScore: 3, top: -1, firing: true, rawScore: 0 }, ['x'])).toBe('10,0.750000,,1,0.000000');
   });
 
   it.skipIf(!existsSync(smdEval) || !existsSync(PYTHON))('is read by the SMD evaluator, HitRate@1 from the column names', async () => {

@@ -60,7 +60,7 @@ describe('runBacktest', { timeout: 30_000 }, () => {
     const summary = await runBacktest({ input, out, progress: false });
     expect(summary.series.map((s) => s.name)).toEqual([path.join('cat1', 'quiet.csv'), path.join('cat2', 'spike.csv')]);
     const text = readFileSync(path.join(out, 'cat2', 'spike.csv'), 'utf8').trim().split('\n');
-    expect(text[0]).toBe('timestamp,score,top_feature,raw_score');
+    expect(text[0]).toBe('timestamp,score,top_feature,alert,raw_score');
     expect(text.length).toBe(1501);
     const source = csv(1500, 2, 1200).trim().split('\n');
     const scores = text.slice(1).map((l, i) => {
@@ -85,6 +85,23 @@ describe('runBacktest', { timeout: 30_000 }, () => {
     let last = 0;
     for (let i = 0; i < 1500; i++) last = direct.update(table.timestamps[i] as number, table.values.subarray(i, i + 1)).anomalyScore;
     expect(runSeries(table.columns, table.timestamps, table.values).anomalyScores[1499]).toBe(last);
+  });
+
+  it('says when the alert rule would fire: for: is time, so a 5-minute spike fires under the shipped for: 1m, not under for: 1h', async () => {
+    const file = path.join(dir, 'alert-spike.csv');
+    writeFileSync(file, csv(1500, 2, 1200));
+    const shipped = await runBacktest({ input: file, out: path.join(dir, 'alert-1m'), progress: false });
+    expect(shipped.alertForSeconds).toBe(60);
+    const rows = readFileSync(path.join(dir, 'alert-1m', 'alert-spike.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    // every 5-minute row above 1 holds for longer than a minute: the rule fires at each alarm row
+    expect(rows.map((r) => r[3])).toEqual(rows.map((r) => (Number(r[1]) > 0.5 ? '1' : '0')));
+    expect(rows[1200]?.[3]).toBe('1');
+    expect(shipped.alerts).toBe(shipped.alarmEpisodes);
+    expect(shipped.series[0]?.alertStarts).toEqual(shipped.series[0]?.alarmStarts);
+    const hour = await runBacktest({ input: file, out: path.join(dir, 'alert-1h'), progress: false, alertForSeconds: 3600 });
+    expect(hour.alarmEpisodes).toBe(shipped.alarmEpisodes);
+    expect(hour.alerts).toBe(0);
+    await expect(runBacktest({ input: file, out: path.join(dir, 'alert-bad'), progress: false, alertForSeconds: -1 })).rejects.toThrow(/alert for: expected a duration of 0 s or more, got -1/);
   });
 
   it('rejects a missing input with a clear error', async () => {

@@ -75,7 +75,7 @@ describe('the shipped rule', () => {
     const rule = doc.groups.flatMap((g) => g.rules).find((r) => r.alert === SHIPPED_ANOMALY_RULE.alert);
     expect(rule?.labels).toEqual(SHIPPED_ANOMALY_RULE.labels);
     expect(rule?.annotations).toEqual(SHIPPED_ANOMALY_RULE.annotations);
-    expect(rule?.for).toBe(`${SHIPPED_ANOMALY_RULE.forSeconds}s`);
+    expect(parseDuration(rule?.for ?? '')).toBe(SHIPPED_ANOMALY_RULE.forSeconds);
   });
 
   it('renders $labels and $value as Prometheus does; without a score, the annotations that show it are left out', () => {

@@ -24,7 +24,7 @@ export interface ClosedLoopOptions {
   /**
    * `for:` of the shipped alert rules (time compression); default 0s: at a 1 s scrape the demo's detector already
    * asks for persistence (3-sample smoothing, episodes that hold while abnormal), and a `for:` on top only adds
-   * its own length to every detection. Production keeps the shipped `for: 30s` at a 15 s interval.
+   * its own length to every detection. Production keeps the shipped `for: 1m` (exporter/src/detector/README.md).
    */
   alertFor?: string;
   detector?: Record<string, unknown>;

@@ -1,13 +1,16 @@
 // `selfheal backtest`: runs the exporter's streaming detector (same code, same defaults) over history from CSV
-// files or a Prometheus range query and writes `timestamp,score,top_feature,raw_score` per series (score = a / (1 + a),
-// so the alerting threshold a = 1 is 0.5; top_feature = the input column the detector blames at that row, the feature
-// the exporter's alert is labelled with, empty while warming up; raw_score = the score before calibration, which ranks
-// rows across series) plus a summary, so users can see what the detector would
+// files or a Prometheus range query and writes `timestamp,score,top_feature,alert,raw_score` per series (score =
+// a / (1 + a), so the alerting threshold a = 1 is 0.5; top_feature = the input column the detector blames at that
+// row, the feature the exporter's alert is labelled with, empty while warming up; alert = 1 while the shipped alert
+// rule, a > 1 for `for:`, would fire (alert-rule.ts): what the healing service would have acted on; raw_score = the
+// score before calibration, which ranks rows across series) plus a summary, so users can see what the detector would
 // have alerted on and why.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ANOMALY_ALERT_FOR_SECONDS } from '@selfheal/contracts';
 import { PrometheusClient } from '../source/client.js';
 import { resolveDetectorOptions, type DetectorOptions, type DetectorSettings } from '../detector/options.js';
+import { alertFiring } from './alert-rule.js';
 import { parseSeriesCsv, type SeriesTable } from './csv.js';
 import { progressBar } from './progress.js';
 import { runSeries } from './run-series.js';
@@ -29,6 +32,8 @@ export interface BacktestOptions {
   out: string;
   /** Detector settings over the defaults (the exporter's `detector:` section). */
   detector?: Readonly<DetectorSettings>;
+  /** `for:` of the alert rule to judge the scores by, in seconds (default: the shipped rule's, 60). */
+  alertForSeconds?: number;
   /** Progress on stderr (default true). */
   progress?: boolean;
   /** Called with each finished series (CLI output). */
@@ -51,16 +56,22 @@ export interface SeriesSummary {
   maxAnomalyScore: number;
   /** Timestamps (as in the input) at which each alarm episode started. */
   alarmStarts: string[];
+  /** Times the alert rule would have fired (a > 1 for `for:`), and the timestamps at which it would have. */
+  alerts: number;
+  alertStarts: string[];
   /** Feature named most often as top feature during alarms. */
   topFeature: string | null;
 }
 
 export interface BacktestSummary {
   detector: DetectorOptions;
+  /** `for:` of the alert rule the `alert` column and `alerts` follow, in seconds. */
+  alertForSeconds: number;
   series: SeriesSummary[];
   rows: number;
   alarmEpisodes: number;
   alarmRows: number;
+  alerts: number;
   seconds: number;
 }
 
@@ -88,21 +99,38 @@ function formatScore(a: number): string {
 }
 
 /** The header of every score file; readers pick columns by name (NAB's and SMD's evaluators do). */
-export const SCORE_FILE_HEADER = 'timestamp,score,top_feature,raw_score';
+export const SCORE_FILE_HEADER = 'timestamp,score,top_feature,alert,raw_score';
+
+/** One score-file row (SCORE_FILE_HEADER). */
+export interface ScoreRow {
+  anomalyScore: number;
+  /** Index into the columns; -1 = no attribution (an empty cell). */
+  top: number;
+  /** The alert rule fires at this row. */
+  firing: boolean;
+  /** Before calibration (to rank rows across series; not a threshold). */
+  rawScore: number;
+}
 
 /**
  * One score-file line: the row's timestamp as written in the input, its score a / (1 + a), the name of its top
- * feature (`top` indexes `columns`; -1 = no attribution, an empty cell; a name holding a comma or quote is quoted),
- * and its raw score before calibration (to rank rows across series; not a threshold).
+ * feature (a name holding a comma or quote is quoted), 1 while the alert rule fires, and its raw score.
  */
-export function scoreLine(timestampText: string, anomalyScore: number, top: number, columns: readonly string[], rawScore: number): string {
-  const name = top >= 0 ? (columns[top] ?? '') : '';
+export function scoreLine(timestampText: string, row: ScoreRow, columns: readonly string[]): string {
+  const name = row.top >= 0 ? (columns[row.top] ?? '') : '';
   const cell = /[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
-  return `${timestampText},${formatScore(anomalyScore)},${cell},${rawScore.toFixed(6)}`;
+  return `${timestampText},${formatScore(row.anomalyScore)},${cell},${row.firing ? 1 : 0},${row.rawScore.toFixed(6)}`;
+}
+
+/** Maximal runs of 1s: how many, and the index of each run's first row. */
+function runStarts(flags: ArrayLike<number | boolean>): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < flags.length; i++) if (flags[i] && (i === 0 || !flags[i - 1])) starts.push(i);
+  return starts;
 }
 
 function summarise(
-  name: string, output: string, table: SeriesTable, anomaly: Float64Array, top: Int32Array, readyRows: number,
+  name: string, output: string, table: SeriesTable, anomaly: Float64Array, top: Int32Array, firing: Uint8Array, readyRows: number,
 ): SeriesSummary {
   let episodes = 0;
   let alarmRows = 0;
@@ -130,25 +158,28 @@ function summarise(
       topFeature = table.columns[t] ?? null;
     }
   }
+  const alertStarts = runStarts(firing).map((i) => table.timestampText[i] as string);
   return {
     name, output, columns: table.columns, rows: anomaly.length, readyRows, notIncreasingRows: table.notIncreasing.length,
-    alarmEpisodes: episodes, alarmRows, maxAnomalyScore: max, alarmStarts: starts, topFeature,
+    alarmEpisodes: episodes, alarmRows, maxAnomalyScore: max, alarmStarts: starts, alerts: alertStarts.length, alertStarts, topFeature,
   };
 }
 
 async function scoreTable(
-  name: string, table: SeriesTable, outFile: string, options: BacktestOptions, detector: DetectorOptions,
+  name: string, table: SeriesTable, outFile: string, options: BacktestOptions, detector: DetectorOptions, alertForSeconds: number,
 ): Promise<SeriesSummary> {
   const bar = progressBar(table.timestamps.length, name, process.stderr, (options.progress ?? true) && table.timestamps.length >= 20_000);
   const res = runSeries(table.columns, table.timestamps, table.values, detector, (n) => bar.update(n));
   bar.finish();
+  const firing = alertFiring(table.timestamps, res.anomalyScores, alertForSeconds);
   const lines: string[] = [SCORE_FILE_HEADER];
   for (let i = 0; i < res.anomalyScores.length; i++) {
-    lines.push(scoreLine(table.timestampText[i] as string, res.anomalyScores[i] as number, res.topFeatures[i] as number, table.columns, res.rawScores[i] as number));
+    const row = { anomalyScore: res.anomalyScores[i] as number, top: res.topFeatures[i] as number, firing: firing[i] === 1, rawScore: res.rawScores[i] as number };
+    lines.push(scoreLine(table.timestampText[i] as string, row, table.columns));
   }
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, lines.join('\n') + '\n');
-  const s = summarise(name, outFile, table, res.anomalyScores, res.topFeatures, res.readyRows);
+  const s = summarise(name, outFile, table, res.anomalyScores, res.topFeatures, firing, res.readyRows);
   options.onSeries?.(s);
   return s;
 }
@@ -162,6 +193,8 @@ function seriesFileName(labels: Record<string, string>): string {
 export async function runBacktest(options: BacktestOptions): Promise<BacktestSummary> {
   const started = Date.now();
   const detector = resolveDetectorOptions(options.detector ?? {});
+  const alertForSeconds = options.alertForSeconds ?? ANOMALY_ALERT_FOR_SECONDS;
+  if (!(alertForSeconds >= 0) || !Number.isFinite(alertForSeconds)) throw new BacktestError(`alert for: expected a duration of 0 s or more, got ${alertForSeconds}`);
   const series: SeriesSummary[] = [];
   if ((options.input === undefined) === (options.prometheus === undefined)) {
     throw new BacktestError('give either an input file/folder or a Prometheus range query, not both or neither');
@@ -180,7 +213,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestSum
       const rel = info.isDirectory() ? path.relative(root, file) : path.basename(file);
       const table = parseSeriesCsv(await readFile(file, 'utf8'), rel);
       if (table.columns.length === 0 || table.timestamps.length === 0) throw new BacktestError(`${rel}: no data rows`);
-      series.push(await scoreTable(rel, table, path.join(options.out, rel), options, detector));
+      series.push(await scoreTable(rel, table, path.join(options.out, rel), options, detector, alertForSeconds));
     }
   } else {
     const p = options.prometheus as PrometheusSource;
@@ -195,15 +228,17 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestSum
       const name = seriesFileName(s.metric);
       const text = Array.from(s.timestamps, (t) => new Date(t * 1000).toISOString());
       const table: SeriesTable = { columns: ['value'], timestamps: s.timestamps, timestampText: text, values: s.values, notIncreasing: [] };
-      series.push(await scoreTable(name, table, path.join(options.out, name), options, detector));
+      series.push(await scoreTable(name, table, path.join(options.out, name), options, detector, alertForSeconds));
     }
   }
   const summary: BacktestSummary = {
     detector,
+    alertForSeconds,
     series,
     rows: series.reduce((a, s) => a + s.rows, 0),
     alarmEpisodes: series.reduce((a, s) => a + s.alarmEpisodes, 0),
     alarmRows: series.reduce((a, s) => a + s.alarmRows, 0),
+    alerts: series.reduce((a, s) => a + s.alerts, 0),
     seconds: (Date.now() - started) / 1000,
   };
   await mkdir(options.out, { recursive: true });

@@ -2,10 +2,12 @@
 // gives an alert, so a replay from Prometheus's ALERTS series sends what Alertmanager would have sent. The
 // templates are the rule file's, word for word (test/shipped-rule.test.ts compares them with the file); only the
 // two forms they use are rendered: {{ $labels.NAME }} and {{ $value | printf "%.Nf" }}.
+import { ANOMALY_ALERT_FOR_SECONDS } from '@selfheal/contracts';
+
 export const SHIPPED_ANOMALY_RULE = {
   alert: 'SelfhealAnomaly',
   /** `for:` of the rule (an occurrence's alert starts this long before it fires). */
-  forSeconds: 30,
+  forSeconds: ANOMALY_ALERT_FOR_SECONDS,
   labels: { severity: 'warning' } as Record<string, string>,
   annotations: {
     summary: 'Anomaly in {{ $labels.service }}, driven by {{ $labels.feature }}',
