@@ -110,6 +110,43 @@ describe('HttpActuator', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('records an answer listed in refusedStatus as a refusal: skipped, nothing changed, not retried, not a failure', async () => {
+    server = await startServer((_req, _b, res) => { res.statusCode = 409; res.end('{"error":"no previous revision"}'); });
+    const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', retries: 3, retryBackoff: '10ms' }));
+    const result = await executeWithRetry(actuator, request(`${server.url}/rollback`, {}, { refusedStatus: [409] }));
+    expect(result).toMatchObject({ outcome: 'skipped', detail: { status: 409, attempt: 1 } });
+    expect(result.reason).toMatch(/answered 409: \{"error":"no previous revision"\}; refused, nothing was changed/);
+    expect(server.requests).toHaveLength(1);
+    // without it, the same answer is a failure
+    expect((await actuator.execute(request(`${server.url}/rollback`, {}))).outcome).toBe('failed');
+  });
+
+  it('checks refusedStatus: 4xx only, and never also a success', () => {
+    expect(() => httpCallSchema.parse({ url: 'http://x/', refusedStatus: [503] })).toThrow(/a refusal is a 4xx answer/);
+    expect(() => httpCallSchema.parse({ url: 'http://x/', expectStatus: [200, 409], refusedStatus: [409] })).toThrow(/both in expectStatus and in refusedStatus/);
+  });
+
+  it('through the service: a refused action is audited as skipped and nobody is paged', async () => {
+    server = await startServer((_req, _b, res) => { res.statusCode = 409; res.end('the last healthy instance is not taken out'); });
+    const svc = await startHealer({
+      actuators: { admin: { type: 'http', retries: 0 } },
+      targets: { checkout: { actuator: 'admin', actions: { quarantine: { url: `${server.url}/quarantine`, body: {}, refusedStatus: [409] } } } },
+      rules: [{ name: 'r', matchers: ['service = checkout'], target: 'checkout', actions: ['quarantine'], verify: false }],
+      guardrails: { cooldown: 0 },
+    });
+    try {
+      expect((await svc.post(payload([{ fingerprint: 'bb01', labels: { alertname: 'SelfhealAnomaly', service: 'checkout', feature: 'errors' } }]))).status).toBe(200);
+      await svc.healer.engine.idle();
+      const events = svc.healer.sqlite!.listAudit({}).reverse().filter((r) => r.fingerprint === 'bb01').map((r) => r.event);
+      expect(events).toContain('skipped');
+      expect(events).not.toContain('failed');
+      expect(events).not.toContain('escalated');
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await svc.close();
+    }
+  });
+
   it('times out a hanging server and gives up after the retries', async () => {
     server = await startServer(() => { /* never answers */ });
     const actuator = new HttpActuator(httpActuatorSchema.parse({ type: 'http', timeout: '100ms', retries: 1, retryBackoff: '10ms' }));

@@ -23,5 +23,13 @@ export const httpCallSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /** Status codes counted as success (default: any 2xx). */
   expectStatus: z.array(z.number().int()).optional(),
+  /**
+   * Status codes by which the endpoint refuses and changes nothing (e.g. 409 for a rollback with no previous
+   * revision): recorded as skipped with the answer as the reason, like a Kubernetes refusal, not as a failure.
+   */
+  refusedStatus: z.array(z.number().int().min(400).max(499, 'a refusal is a 4xx answer (a 5xx is a failure, retried)')).optional(),
+}).refine((c) => !(c.refusedStatus ?? []).some((s) => (c.expectStatus ?? []).includes(s)), {
+  message: 'a status cannot be both in expectStatus and in refusedStatus',
+  path: ['refusedStatus'],
 });
 export type HttpCall = z.infer<typeof httpCallSchema>;

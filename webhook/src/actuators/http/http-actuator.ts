@@ -76,6 +76,7 @@ export class HttpActuator implements Actuator<ActionCall<HttpCall>> {
       const snippet = String(res.data ?? '').slice(0, 2000);
       if (ok) return { outcome: 'succeeded', reason: `${call.method} ${url} answered ${res.status}`, detail: { status: res.status, attempt, response: snippet } };
       const reason = `${call.method} ${url} answered ${res.status}: ${snippet.slice(0, 200)}`;
+      if (call.refusedStatus?.includes(res.status)) return { outcome: 'skipped', reason: `${reason}; refused, nothing was changed`, detail: { status: res.status, attempt, response: snippet } };
       if (res.status < 500) return { outcome: 'failed', reason, detail: { status: res.status, attempt, response: snippet } };
       return { outcome: 'failed', reason, retry: true };
     } catch (err) {
