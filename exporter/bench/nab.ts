@@ -85,18 +85,14 @@ function evaluateDir(dir: string): Record<string, NabSet> {
 /** `set` with the fixed-threshold figures (windows detected, false alarms, NAB at a = 1) of `alerted`. */
 function withAlarmsOf(set: NabSet, alerted: NabSet | undefined): NabSet {
   if (alerted === undefined) throw new Error('the alerted scores lack a set the scores have');
-  const fixed = (p: (typeof PROFILES)[number]): z.infer<typeof profileSchema> | undefined =>
-    set.nab === null ? undefined : { ...set.nab[p], fixed_score: alerted.nab?.[p].fixed_score ?? NaN };
+  const { nab } = set;
+  const fixed = (p: (typeof PROFILES)[number]) => ({ ...(nab?.[p] as z.infer<typeof profileSchema>), fixed_score: alerted.nab?.[p].fixed_score ?? NaN });
   return {
     ...set,
     detected: alerted.detected,
     fa_events: alerted.fa_events,
     ...(alerted.raw_fixed !== undefined ? { raw_fixed: alerted.raw_fixed } : {}),
-    nab: set.nab === null ? null : {
-      standard: fixed('standard') as z.infer<typeof profileSchema>,
-      reward_low_FP_rate: fixed('reward_low_FP_rate') as z.infer<typeof profileSchema>,
-      reward_low_FN_rate: fixed('reward_low_FN_rate') as z.infer<typeof profileSchema>,
-    },
+    nab: nab === null ? null : { standard: fixed('standard'), reward_low_FP_rate: fixed('reward_low_FP_rate'), reward_low_FN_rate: fixed('reward_low_FN_rate') },
   };
 }
 

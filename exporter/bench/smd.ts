@@ -202,6 +202,7 @@ async function main(): Promise<void> {
   const machines = unpack(dataDir);
   console.log(`detector settings: ${Object.keys(settings).length === 0 ? 'defaults' : JSON.stringify(settings)}; seeds ${seeds.join(', ')}; results under ${out}`);
 
+  const testStart = JSON.parse(readFileSync(path.join(dataDir, 'labels.json'), 'utf8')) as Record<string, { test_start_row: number }>;
   const selfheal = new Map<number, SmdEval>();
   const raw = new Map<number, SmdEval>();
   let firstDir = '';
@@ -212,8 +213,7 @@ async function main(): Promise<void> {
     const scores = evaluate(dataDir, run.dir, path.join(run.dir, 'smd-eval.json'));
     const alertedDir = alertedScoreFiles(run.dir);
     selfheal.set(seed, withAlarmsOf(scores, evaluate(dataDir, alertedDir, path.join(alertedDir, 'smd-eval.json'))));
-    const labels = JSON.parse(readFileSync(path.join(dataDir, 'labels.json'), 'utf8')) as Record<string, { test_start_row: number }>;
-    const rawDir = rawScoreFiles(run.dir, (file) => labels[path.basename(file, '.csv')]?.test_start_row ?? 0);
+    const rawDir = rawScoreFiles(run.dir, (file) => testStart[path.basename(file, '.csv')]?.test_start_row ?? 0);
     raw.set(seed, evaluate(dataDir, rawDir, path.join(rawDir, 'smd-eval.json')));
     if (firstDir === '') firstDir = alertedDir;
   }
